@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 9100
-SHIPPED := sts_core
+SHIPPED := index.py sts_core
 
 .PHONY: test lint run clean
 

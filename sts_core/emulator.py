@@ -178,6 +178,12 @@ class StsEmulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def reset(self) -> None:
+        """Forget recorded calls and pending faults (between tests)."""
+        with self._lock:
+            self.calls.clear()
+            self._faults.clear()
+
     def script(self, *faults: Fault) -> None:
         with self._lock:
             self._faults.extend(faults)

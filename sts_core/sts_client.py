@@ -115,7 +115,8 @@ class RetryPolicy:
     min_attempt_time: float = 0.3
 
 
-def _user_digest(user_id: str) -> str:
+def user_digest(user_id: str) -> str:
+    """Short SHA-256 of a user ID: names STS sessions and stands for the user in logs."""
     return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
 
 
@@ -126,7 +127,7 @@ def federation_name(user_id: str) -> str:
     ID is never sent raw: its SHA-256 prefix is spelled with letters a-p for hex
     digits 0-f. The same hex digest appears in our logs, for audit correlation.
     """
-    return "cos-sts-" + _user_digest(user_id).translate(_HEX_TO_LETTERS)
+    return "cos-sts-" + user_digest(user_id).translate(_HEX_TO_LETTERS)
 
 
 _HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
@@ -134,7 +135,7 @@ _HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 def role_session_name(user_id: str) -> str:
     """AssumeRole `RoleSessionName` (2-128 of ``[\\w+=,.@-]``): ``cos-sts-<hex digest>``."""
-    return "cos-sts-" + _user_digest(user_id)
+    return "cos-sts-" + user_digest(user_id)
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, str]:

@@ -12,3 +12,21 @@ if ROOT not in sys.path:
 # Shared CI machines are slow and noisy: no per-example deadline.
 settings.register_profile("default", deadline=None)
 settings.load_profile("default")
+
+
+import pytest  # noqa: E402
+
+from sts_core.emulator import StsEmulator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sts_emulator():
+    """One real STS emulator on a loopback socket for the whole run."""
+    with StsEmulator() as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(sts_emulator):
+    sts_emulator.reset()
+    return sts_emulator

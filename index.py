@@ -1,0 +1,226 @@
+"""SCF entry point: ``index.main_handler(event, context)``.
+
+The whole request path is `handle`, top to bottom: parse the trigger event, route,
+read the body, verify the caller's token, render the caller's own prefix, build
+and guard the policy, ask STS, answer. Each step raises an `ApiError` carrying the
+status the caller should see; the handler never lets an exception escape.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from typing import Any, Union
+
+from sts_core.access_log import RequestLog, log_event
+from sts_core.config import Config, ConfigError
+from sts_core.credential_request import parse_credential_request
+from sts_core.errors import (
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    Misconfigured,
+    NotFound,
+)
+from sts_core.events import parse_event
+from sts_core.http import error_response, json_response
+from sts_core.keys import signing_credentials
+from sts_core.policy import PolicyViolation, Target, build_policy, check_scope, guard, render
+from sts_core.prefix import check_user_id, render_root
+from sts_core.service import Service, build_service
+from sts_core.sts_client import (
+    ASSUME_ROLE,
+    IssuedCredentials,
+    StsError,
+    federation_name,
+    role_session_name,
+)
+
+CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.yml")
+STAGES = ("/release", "/prepub", "/test")
+
+
+def start(env: Mapping[str, str] = os.environ) -> Union[Service, ConfigError]:
+    """Cold start: build the service, or keep the config error to fail closed with."""
+    try:
+        return build_service(env, CONFIG_PATH)
+    except ConfigError as error:
+        log_event("startup", outcome="misconfigured", error=str(error))
+        return error
+
+
+SERVICE = start()
+
+
+def main_handler(event: Any, context: Any) -> dict[str, Any]:
+    return handle(SERVICE, event, context)
+
+
+def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    context = context if isinstance(context, Mapping) else {}
+    request_id = str(context.get("request_id") or uuid.uuid4())
+    raw_ids = isinstance(service, Service) and service.config.log_raw_user_id
+    log = RequestLog(request_id, raw_user_id=raw_ids)
+    headers: dict[str, str] = {"X-Request-Id": request_id}
+    try:
+        if not isinstance(service, Service):
+            raise Misconfigured(str(service))
+        config = service.config
+
+        # 1. The HTTP request, whichever trigger (API Gateway, Function URL) sent it.
+        request = parse_event(event)
+        request_id = request.gateway_request_id or request_id
+        log.set(requestId=request_id, trigger=request.kind, method=request.method)
+        headers = {"X-Request-Id": request_id, **service.cors.headers(request.header("origin"))}
+
+        # 2. Routing: path, CORS preflight, method.
+        if not path_matches(config.path, request.path):
+            raise NotFound("not_found", f"no credential endpoint at {request.path[:128]}")
+        if request.method == "OPTIONS":
+            log.write("preflight", 204, elapsed_ms(started))
+            return service.cors.preflight(request.header("origin"), headers)
+        if request.method != "POST":
+            raise MethodNotAllowed(request.method)
+
+        # 3. The body, bounded before anything reads it.
+        body = request.body(config.max_body_bytes)
+
+        # 4. Who is asking: a verified token's user-ID claim.
+        user_id = service.verifier.user_id(request.header("authorization"))
+        log.user(user_id)
+
+        # 5. What they ask for: profile, lifetime, optional COS SDK scope.
+        ask = parse_credential_request(body, config)
+        log.set(profile=ask.profile.name, durationSeconds=ask.duration)
+
+        # 6. Where they may act: their own root, e.g. users/alice/.
+        check_user_id(user_id, config.user_id_pattern, config.max_user_id_length)
+        root = render_root(config.prefix_template, user_id)
+        target = Target(config.region, config.appid, config.bucket, root, user_id)
+
+        # 7. The policy: the profile's actions on the root, narrowed by the scope,
+        #    capped in size, then guarded whatever the config says.
+        grants = None if ask.scope is None else check_scope(ask.profile, target, ask.scope)
+        policy = build_policy(ask.profile, target, grants)
+        policy_text = render(policy)
+        if len(policy_text) > config.max_policy_chars:
+            raise BadRequest("policy_too_large", "the requested scope makes the policy too large")
+        guard(policy, target)
+
+        # 8. Temporary keys from STS, within the invocation's remaining time.
+        issued = issue(
+            service, user_id, policy_text, ask.duration, deadline(context, started, config)
+        )
+        log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
+
+        # 9. The answer, in the shape the COS client SDKs consume.
+        response = json_response(200, credentials_body(issued, target, ask.profile.name), headers)
+        log.write("issued", 200, elapsed_ms(started))
+        return response
+    except Exception as exc:
+        error = as_api_error(exc, log)
+        log.set(requestId=request_id, error=error.code)
+        outcome = "rejected" if error.status < 500 else "failed"
+        log.write(outcome, error.status, elapsed_ms(started))
+        return error_response(error, request_id, headers)
+
+
+def issue(
+    service: Service, user_id: str, policy: str, duration: int, deadline: float
+) -> IssuedCredentials:
+    settings = service.config.sts
+    credentials = signing_credentials(settings.action, service.env)
+    if settings.action == ASSUME_ROLE:
+        return service.sts.assume_role(
+            credentials,
+            role_arn=settings.role_arn or "",
+            session_name=role_session_name(user_id),
+            policy=policy,
+            duration_seconds=duration,
+            deadline=deadline,
+        )
+    return service.sts.get_federation_token(
+        credentials,
+        name=federation_name(user_id),
+        policy=policy,
+        duration_seconds=duration,
+        deadline=deadline,
+    )
+
+
+def credentials_body(issued: IssuedCredentials, target: Target, profile: str) -> dict[str, Any]:
+    # The first five fields are exactly what the official COS STS SDKs return.
+    return {
+        "credentials": {
+            "tmpSecretId": issued.tmp_secret_id,
+            "tmpSecretKey": issued.tmp_secret_key,
+            "sessionToken": issued.session_token,
+        },
+        "startTime": issued.start_time,
+        "expiredTime": issued.expired_time,
+        "expiration": issued.expiration,
+        "requestId": issued.request_id,
+        "bucket": target.bucket,
+        "region": target.region,
+        "prefix": target.root,
+        "profile": profile,
+    }
+
+
+def path_matches(configured: str, path: str) -> bool:
+    """The configured path, optionally behind an API Gateway stage segment."""
+    if configured == "*":
+        return True
+    path = path.rstrip("/") or "/"
+    configured = configured.rstrip("/") or "/"
+    return path == configured or any(path == stage + configured for stage in STAGES)
+
+
+def deadline(context: Mapping[str, Any], started: float, config: Config) -> float:
+    """Monotonic time by which STS must have answered, leaving a safety margin."""
+    limit = context.get("time_limit_in_ms")
+    try:
+        seconds = float(limit) / 1000 if limit is not None else config.sts.default_time_limit
+    except (TypeError, ValueError):
+        seconds = config.sts.default_time_limit
+    return started + seconds - config.sts.deadline_margin
+
+
+_STS_FAILURES = {  # category -> (code, message); the status comes from StsError
+    "throttled": ("sts_throttled", "credential requests are throttled; retry shortly"),
+    "refused": ("sts_refused", "STS refused the credential service's request"),
+    "bad_response": ("sts_bad_response", "STS returned an unusable answer"),
+    "unavailable": ("sts_unavailable", "STS is unavailable; retry shortly"),
+    "timeout": ("sts_timeout", "STS did not answer in time"),
+}
+
+
+def as_api_error(exc: Exception, log: RequestLog) -> ApiError:
+    """The caller-facing error for any failure; internal details go to the log only."""
+    if isinstance(exc, StsError):
+        log.set(stsCode=exc.code, stsRequestId=exc.request_id, stsRetries=max(0, exc.attempts - 1))
+        code, message = _STS_FAILURES[exc.category]
+        retry = {"Retry-After": "1"} if exc.status in (429, 503) else None
+        return ApiError(code, message, retry, status=exc.status)
+    if isinstance(exc, Misconfigured):
+        log.set(detail=exc.detail)
+        return exc
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, PolicyViolation):
+        log.set(detail=f"policy guard: {exc}")
+        return Misconfigured("policy guard refused the rendered policy")
+    # A bug: record where, not the exception text (it could quote request data).
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    log.set(
+        exception=type(exc).__name__, where=f"{os.path.basename(frame.filename)}:{frame.lineno}"
+    )
+    return ApiError("internal_error", "the credential service failed; try again later")
+
+
+def elapsed_ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000

@@ -1,0 +1,403 @@
+"""Configuration: one YAML file plus the environment, validated once per instance.
+
+Validation is strict and fails closed: an unknown key, a wrong type or a value
+that could widen a grant stops the function with a message naming the key.
+Secrets never live in the file; only their presence is checked here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .sts_client import (
+    ASSUME_ROLE,
+    DEFAULT_ENDPOINT,
+    GET_FEDERATION_TOKEN,
+    MAX_DURATION,
+    parse_endpoint,
+)
+
+BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
+REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
+ACTION_RE = re.compile(r"^name/cos:[A-Z][A-Za-z]{2,63}$")
+PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
+ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/\d+:(?:role|roleName)/\S+$")
+# RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
+# Object-level actions whose requests carry the body's length / type headers.
+LENGTH_ACTIONS = ("name/cos:PutObject", "name/cos:PostObject", "name/cos:AppendObject")
+TYPE_ACTIONS = (*LENGTH_ACTIONS, "name/cos:InitiateMultipartUpload")
+
+
+class ConfigError(Exception):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    actions: tuple[str, ...]
+    max_content_length: Optional[int] = None
+    content_types: tuple[str, ...] = ()
+    max_duration: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    algorithms: tuple[str, ...]
+    issuer: Optional[str]
+    audience: Optional[str]
+    user_id_claim: str
+    leeway: int
+    max_token_bytes: int
+    max_age: Optional[int]
+
+
+@dataclass(frozen=True)
+class StsSettings:
+    action: str  # GetFederationToken, or AssumeRole when STS_ROLE_ARN is set
+    role_arn: Optional[str]
+    endpoint: str
+    region: str
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    base_delay: float
+    max_delay: float
+    deadline_margin: float
+    default_time_limit: float
+
+
+@dataclass(frozen=True)
+class Config:
+    bucket: str
+    region: str
+    appid: str
+    path: str
+    prefix_template: str
+    user_id_pattern: re.Pattern
+    max_user_id_length: int
+    profiles: Mapping[str, Profile]
+    default_profile: str
+    default_duration: int
+    min_duration: int
+    max_duration: int
+    auth: AuthSettings
+    cors_origins: tuple[str, ...]
+    cors_max_age: int
+    max_body_bytes: int
+    max_scope_entries: int
+    max_policy_chars: int
+    sts: StsSettings
+    log_raw_user_id: bool
+
+
+class _Section:
+    """Reads one mapping, remembering its key path for error messages."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(path or "(top level)", "must be a mapping")
+        self.data = dict(data)
+        self.path = path
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def raw(self, name: str, default: Any = None) -> Any:
+        self.used.add(name)
+        value = self.data.get(name, default)
+        return default if value is None else value
+
+    def section(self, name: str) -> _Section:
+        return _Section(self.raw(name), self.key(name))
+
+    def string(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        value = self.raw(name, default)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(self.key(name), "must be a string")
+        return value
+
+    def integer(self, name: str, default: Optional[int], low: int, high: int) -> Optional[int]:
+        value = self.raw(name, default)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(self.key(name), "must be an integer")
+        if not low <= value <= high:
+            raise ConfigError(self.key(name), f"must be between {low} and {high}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.raw(name, default)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(self.key(name), "must be a number")
+        if not low <= value <= high:
+            raise ConfigError(self.key(name), f"must be between {low} and {high}")
+        return float(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name, default)
+        if not isinstance(value, bool):
+            raise ConfigError(self.key(name), "must be true or false")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.raw(name, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.key(name), "must be a list of strings")
+        return tuple(value)
+
+    def done(self) -> None:
+        unknown = sorted(str(k) for k in self.data if k not in self.used)
+        if unknown:
+            raise ConfigError(self.key(unknown[0]), "unknown key (check the spelling)")
+
+
+def _template(value: Optional[str], key: str) -> str:
+    if not value:
+        raise ConfigError(key, "must be set")
+    problems = (
+        (value.count("{uid}") != 1, "must contain {uid} exactly once"),
+        (any(c in value.replace("{uid}", "") for c in "{}"), "only {uid} may be braced"),
+        (not value.endswith("/"), "must end with '/' so one user's root never prefixes another's"),
+        ("/{uid}/" not in "/" + value, "{uid} must be a whole path segment, as in users/{uid}/"),
+        (value.startswith("/"), "must not start with '/' (object keys have no leading slash)"),
+        (any(c in value for c in "*?\\$%\"'"), "must not contain * ? \\ $ % or quotes"),
+        ("//" in value or "/./" in value or value.startswith("./"),
+         "must not have empty or '.' segments"),
+        (".." in value, "must not contain '..'"),
+        (any(c.isspace() or unicodedata.category(c)[0] == "C" for c in value),
+         "must not contain whitespace or control characters"),
+    )  # fmt: skip
+    for failed, message in problems:
+        if failed:
+            raise ConfigError(key, message)
+    return value
+
+
+def _profile(name: str, section: _Section, duration_bounds: tuple[int, int]) -> Profile:
+    if not PROFILE_NAME_RE.match(name):
+        raise ConfigError(section.path, "profile names are 1-32 of a-z 0-9 _ - (lower case)")
+    actions = section.strings("actions")
+    if not actions:
+        raise ConfigError(section.key("actions"), "must list at least one action")
+    for index, action in enumerate(actions):
+        key = f"{section.key('actions')}[{index}]"
+        if "*" in action:
+            raise ConfigError(key, f"wildcard action {action!r} is not allowed; list actions")
+        if not ACTION_RE.match(action):
+            raise ConfigError(key, f"{action!r} is not an explicit COS action (name/cos:Action)")
+        if "Bucket" in action or action == "name/cos:GetService":
+            raise ConfigError(
+                key, f"{action} is bucket-level and cannot be confined to a user's prefix"
+            )
+    max_length = section.integer("max_content_length", None, 1, 5 * 1024**4)
+    if max_length is not None and not set(actions) & set(LENGTH_ACTIONS):
+        raise ConfigError(
+            section.key("max_content_length"), "no action in this profile sends a body it bounds"
+        )
+    content_types = section.strings("content_types")
+    for index, content_type in enumerate(content_types):
+        if not CONTENT_TYPE_RE.match(content_type):
+            raise ConfigError(
+                f"{section.key('content_types')}[{index}]",
+                f"{content_type!r} is not a lower-case media type (type/subtype or type/*)",
+            )
+    if content_types and not set(actions) & set(TYPE_ACTIONS):
+        raise ConfigError(section.key("content_types"), "no action in this profile uploads")
+    max_duration = section.integer("max_duration", None, *duration_bounds)
+    section.done()
+    return Profile(name, tuple(dict.fromkeys(actions)), max_length, content_types, max_duration)
+
+
+def _override(section: _Section, name: str, env: Mapping[str, str], variable: str) -> Optional[str]:
+    """The file's value (always read, so it is never 'unknown'), overridden by env."""
+    in_file = section.string(name)
+    return env.get(variable) or in_file
+
+
+def _prefix_settings(section: _Section) -> tuple[str, re.Pattern, int]:
+    template = _template(section.string("template", "users/{uid}/"), section.key("template"))
+    pattern_text = section.string("user_id_pattern", r"^[A-Za-z0-9_.@-]{1,128}$")
+    try:
+        pattern = re.compile(pattern_text or "")
+    except re.error as exc:
+        raise ConfigError(section.key("user_id_pattern"), f"is not a valid regex ({exc})") from None
+    max_uid = section.integer("max_user_id_length", 128, 1, 128) or 128
+    section.done()
+    return template, pattern, max_uid
+
+
+def _durations(section: _Section, sts_max: int) -> tuple[int, int, int]:
+    minimum = section.integer("min", 900, 1, sts_max) or 1
+    default = section.integer("default", 1800, 1, sts_max) or 1
+    maximum = section.integer("max", 3600, 1, sts_max) or 1
+    section.done()
+    if not minimum <= default <= maximum:
+        raise ConfigError("duration", "needs min <= default <= max")
+    return minimum, default, maximum
+
+
+def _profiles(section: _Section, bounds: tuple[int, int]) -> dict[str, Profile]:
+    for name in section.data:
+        if not isinstance(name, str):
+            raise ConfigError(f"profiles.{name}", "profile names must be strings")
+    profiles = {name: _profile(name, section.section(name), bounds) for name in section.data}
+    if not profiles:
+        raise ConfigError("profiles", "must define at least one profile")
+    return profiles
+
+
+def _origins(section: _Section) -> tuple[str, ...]:
+    origins = section.strings("allowed_origins")
+    for index, origin in enumerate(origins):
+        if origin != "*" and not ORIGIN_RE.match(origin):
+            raise ConfigError(
+                f"{section.key('allowed_origins')}[{index}]",
+                f"{origin!r} must be '*' or scheme://host[:port] without a path",
+            )
+    return origins
+
+
+def parse_config(document: Any, env: Mapping[str, str]) -> Config:
+    """Validate a parsed YAML document together with the environment."""
+    top = _Section(document, "")
+    bucket = _override(top, "bucket", env, "COS_BUCKET")
+    if not bucket:
+        raise ConfigError("bucket", "must be set (here or with COS_BUCKET)")
+    bucket_match = BUCKET_RE.match(bucket)
+    if not bucket_match:
+        raise ConfigError("bucket", f"{bucket!r} is not a COS bucket name (name-APPID)")
+    region = _override(top, "region", env, "COS_REGION")
+    if not region or not REGION_RE.match(region):
+        raise ConfigError("region", "must be a COS region such as ap-guangzhou (or COS_REGION)")
+    path = top.string("path", "/sts") or "/sts"
+    if path != "*" and not re.match(r"^/[A-Za-z0-9._~/-]*$", path):
+        raise ConfigError("path", "must start with '/' (or be '*' to accept any path)")
+
+    sts = _sts_settings(top.section("sts"), env)
+    template, pattern, max_uid = _prefix_settings(top.section("prefix"))
+    minimum, default, maximum = _durations(top.section("duration"), MAX_DURATION[sts.action])
+    profiles = _profiles(top.section("profiles"), (minimum, maximum))
+    default_profile = top.string("default_profile", next(iter(profiles))) or ""
+    if default_profile not in profiles:
+        raise ConfigError("default_profile", f"names no profile ({default_profile!r})")
+    auth = _auth_settings(top.section("auth"), env)
+    cors = top.section("cors")
+    origins = _origins(cors)
+    cors_max_age = cors.integer("max_age", 600, 0, 86400) or 0
+    cors.done()
+    limits = top.section("limits")
+    max_body = limits.integer("max_body_bytes", 16384, 64, 1 << 20) or 16384
+    max_scopes = limits.integer("max_scope_entries", 20, 1, 100) or 20
+    max_policy = limits.integer("max_policy_chars", 4096, 256, 6144) or 4096
+    limits.done()
+    logging_section = top.section("logging")
+    raw_user_id = logging_section.boolean("raw_user_id", False)
+    logging_section.done()
+    top.done()
+
+    return Config(
+        bucket=bucket,
+        region=region,
+        appid=bucket_match.group(1),
+        path=path,
+        prefix_template=template,
+        user_id_pattern=pattern,
+        max_user_id_length=max_uid,
+        profiles=profiles,
+        default_profile=default_profile,
+        default_duration=default,
+        min_duration=minimum,
+        max_duration=maximum,
+        auth=auth,
+        cors_origins=origins,
+        cors_max_age=cors_max_age,
+        max_body_bytes=max_body,
+        max_scope_entries=max_scopes,
+        max_policy_chars=max_policy,
+        sts=sts,
+        log_raw_user_id=raw_user_id,
+    )
+
+
+def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
+    role_arn = env.get("STS_ROLE_ARN") or None
+    if role_arn is not None and not ROLE_ARN_RE.match(role_arn):
+        raise ConfigError("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
+    endpoint = _override(section, "endpoint", env, "STS_ENDPOINT")
+    region = section.string("region", "ap-guangzhou")
+    if not region or not REGION_RE.match(region):
+        raise ConfigError(section.key("region"), "must be an STS region such as ap-guangzhou")
+    settings = StsSettings(
+        action=ASSUME_ROLE if role_arn else GET_FEDERATION_TOKEN,
+        role_arn=role_arn,
+        endpoint=endpoint or DEFAULT_ENDPOINT,
+        region=region,
+        connect_timeout=section.number("connect_timeout", 1.0, 0.05, 30),
+        read_timeout=section.number("read_timeout", 3.0, 0.05, 60),
+        max_attempts=section.integer("max_attempts", 3, 1, 10) or 3,
+        base_delay=section.number("base_delay", 0.1, 0, 10),
+        max_delay=section.number("max_delay", 1.0, 0, 30),
+        deadline_margin=section.number("deadline_margin", 0.3, 0, 10),
+        default_time_limit=section.number("default_time_limit", 3.0, 0.1, 900),
+    )
+    section.done()
+    try:
+        parse_endpoint(settings.endpoint)
+    except ValueError as exc:
+        raise ConfigError("sts.endpoint", str(exc)) from None
+    return settings
+
+
+def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
+    algorithms = section.strings("algorithms", ("HS256",))
+    if not algorithms:
+        raise ConfigError(section.key("algorithms"), "must list at least one algorithm")
+    for algorithm in algorithms:
+        if algorithm not in HS_ALGORITHMS:
+            raise ConfigError(
+                section.key("algorithms"), f"{algorithm!r} is not supported (HS256/384/512)"
+            )
+    secret = env.get("STS_JWT_SECRET") or ""
+    needed = max(HS_ALGORITHMS[algorithm] for algorithm in algorithms)
+    if len(secret.encode("utf-8")) < needed:
+        raise ConfigError("STS_JWT_SECRET", f"must be set to at least {needed} random bytes")
+    settings = AuthSettings(
+        algorithms=algorithms,
+        issuer=_override(section, "issuer", env, "STS_JWT_ISSUER"),
+        audience=_override(section, "audience", env, "STS_JWT_AUDIENCE"),
+        user_id_claim=section.string("user_id_claim", "sub") or "sub",
+        leeway=section.integer("leeway", 30, 0, 300) or 0,
+        max_token_bytes=section.integer("max_token_bytes", 8192, 256, 65536) or 8192,
+        max_age=section.integer("max_age", None, 1, 30 * 86400),
+    )
+    section.done()
+    return settings
+
+
+def load_config(path: str, env: Mapping[str, str]) -> Config:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ConfigError("STS_CONFIG", f"cannot read {path} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError("STS_CONFIG", f"{path} is not valid YAML{where}") from None
+    return parse_config(document, env)

@@ -1,0 +1,97 @@
+"""What the app asked for: profile, scope and lifetime, parsed from the JSON body.
+
+The body is a JSON object, or a bare array as shorthand for ``{"scope": [...]}``
+(what the Android SDK's scope credential provider sends). An empty body means all
+defaults. Unknown fields are refused so a typo fails loudly instead of silently
+getting the default grant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .config import Config, Profile
+from .errors import BadRequest
+from .policy import ScopeEntry
+
+FIELDS = ("profile", "scope", "durationSeconds")
+SCOPE_FIELDS = ("action", "prefix", "bucket", "region")
+
+
+@dataclass(frozen=True)
+class CredentialRequest:
+    profile: Profile
+    duration: int
+    scope: Optional[tuple[ScopeEntry, ...]]
+
+
+def _document(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("invalid_body", "the body must be JSON (or empty)") from None
+
+
+def _scope(value: Any, limit: int) -> tuple[ScopeEntry, ...]:
+    if not isinstance(value, list):
+        raise BadRequest("invalid_field", "scope must be a list of {action, prefix}")
+    if not value:
+        raise BadRequest("invalid_field", "scope must not be empty (omit it for the whole profile)")
+    if len(value) > limit:
+        raise BadRequest("too_many_scopes", f"scope may list at most {limit} entries")
+    entries = []
+    for index, item in enumerate(value):
+        where = f"scope[{index}]"
+        if not isinstance(item, Mapping):
+            raise BadRequest("invalid_field", f"{where} must be an object")
+        unknown = sorted(str(k) for k in item if k not in SCOPE_FIELDS)
+        if unknown:
+            raise BadRequest("invalid_field", f"{where} has an unknown field {unknown[0]!r}")
+        for name in SCOPE_FIELDS:
+            field_value = item.get(name)
+            required = name in ("action", "prefix")
+            if (required or field_value is not None) and not isinstance(field_value, str):
+                raise BadRequest("invalid_field", f"{where}.{name} must be a string")
+        entries.append(
+            ScopeEntry(item["action"], item["prefix"], item.get("bucket"), item.get("region"))
+        )
+    return tuple(entries)
+
+
+def parse_credential_request(body: bytes, config: Config) -> CredentialRequest:
+    document = _document(body)
+    if isinstance(document, list):
+        document = {"scope": document}
+    if not isinstance(document, Mapping):
+        raise BadRequest("invalid_body", "the body must be a JSON object or a scope array")
+    unknown = sorted(str(k) for k in document if k not in FIELDS)
+    if unknown:
+        raise BadRequest(
+            "invalid_field", f"unknown field {unknown[0]!r} (expected {', '.join(FIELDS)})"
+        )
+
+    name = document.get("profile", config.default_profile)
+    if not isinstance(name, str):
+        raise BadRequest("invalid_field", "profile must be a string")
+    profile = config.profiles.get(name)
+    if profile is None:
+        raise BadRequest("unknown_profile", f"there is no profile named {name[:64]!r}")
+
+    maximum = profile.max_duration or config.max_duration
+    duration = document.get("durationSeconds", min(config.default_duration, maximum))
+    if not isinstance(duration, int) or isinstance(duration, bool):
+        raise BadRequest("invalid_field", "durationSeconds must be an integer")
+    if not config.min_duration <= duration <= maximum:
+        raise BadRequest(
+            "invalid_duration",
+            f"durationSeconds must be between {config.min_duration} and {maximum}",
+        )
+
+    scope = document.get("scope")
+    entries = None if scope is None else _scope(scope, config.max_scope_entries)
+    return CredentialRequest(profile, duration, entries)

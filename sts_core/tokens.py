@@ -1,0 +1,111 @@
+"""The caller's login token: a JWT checked with PyJWT under strict, explicit rules.
+
+- Algorithms come from the configuration, never from the token's header, so
+  ``alg: none`` and HS/RS confusion are refused by construction.
+- ``exp`` is required; ``iss``/``aud`` are required and checked when configured;
+  ``nbf``/``iat`` are honoured with a small leeway; ``max_age`` optionally bounds
+  how old ``iat`` may be.
+- Failures map to a fixed message per kind of failure: the token itself, and
+  PyJWT's exception text, never reach a response or a log line.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Callable, Optional
+
+import jwt
+
+from .config import AuthSettings
+from .errors import Forbidden, Unauthorized
+
+_BEARER_RE = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_=.-]+)$")
+_FAILURES: tuple[tuple[type[Exception], str, str], ...] = (
+    (jwt.ExpiredSignatureError, "token_expired", "the token has expired"),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid", "the token is not valid yet"),
+    (jwt.InvalidIssuerError, "invalid_issuer", "the token was issued by an unexpected issuer"),
+    (jwt.InvalidAudienceError, "invalid_audience", "the token is meant for another audience"),
+    (jwt.MissingRequiredClaimError, "invalid_token", "the token lacks a required claim"),
+    (jwt.InvalidAlgorithmError, "invalid_token", "the token's algorithm is not accepted"),
+    (jwt.InvalidSignatureError, "invalid_token", "the token's signature is invalid"),
+    (jwt.DecodeError, "invalid_token", "the token is malformed"),
+    (jwt.PyJWTError, "invalid_token", "the token is invalid"),
+)
+
+
+def bearer_token(authorization: Optional[str], max_bytes: int) -> str:
+    """The token from an ``Authorization: Bearer <token>`` header value."""
+    if not authorization or not authorization.strip():
+        raise Unauthorized(
+            "missing_token", "send the login token as 'Authorization: Bearer <token>'"
+        )
+    if len(authorization) > max_bytes + 16:
+        raise Unauthorized("invalid_token", "the token is too long")
+    match = _BEARER_RE.match(authorization.strip())
+    if not match:
+        raise Unauthorized("invalid_token", "the Authorization header is not 'Bearer <token>'")
+    return match.group(1)
+
+
+class TokenVerifier:
+    """Verifies tokens and returns the configured user-ID claim."""
+
+    def __init__(
+        self, settings: AuthSettings, key: Any, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self._key = key
+        self._clock = clock
+        required = ["exp"]
+        if settings.issuer:
+            required.append("iss")
+        if settings.audience:
+            required.append("aud")
+        if settings.max_age:
+            required.append("iat")
+        self._options = {
+            "require": required,
+            "verify_aud": bool(settings.audience),
+            "verify_iss": bool(settings.issuer),
+            "enforce_minimum_key_length": True,
+        }
+
+    def user_id(self, authorization: Optional[str]) -> str:
+        token = bearer_token(authorization, self.settings.max_token_bytes)
+        claims = self.claims(token)
+        claim = self.settings.user_id_claim
+        value = claims.get(claim)
+        if value is None:
+            raise Unauthorized("invalid_token", f"the token has no {claim!r} claim")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise Forbidden("user_id_rejected", f"the {claim!r} claim is not a string")
+        return str(value)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=list(self.settings.algorithms),
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                leeway=self.settings.leeway,
+                options=self._options,  # type: ignore[arg-type]
+            )
+        except jwt.PyJWTError as exc:
+            for kind, code, message in _FAILURES:
+                if isinstance(exc, kind):
+                    raise Unauthorized(code, message) from None
+            raise  # pragma: no cover - the last row catches every PyJWTError
+        max_age = self.settings.max_age
+        if max_age is not None:
+            issued_at = claims.get("iat")
+            if not isinstance(issued_at, (int, float)) or isinstance(issued_at, bool):
+                raise Unauthorized("invalid_token", "the token's iat claim is not a number")
+            if self._clock() - issued_at > max_age + self.settings.leeway:
+                raise Unauthorized("token_expired", "the token is older than allowed")
+        return claims
+
+    def _key_for(self, token: str) -> Any:
+        return self._key

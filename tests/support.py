@@ -1,0 +1,99 @@
+"""Builders shared by the handler tests: env, config, tokens, trigger events."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import time
+from typing import Any, Optional
+
+import jwt
+import yaml
+
+from sts_core import emulator as emu
+from sts_core.config import parse_config
+from sts_core.service import Service, service_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EVENTS = os.path.join(ROOT, "tests", "fixtures", "events")
+JWT_SECRET = "jwt-SECRET-for-tests-0123456789abcdefghij"
+BUCKET = "examplebucket-1250000000"
+REGION = "ap-guangzhou"
+ROOT_RESOURCE = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/"
+
+
+def shipped_config() -> dict[str, Any]:
+    with open(os.path.join(ROOT, "config.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def make_env(endpoint: str = "http://127.0.0.1:9", **overrides: str) -> dict[str, str]:
+    env = {
+        "COS_BUCKET": BUCKET,
+        "COS_REGION": REGION,
+        "STS_JWT_SECRET": JWT_SECRET,
+        "STS_ENDPOINT": endpoint,
+        "STS_SECRET_ID": emu.DEV_SECRET_ID,
+        "STS_SECRET_KEY": emu.DEV_SECRET_KEY,
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def make_service(env: dict[str, str], document: Optional[dict[str, Any]] = None) -> Service:
+    return service_for(parse_config(document or shipped_config(), env), env)
+
+
+def token(sub: Any = "alice", secret: str = JWT_SECRET, algorithm: str = "HS256", **claims: Any):
+    payload = {"sub": sub, "exp": int(time.time()) + 300, "iat": int(time.time())}
+    payload.update(claims)
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    with open(os.path.join(EVENTS, name), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def event(
+    bearer: Optional[str] = None,
+    body: Any = "",
+    *,
+    sample: str = "apigw_official.json",
+    method: str = "POST",
+    path: str = "/sts",
+    headers: Optional[dict[str, str]] = None,
+    base64_body: Optional[Any] = None,
+) -> dict[str, Any]:
+    """A copy of a reference sample event turned into a credential request."""
+    result = copy.deepcopy(load_event(sample))
+    result["httpMethod"] = method
+    result["path"] = path
+    text = body if isinstance(body, str) else json.dumps(body)
+    if base64_body is not None:
+        result["isBase64Encoded"] = base64_body
+        text = base64.b64encode(text.encode()).decode()
+    else:
+        result.pop("isBase64Encoded", None)
+    result["body"] = text
+    result["headers"] = dict(result.get("headers") or {})
+    if bearer is not None:
+        result["headers"]["Authorization"] = f"Bearer {bearer}"
+    result["headers"].update(headers or {})
+    return result
+
+
+def context(time_limit_ms: int = 3000) -> dict[str, Any]:
+    return {
+        "memory_limit_in_mb": 128,
+        "time_limit_in_ms": time_limit_ms,
+        "request_id": "scf-req-0001",
+        "function_name": "cos-sts",
+        "namespace": "default",
+    }
+
+
+def body_of(response: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(response["body"])
