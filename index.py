@@ -79,7 +79,7 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 2. Routing: path, CORS preflight, method.
         if not path_matches(config.path, request.path):
-            raise NotFound("not_found", f"no credential endpoint at {request.path[:128]}")
+            raise NotFound("not_found", "there is no credential endpoint at this path")
         if request.method == "OPTIONS":
             log.write("preflight", 204, elapsed_ms(started))
             return service.cors.preflight(request.header("origin"), headers)
