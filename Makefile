@@ -3,10 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 9100
+PORT ?= 9000
 SHIPPED := index.py sts_core
 
-.PHONY: test lint run clean
+.PHONY: test lint run package clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,14 @@ lint: $(VENV)/.dev
 test: lint
 	$(BIN)/python -m pytest
 
+# The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
+# built-in STS emulator unless Tencent keys are in the environment.
 run: $(VENV)/.runtime
-	$(BIN)/python -m sts_core.emulator --port $(PORT)
+	$(BIN)/python -m sts_core serve --port $(PORT)
+
+# build/scf and build/cos-sts-scf.zip: what SCF runs (see scripts/package.py).
+package: $(VENV)/.runtime
+	$(BIN)/python scripts/package.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist

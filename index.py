@@ -18,18 +18,12 @@ from typing import Any, Union
 from sts_core.access_log import RequestLog, log_event
 from sts_core.config import Config, ConfigError
 from sts_core.credential_request import parse_credential_request
-from sts_core.errors import (
-    ApiError,
-    BadRequest,
-    MethodNotAllowed,
-    Misconfigured,
-    NotFound,
-)
+from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
 from sts_core.events import parse_event
+from sts_core.grant import plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.keys import signing_credentials
-from sts_core.policy import PolicyViolation, Target, build_policy, check_scope, guard, render
-from sts_core.prefix import check_user_id, render_root
+from sts_core.policy import PolicyViolation, Target
 from sts_core.service import Service, build_service
 from sts_core.sts_client import (
     ASSUME_ROLE,
@@ -97,28 +91,20 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         ask = parse_credential_request(body, config)
         log.set(profile=ask.profile.name, durationSeconds=ask.duration)
 
-        # 6. Where they may act: their own root, e.g. users/alice/.
-        check_user_id(user_id, config.user_id_pattern, config.max_user_id_length)
-        root = render_root(config.prefix_template, user_id)
-        target = Target(config.region, config.appid, config.bucket, root, user_id)
-
-        # 7. The policy: the profile's actions on the root, narrowed by the scope,
-        #    capped in size, then guarded whatever the config says.
-        grants = None if ask.scope is None else check_scope(ask.profile, target, ask.scope)
-        policy = build_policy(ask.profile, target, grants)
-        policy_text = render(policy)
-        if len(policy_text) > config.max_policy_chars:
-            raise BadRequest("policy_too_large", "the requested scope makes the policy too large")
-        guard(policy, target)
+        # 6-7. Where they may act and the policy for it: the profile's actions on
+        #      their own root (users/alice/*), narrowed by the scope, capped in
+        #      size, then guarded whatever the config says.
+        grant = plan_grant(config, user_id, ask)
 
         # 8. Temporary keys from STS, within the invocation's remaining time.
         issued = issue(
-            service, user_id, policy_text, ask.duration, deadline(context, started, config)
+            service, user_id, grant.policy_text, ask.duration, deadline(context, started, config)
         )
         log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
 
         # 9. The answer, in the shape the COS client SDKs consume.
-        response = json_response(200, credentials_body(issued, target, ask.profile.name), headers)
+        answer = credentials_body(issued, grant.target, ask.profile.name)
+        response = json_response(200, answer, headers)
         log.write("issued", 200, elapsed_ms(started))
         return response
     except Exception as exc:

@@ -237,3 +237,49 @@ def _check_condition(condition: Any) -> None:
 def resources_of(policy: Mapping[str, Any]) -> Iterable[str]:
     for statement in policy.get("statement", ()):
         yield from _strings(statement.get("resource")) or ()
+
+
+# -- the dry run's question: would this (action, key) be allowed? --------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str
+
+
+def _matches(resource: str, wanted: str) -> bool:
+    return resource == wanted or (resource.endswith("*") and wanted.startswith(resource[:-1]))
+
+
+def _describe(condition: Mapping[str, Any]) -> str:
+    words = {
+        "numeric_less_than_equal": "<=",
+        "string_equal": "is one of",
+        "string_like": "matches one of",
+        "ip_equal": "is in",
+    }
+    parts = []
+    for operator, keys in condition.items():
+        for key, value in keys.items():
+            shown = ", ".join(value) if isinstance(value, list) else str(value)
+            parts.append(f"{key} {words.get(operator, operator)} {shown}")
+    return " and ".join(parts)
+
+
+def evaluate(policy: Mapping[str, Any], target: Target, action: str, key: str) -> Verdict:
+    """What COS would decide for `action` on `key` under `policy` (allow statements only)."""
+    key = key[1:] if key.startswith("/") else key
+    wanted = target.resource(key)
+    statements = [s for s in policy["statement"] if action in (_strings(s.get("action")) or ())]
+    if not statements:
+        return Verdict(False, f"no statement grants {action}")
+    for statement in statements:
+        if any(_matches(r, wanted) for r in _strings(statement.get("resource")) or ()):
+            condition = statement.get("condition")
+            if condition:
+                return Verdict(True, f"only if {_describe(condition)}")
+            return Verdict(True, "granted")
+    if not key.startswith(target.root):
+        return Verdict(False, f"the key is outside {target.root}")
+    return Verdict(False, f"no granted resource matches this key for {action}")

@@ -14,8 +14,6 @@ from sts_core.errors import ApiError, Forbidden, Unauthorized
 from sts_core.tokens import TokenVerifier
 from tests.support import JWT_SECRET, token
 
-NOW = time.time()
-
 
 def verifier(secret=JWT_SECRET, **overrides):
     settings = {
@@ -64,13 +62,16 @@ def test_missing_token_gets_a_bare_challenge():
 
 
 def test_alg_none_is_refused():
-    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({'sub': 'alice', 'exp': NOW + 300})}."
+    unsigned = (
+        f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({'sub': 'alice', 'exp': time.time() + 300})}."
+    )
     assert refusal(f"Bearer {unsigned}") == "invalid_token"
 
 
 def test_algorithms_come_from_config_not_the_token():
     # An RS256 header is refused before any key is consulted (no RSA key needed).
-    forged = f"{b64({'alg': 'RS256'})}.{b64({'sub': 'alice', 'exp': NOW + 300})}.{b64(b'x' * 256)}"
+    claims = b64({"sub": "alice", "exp": time.time() + 300})
+    forged = f"{b64({'alg': 'RS256'})}.{claims}.{b64(b'x' * 256)}"
     assert refusal(f"Bearer {forged}") == "invalid_token"
     # A genuine HS512 token is refused when only HS256 is configured...
     long_secret = JWT_SECRET * 2
@@ -82,9 +83,13 @@ def test_algorithms_come_from_config_not_the_token():
 
 
 def test_expiry_with_leeway():
-    assert refusal(f"Bearer {token(exp=int(NOW) - 60)}") == "token_expired"
-    assert verifier().user_id(f"Bearer {token(exp=int(NOW) - 10)}") == "alice"  # inside 30 s leeway
-    assert refusal(f"Bearer {token(exp=int(NOW) - 10)}", verifier(leeway=0)) == "token_expired"
+    assert refusal(f"Bearer {token(exp=int(time.time()) - 60)}") == "token_expired"
+    assert (
+        verifier().user_id(f"Bearer {token(exp=int(time.time()) - 10)}") == "alice"
+    )  # inside 30 s leeway
+    assert (
+        refusal(f"Bearer {token(exp=int(time.time()) - 10)}", verifier(leeway=0)) == "token_expired"
+    )
 
 
 def test_missing_exp_is_refused():
@@ -92,9 +97,9 @@ def test_missing_exp_is_refused():
 
 
 def test_not_yet_valid():
-    assert refusal(f"Bearer {token(nbf=int(NOW) + 120)}") == "token_not_yet_valid"
-    assert refusal(f"Bearer {token(iat=int(NOW) + 120)}") == "token_not_yet_valid"
-    assert verifier().user_id(f"Bearer {token(nbf=int(NOW) + 10)}") == "alice"  # leeway
+    assert refusal(f"Bearer {token(nbf=int(time.time()) + 120)}") == "token_not_yet_valid"
+    assert refusal(f"Bearer {token(iat=int(time.time()) + 120)}") == "token_not_yet_valid"
+    assert verifier().user_id(f"Bearer {token(nbf=int(time.time()) + 10)}") == "alice"  # leeway
 
 
 def test_issuer_and_audience_when_configured():
@@ -116,7 +121,7 @@ def test_audience_in_token_is_ignored_when_not_configured():
 
 def test_tampered_payload_is_refused():
     header, _, signature = token("alice").split(".")
-    forged = f"{header}.{b64({'sub': 'admin', 'exp': NOW + 300})}.{signature}"
+    forged = f"{header}.{b64({'sub': 'admin', 'exp': time.time() + 300})}.{signature}"
     assert refusal(f"Bearer {forged}") == "invalid_token"
 
 
@@ -166,6 +171,6 @@ def test_user_id_claim_is_configurable_and_type_checked():
 
 def test_max_age_bounds_old_tokens():
     check = verifier(max_age=600)
-    assert check.user_id(f"Bearer {token(iat=int(NOW) - 60)}") == "alice"
-    assert refusal(f"Bearer {token(iat=int(NOW) - 3600)}", check) == "token_expired"
+    assert check.user_id(f"Bearer {token(iat=int(time.time()) - 60)}") == "alice"
+    assert refusal(f"Bearer {token(iat=int(time.time()) - 3600)}", check) == "token_expired"
     assert refusal(f"Bearer {token(iat=None)}", check) == "invalid_token"

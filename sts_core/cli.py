@@ -1,0 +1,320 @@
+"""``python -m sts_core``: development and operations commands (never deployed).
+
+token    mint a development token
+explain  the dry run: the policy a request would send to STS, and what it allows
+invoke   run the handler once on an event file, as the SCF console's test button does
+serve    a local HTTP endpoint in front of the handler (what ``make run`` starts)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+from . import local
+
+PLACEHOLDER = "REPLACE_WITH_A_TOKEN"
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def _auth_setting(env: Mapping[str, str], name: str, variable: str) -> Optional[str]:
+    if env.get(variable):
+        return env[variable]
+    document = local.read_config_document(env)
+    auth = document.get("auth") if isinstance(document, dict) else None
+    value = auth.get(name) if isinstance(auth, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def mint_token(
+    user_id: str,
+    env: Mapping[str, str],
+    *,
+    ttl: int = 3600,
+    claims: Optional[Mapping[str, Any]] = None,
+    issuer: Optional[str] = None,
+    audience: Optional[str] = None,
+) -> str:
+    import jwt
+
+    secret = env.get("STS_JWT_SECRET") or local.DEV_JWT_SECRET
+    now = int(time.time())
+    payload: dict[str, Any] = {"sub": user_id, "iat": now, "exp": now + ttl}
+    issuer = issuer or _auth_setting(env, "issuer", "STS_JWT_ISSUER")
+    audience = audience or _auth_setting(env, "audience", "STS_JWT_AUDIENCE")
+    if issuer:
+        payload["iss"] = issuer
+    if audience:
+        payload["aud"] = audience
+    payload.update(claims or {})
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def _claims(pairs: Sequence[str]) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--claim takes NAME=VALUE, got {pair!r}")
+        try:
+            claims[name] = json.loads(value)
+        except ValueError:
+            claims[name] = value
+    return claims
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print an HS256 token for USER_ID signed with the development secret (or,
+    with --allow-real-secret, with STS_JWT_SECRET)."""
+    env = os.environ
+    secret = env.get("STS_JWT_SECRET")
+    if secret and secret != local.DEV_JWT_SECRET and not args.allow_real_secret:
+        return _fail(
+            "STS_JWT_SECRET is set, so this would sign with what may be a production "
+            "secret; unset it for a development token, or pass --allow-real-secret"
+        )
+    try:
+        claims = _claims(args.claim)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(
+        mint_token(
+            args.user_id, env, ttl=args.ttl, claims=claims, issuer=args.iss, audience=args.aud
+        )
+    )
+    return 0
+
+
+def _load(env: Mapping[str, str]) -> Any:
+    from .config import load_config
+
+    return load_config(env.get("STS_CONFIG") or local.default_config_path(), env)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print the exact policy that would be sent to STS for a caller and body, and
+    whether each --check pair would be allowed. Never calls STS. Exit status 1 if
+    a check is denied or the request would be refused."""
+    from .config import ConfigError
+    from .explain import explain
+    from .tokens import TokenVerifier
+
+    prepared = local.prepare(start_emulator=False)
+    for note in prepared.notes:
+        print(f"note: {note}", file=sys.stderr)
+    try:
+        config = _load(prepared.env)
+    except ConfigError as exc:
+        return _fail(f"configuration: {exc}")
+    body = args.body.encode() if args.body is not None else b""
+    if args.body_file:
+        with open(args.body_file, "rb") as handle:
+            body = handle.read()
+    verifier = TokenVerifier(config.auth, prepared.env["STS_JWT_SECRET"])
+    report, status = explain(
+        config, verifier, token=args.token, user=args.user, body=body, checks=args.check or ()
+    )
+    print(report)
+    return status
+
+
+def _start_function(prepared: local.LocalEnvironment) -> Any:
+    """Import index with the prepared environment: SCF's cold start."""
+    os.environ.update(prepared.env)
+    sys.path.insert(0, local.project_root())
+    import index
+
+    return index
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    """Call index.main_handler with EVENT (a JSON file, e.g. events/apigw-post.json)
+    and print the response. REPLACE_WITH_A_TOKEN is replaced by a development token."""
+    with open(args.event, encoding="utf-8") as handle:
+        text = handle.read()
+    prepared = local.prepare()
+    try:
+        for note in prepared.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if PLACEHOLDER in text:
+            if not prepared.dev_secret:
+                return _fail(f"replace {PLACEHOLDER} in {args.event} with a real token")
+            text = text.replace(PLACEHOLDER, mint_token(args.user, prepared.env))
+            print(
+                f"note: {PLACEHOLDER} replaced by a development token for {args.user!r}",
+                file=sys.stderr,
+            )
+        index = _start_function(prepared)
+        context = json.loads(args.context) if args.context else local_context_for_invoke()
+        response = index.main_handler(json.loads(text), context)
+        print(json.dumps(response, indent=2, ensure_ascii=False))
+        if isinstance(response, dict) and isinstance(response.get("body"), str):
+            with contextlib.suppress(ValueError):
+                print(json.dumps(json.loads(response["body"]), indent=2, ensure_ascii=False))
+        status = response.get("statusCode", 500) if isinstance(response, dict) else 500
+        return 0 if status < 400 else 1
+    finally:
+        prepared.stop()
+
+
+def local_context_for_invoke() -> dict[str, Any]:
+    from .devserver import local_context
+
+    return local_context(3000)
+
+
+def describe_config(config: Any, path: str) -> list[str]:
+    auth = config.auth
+    profiles = ", ".join(
+        f"{name}{' (default)' if name == config.default_profile else ''}"
+        for name in config.profiles
+    )
+    return [
+        f"config:   {path}",
+        f"  bucket {config.bucket}, region {config.region}, path {config.path}, "
+        f"root {config.prefix_template}",
+        f"  profiles: {profiles}",
+        f"  durations: {config.min_duration}-{config.max_duration} s "
+        f"(default {config.default_duration})",
+        f"  auth: {'/'.join(auth.algorithms)}, claim {auth.user_id_claim}, "
+        f"iss {auth.issuer or '-'}, aud {auth.audience or '-'}",
+        f"  cors origins: {', '.join(config.cors_origins) or '-'}",
+        f"  STS: {config.sts.action} via {config.sts.endpoint} (region {config.sts.region})",
+    ]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve http://HOST:PORT/<path>: each request becomes an API Gateway event for
+    index.main_handler. Without Tencent keys in the environment the built-in STS
+    emulator answers."""
+    from .config import ConfigError
+    from .devserver import DevServer
+
+    prepared = local.prepare()
+    try:
+        index = _start_function(prepared)
+        if isinstance(index.SERVICE, ConfigError):
+            return _fail(f"configuration: {index.SERVICE}")
+        server = DevServer(index.main_handler, args.host, args.port, args.time_limit_ms).start()
+    except BaseException:
+        prepared.stop()
+        raise
+    url = f"{server.url}{'/sts' if index.SERVICE.config.path == '*' else index.SERVICE.config.path}"
+    python = local.python_command()
+    lines = [f"cos-sts local endpoint: {url}  (HTTP -> API Gateway event -> index.main_handler)"]
+    lines += [f"  {note}" for note in prepared.notes]
+    lines += describe_config(
+        index.SERVICE.config, os.environ.get("STS_CONFIG") or index.CONFIG_PATH
+    )
+    lines += ["", f"mint a token:  {python} -m sts_core token alice"]
+    if prepared.dev_secret:
+        token = mint_token("alice", prepared.env)
+        lines += [
+            "try it (token for 'alice', valid 1 h):",
+            f"  curl -s -X POST {url} -H 'Authorization: Bearer {token}' "
+            """-H 'Content-Type: application/json' -d '{"profile":"upload"}'""",
+        ]
+    else:
+        lines += [
+            "try it:",
+            f'  curl -s -X POST {url} -H "Authorization: Bearer $({python} -m sts_core '
+            """token alice --allow-real-secret)" -d '{"profile":"upload"}'""",
+        ]
+    lines += ["", "Ctrl-C stops."]
+    print("\n".join(lines), flush=True)
+
+    def terminate(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Both, explicitly: a background job starts with SIGINT ignored.
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        prepared.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+def _command(commands: Any, run: Any, summary: str) -> argparse.ArgumentParser:
+    """One sub-command: its name and description come from its cmd_* function."""
+    sub = commands.add_parser(run.__name__[len("cmd_") :], help=summary, description=run.__doc__)
+    sub.set_defaults(run=run)
+    return sub
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m sts_core",
+        description="Development and operations commands for the COS credential function.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    token = _command(commands, cmd_token, "mint a development token")
+    token.add_argument("user_id")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    token.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra claim; VALUE is JSON when it parses (repeatable)",
+    )
+    token.add_argument("--iss", help="issuer (default: STS_JWT_ISSUER or auth.issuer)")
+    token.add_argument("--aud", help="audience (default: STS_JWT_AUDIENCE or auth.audience)")
+    token.add_argument(
+        "--allow-real-secret",
+        action="store_true",
+        help="sign with STS_JWT_SECRET even though it is not the dev secret",
+    )
+
+    explain = _command(commands, cmd_explain, "dry run: the policy a request would get")
+    who = explain.add_mutually_exclusive_group(required=True)
+    who.add_argument("--token", help="a caller token, verified as the function would")
+    who.add_argument("--user", help="a user ID, skipping the token check")
+    explain.add_argument("--body", help="the request body (JSON), default empty")
+    explain.add_argument("--body-file", help="read the request body from a file")
+    explain.add_argument(
+        "--check",
+        nargs=2,
+        action="append",
+        metavar=("ACTION", "KEY"),
+        help="e.g. --check name/cos:PutObject users/alice/a.jpg (repeatable)",
+    )
+
+    invoke = _command(commands, cmd_invoke, "run the handler once on an event file")
+    invoke.add_argument("event")
+    invoke.add_argument("--user", default="alice", help="user for the development token")
+    invoke.add_argument("--context", help="the SCF context as JSON (default: a local one)")
+
+    serve = _command(commands, cmd_serve, "a local HTTP endpoint (what make run starts)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 9000))
+    serve.add_argument(
+        "--time-limit-ms",
+        type=int,
+        default=3000,
+        help="the time_limit_in_ms given to the handler (default 3000)",
+    )
+    return top
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))

@@ -1,0 +1,161 @@
+"""A local stand-in for API Gateway: HTTP in, API Gateway event to the handler,
+integration response back out (reference scf-runtime.md §2.1, §3.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs, urlsplit
+
+Handler = Callable[[Any, Any], Any]
+MAX_EVENT_BODY = 6 * 1024 * 1024  # SCF's synchronous event limit
+INVALID_RESPONSE = (
+    b'{"errno":403,"error":"Invalid scf response format. please check your scf response format."}'
+)
+
+
+def to_event(
+    method: str, target: str, headers: Mapping[str, str], body: bytes, client_ip: str
+) -> dict[str, Any]:
+    """The API Gateway trigger event for one HTTP request."""
+    parts = urlsplit(target)
+    query: dict[str, Any] = {}
+    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
+        query[name] = values[0] if len(values) == 1 else values
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    request_id = str(uuid.uuid4())
+    return {
+        "requestContext": {
+            "serviceId": "service-local",
+            "path": parts.path or "/",
+            "httpMethod": "ANY",
+            "requestId": request_id,
+            "identity": {},
+            "sourceIp": client_ip,
+            "stage": "release",
+        },
+        "headers": dict(headers),
+        "body": text,
+        "isBase64Encoded": encoded,
+        "pathParameters": {},
+        "queryStringParameters": {},
+        "headerParameters": {},
+        "stageVariables": {"stage": "release"},
+        "path": parts.path or "/",
+        "queryString": query,
+        "httpMethod": method,
+    }
+
+
+def local_context(time_limit_ms: int) -> dict[str, Any]:
+    return {
+        "memory_limit_in_mb": 128,
+        "time_limit_in_ms": time_limit_ms,
+        "request_id": str(uuid.uuid4()),
+        "environment": '{"SCF_NAMESPACE":"default"}',
+        "environ": "SCF_NAMESPACE=default",
+        "function_version": "$LATEST",
+        "function_name": "cos-sts-local",
+        "namespace": "default",
+        "tencentcloud_region": "ap-guangzhou",
+        "tencentcloud_appid": "1250000000",
+        "tencentcloud_uin": "100000000001",
+    }
+
+
+def _integration_response(result: Any) -> Optional[tuple[int, list[tuple[str, str]], bytes]]:
+    """(status, headers, body) as API Gateway builds them, or None when malformed."""
+    if not isinstance(result, Mapping):
+        return None
+    status, headers, body = (
+        result.get("statusCode"),
+        result.get("headers") or {},
+        result.get("body"),
+    )
+    if not isinstance(status, int) or not isinstance(headers, Mapping) or not isinstance(body, str):
+        return None
+    pairs = []
+    for name, value in headers.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((str(name), str(item)))
+    data = base64.b64decode(body) if result.get("isBase64Encoded") is True else body.encode()
+    return status, pairs, data
+
+
+class DevServer:
+    def __init__(
+        self, handler: Handler, host: str = "127.0.0.1", port: int = 9000, time_limit_ms: int = 3000
+    ) -> None:
+        self.handler = handler
+        self.time_limit_ms = time_limit_ms
+        self._server = ThreadingHTTPServer((host, port), _RequestHandler)
+        self._server.daemon_threads = True
+        self._server.devserver = self  # type: ignore[attr-defined]
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> DevServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, client_ip: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        event = to_event(method, target, headers, body, client_ip)
+        result = self.handler(event, local_context(self.time_limit_ms))
+        response = _integration_response(result)
+        if response is None:  # what API Gateway answers for a malformed function result
+            return 502, [("Content-Type", "application/json")], INVALID_RESPONSE
+        return response
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the handler logs one JSON line per request already
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_EVENT_BODY:
+            self._write(413, [("Content-Type", "application/json")], b'{"error":"too large"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        server: DevServer = self.server.devserver  # type: ignore[attr-defined]
+        headers = dict(self.headers.items())
+        status, pairs, data = server.respond(
+            self.command, self.path, headers, body, self.client_address[0]
+        )
+        self._write(status, pairs, data)
+
+    def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve

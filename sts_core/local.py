@@ -1,0 +1,117 @@
+"""Running on a developer's machine: the environment SCF would provide, with
+announced development defaults for whatever is missing.
+
+- No Tencent keys in the environment: the built-in STS emulator is started and
+  the function is pointed at it (the credentials it returns are fake).
+- No bucket/region: an example bucket in ap-guangzhou.
+- No ``STS_JWT_SECRET``: a fixed development secret, so tokens minted by
+  ``python -m sts_core token`` are accepted. It is public: never deploy it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .emulator import DEV_SECRET_ID, DEV_SECRET_KEY, StsEmulator
+
+# Public on purpose: it only ever signs local development tokens (64 bytes: any HS*).
+DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"  # noqa: S105
+EXAMPLE_BUCKET = "examplebucket-1250000000"
+EXAMPLE_REGION = "ap-guangzhou"
+
+
+@dataclass
+class LocalEnvironment:
+    env: dict[str, str]
+    emulator: Optional[StsEmulator] = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dev_secret(self) -> bool:
+        return self.env.get("STS_JWT_SECRET") == DEV_JWT_SECRET
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+
+def has_tencent_keys(env: Mapping[str, str]) -> bool:
+    permanent = bool(env.get("STS_SECRET_ID") and env.get("STS_SECRET_KEY"))
+    role = bool(
+        env.get("STS_ROLE_ARN")
+        and env.get("TENCENTCLOUD_SECRETID")
+        and env.get("TENCENTCLOUD_SECRETKEY")
+    )
+    return permanent or role
+
+
+def read_config_document(env: Mapping[str, str]) -> Any:
+    """The config file, parsed leniently (validation happens when the function starts)."""
+    import yaml
+
+    try:
+        with open(env.get("STS_CONFIG") or default_config_path(), encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def _config_value(env: Mapping[str, str], name: str) -> Optional[str]:
+    document = read_config_document(env)
+    value = document.get(name) if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def default_config_path() -> str:
+    return os.path.join(project_root(), "config.yml")
+
+
+def project_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def prepare(
+    base: Optional[Mapping[str, str]] = None, *, start_emulator: bool = True
+) -> LocalEnvironment:
+    """The environment to run the function with locally (see module docstring)."""
+    env = dict(os.environ if base is None else base)
+    local = LocalEnvironment(env)
+    if not (env.get("COS_BUCKET") or _config_value(env, "bucket")):
+        env["COS_BUCKET"] = EXAMPLE_BUCKET
+        local.notes.append(f"bucket: {EXAMPLE_BUCKET} (example; set COS_BUCKET)")
+    if not (env.get("COS_REGION") or _config_value(env, "region")):
+        env["COS_REGION"] = EXAMPLE_REGION
+        local.notes.append(f"region: {EXAMPLE_REGION} (example; set COS_REGION)")
+    if not env.get("STS_JWT_SECRET"):
+        env["STS_JWT_SECRET"] = DEV_JWT_SECRET
+        local.notes.append("JWT secret: the public development secret (set STS_JWT_SECRET)")
+    if has_tencent_keys(env):
+        endpoint = env.get("STS_ENDPOINT") or "https://sts.tencentcloudapi.com"
+        local.notes.append(f"STS: real Tencent STS at {endpoint} (keys from the environment)")
+    elif start_emulator:
+        local.emulator = StsEmulator().start()
+        env.update(
+            STS_ENDPOINT=local.emulator.endpoint,
+            STS_SECRET_ID=DEV_SECRET_ID,
+            STS_SECRET_KEY=DEV_SECRET_KEY,
+        )
+        env.pop("STS_ROLE_ARN", None)
+        local.notes.append(
+            f"STS: built-in emulator at {local.emulator.endpoint} - no Tencent keys in the "
+            "environment, so the credentials returned are FAKE"
+        )
+    return local
+
+
+def python_command() -> str:
+    """How to call this interpreter in printed instructions (short when it is .venv's)."""
+    here = os.getcwd()
+    executable = sys.executable
+    if executable.startswith(here + os.sep):
+        return os.path.relpath(executable, here)
+    return executable

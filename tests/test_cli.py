@@ -1,0 +1,223 @@
+"""`python -m sts_core`: token, explain (the dry run), invoke, and --help everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from urllib.parse import unquote
+
+import jwt
+import pytest
+
+import index
+from sts_core import cli, local
+from tests.support import ROOT, event, make_env, make_service
+
+CONTRACT_ENV = (
+    "STS_CONFIG",
+    "STS_SECRET_ID",
+    "STS_SECRET_KEY",
+    "STS_ROLE_ARN",
+    "STS_ENDPOINT",
+    "STS_JWT_SECRET",
+    "STS_JWT_ISSUER",
+    "STS_JWT_AUDIENCE",
+    "COS_BUCKET",
+    "COS_REGION",
+    "TENCENTCLOUD_SECRETID",
+    "TENCENTCLOUD_SECRETKEY",
+    "TENCENTCLOUD_SESSIONTOKEN",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """A developer's shell: none of the function's variables set."""
+    for name in CONTRACT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def run(capsys, command, *extra):
+    """Run `python -m sts_core <command>`, written as a user would type it."""
+    status = cli.main(shlex.split(command) + list(extra))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+# -- token ---------------------------------------------------------------------------
+
+
+def test_token_uses_the_development_secret(clean_env, capsys):
+    command = 'token alice --ttl 120 --claim role=admin --claim \'groups=["a","b"]\''
+    status, out, _ = run(capsys, command + " --iss https://idp --aud app")
+    assert status == 0
+    claims = jwt.decode(out.strip(), local.DEV_JWT_SECRET, algorithms=["HS256"], audience="app")
+    assert claims["sub"] == "alice"
+    assert claims["role"] == "admin"
+    assert claims["groups"] == ["a", "b"]
+    assert claims["iss"] == "https://idp"
+    assert 110 <= claims["exp"] - time.time() <= 121
+
+
+def test_token_picks_up_issuer_and_audience_from_the_environment(clean_env, capsys):
+    clean_env.setenv("STS_JWT_ISSUER", "https://login.example.com")
+    clean_env.setenv("STS_JWT_AUDIENCE", "photos")
+    _, out, _ = run(capsys, "token bob")
+    claims = jwt.decode(out.strip(), local.DEV_JWT_SECRET, algorithms=["HS256"], audience="photos")
+    assert claims["iss"] == "https://login.example.com"
+
+
+def test_token_refuses_a_production_secret_unless_asked(clean_env, capsys):
+    production = "production-secret-0123456789-abcdefghijklmnop"
+    clean_env.setenv("STS_JWT_SECRET", production)
+    status, out, err = run(capsys, "token alice")
+    assert (status, out) == (2, "")
+    assert "--allow-real-secret" in err
+    assert production not in err
+    status, out, _ = run(capsys, "token alice --allow-real-secret")
+    assert status == 0
+    assert jwt.decode(out.strip(), production, algorithms=["HS256"])["sub"] == "alice"
+
+
+def test_token_rejects_a_malformed_claim(clean_env, capsys):
+    status, _, err = run(capsys, "token alice --claim novalue")
+    assert status == 2
+    assert "NAME=VALUE" in err
+
+
+# -- explain -------------------------------------------------------------------------
+
+
+def test_explain_prints_exactly_the_policy_the_handler_sends(clean_env, capsys, emulator):
+    body = json.dumps(
+        {
+            "profile": "read-write",
+            "scope": [
+                {"action": "name/cos:PutObject", "prefix": "users/alice/a.jpg"},
+                {"action": "name/cos:GetObject", "prefix": "users/alice/docs/*"},
+            ],
+        }
+    )
+    status, out, _ = run(capsys, "explain --user alice --body", body)
+    assert status == 0
+    lines = out.splitlines()
+    printed = lines[
+        lines.index("policy, exactly as sent (URL-encoded into the Policy parameter):") + 1
+    ]
+
+    env = make_env(emulator.endpoint, STS_JWT_SECRET=local.DEV_JWT_SECRET)
+    service = make_service(env)
+    token = cli.mint_token("alice", env)
+    response = index.handle(service, event(token, body), {})
+    assert response["statusCode"] == 200
+    assert unquote(emulator.calls[-1].params["Policy"]) == printed
+    assert "root:     users/alice/" in out
+    assert "GetFederationToken Name=cos-sts-" in out
+
+
+def test_explain_checks_answer_why_an_upload_was_denied(clean_env, capsys):
+    status, out, _ = run(
+        capsys,
+        "explain --user alice"
+        " --check name/cos:PutObject users/alice/a.jpg"
+        " --check name/cos:GetObject users/alice/a.jpg"
+        " --check name/cos:PutObject users/alice2/a.jpg"
+        " --check name/cos:UploadPart users/alice/big.bin",
+    )
+    assert status == 1  # one check is denied
+    checks = out[out.index("checks:") :].splitlines()[1:]
+    assert checks[0].split()[:3] == ["ALLOW", "name/cos:PutObject", "users/alice/a.jpg"]
+    assert "cos:content-length <= 104857600" in checks[0]
+    assert checks[1].split()[0] == "DENY"
+    assert "no statement grants name/cos:GetObject" in checks[1]
+    assert "outside users/alice/" in checks[2]
+    assert checks[3].split()[0] == "ALLOW"
+    assert checks[3].endswith("granted")
+
+
+def test_explain_all_allowed_exits_zero(clean_env, capsys):
+    command = 'explain --user bob --body \'{"profile":"download"}\''
+    status, _, _ = run(capsys, command + " --check name/cos:GetObject users/bob/x")
+    assert status == 0
+
+
+def test_explain_verifies_a_token_like_the_function(clean_env, capsys):
+    good = cli.mint_token("carol", {})
+    status, out, _ = run(capsys, "explain --token", good)
+    assert status == 0
+    assert "carol  (token verified)" in out
+    status, out, _ = run(capsys, "explain --token", good + "x")
+    assert status == 1
+    assert "REFUSED   401 invalid_token" in out
+    status, out, _ = run(capsys, "explain --token", cli.mint_token("../bob", {}))
+    assert "REFUSED   403 user_id_rejected" in out
+
+
+def test_explain_reports_configuration_errors(clean_env, capsys):
+    clean_env.setenv("COS_BUCKET", "not-a-bucket")
+    status, _, err = run(capsys, "explain --user alice")
+    assert status == 2
+    assert "bucket" in err
+
+
+def test_explain_body_from_a_file(clean_env, capsys, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text('{"profile": "nope"}')
+    status, out, _ = run(capsys, "explain --user alice --body-file", str(body))
+    assert status == 1
+    assert "400 unknown_profile" in out
+
+
+# -- invoke and help (real processes) ---------------------------------------------------
+
+
+def python_m(*argv, env_update=None, timeout=60):
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+    env.update(env_update or {})
+    return subprocess.run(
+        [sys.executable, "-m", "sts_core", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event_file", "status"),
+    [
+        ("apigw-post.json", 200),
+        ("apigw-scope.json", 200),
+        ("function-url-post.json", 200),
+        ("apigw-preflight.json", 204),
+    ],
+)
+def test_invoke_runs_the_ready_events(event_file, status):
+    result = python_m("invoke", f"events/{event_file}")
+    assert result.returncode == 0, result.stderr
+    assert "built-in emulator" in result.stderr
+    assert f'"statusCode": {status}' in result.stdout
+    if status == 200:
+        assert "AKIDEMULATOR" in result.stdout
+
+
+def test_invoke_fails_for_a_rejected_request(tmp_path):
+    bad = tmp_path / "event.json"
+    bad.write_text(json.dumps({"httpMethod": "POST", "path": "/sts", "headers": {}}))
+    result = python_m("invoke", str(bad))
+    assert result.returncode == 1
+    assert '"statusCode": 401' in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["token"], ["explain"], ["invoke"], ["serve"]])
+def test_every_command_has_help(command):
+    result = python_m(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m sts_core" in result.stdout

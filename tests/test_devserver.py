@@ -1,0 +1,167 @@
+"""The local endpoint: HTTP -> API Gateway event -> handler -> HTTP."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import yaml
+
+from sts_core import emulator as emu
+from sts_core import local
+from sts_core.devserver import DevServer, to_event
+from sts_core.events import API_GATEWAY, parse_event
+from tests.support import ROOT, shipped_config
+from tests.test_cli import CONTRACT_ENV
+
+
+def test_requests_become_api_gateway_events_the_handler_accepts():
+    evt = to_event(
+        "POST",
+        "/release/sts?a=1&a=2&flag=&x=y",
+        {"Authorization": "Bearer t", "Content-Type": "application/json"},
+        b'{"profile":"upload"}',
+        "203.0.113.9",
+    )
+    request = parse_event(evt)
+    assert request.kind == API_GATEWAY
+    assert (request.method, request.path, request.source_ip) == (
+        "POST",
+        "/release/sts",
+        "203.0.113.9",
+    )
+    assert request.header("authorization") == "Bearer t"
+    assert request.query == {"a": ("1", "2"), "flag": ("",), "x": ("y",)}
+    assert request.body(100) == b'{"profile":"upload"}'
+    assert request.gateway_request_id
+
+
+def test_binary_bodies_arrive_base64_encoded():
+    evt = to_event("POST", "/sts", {}, b"\xff\x00\xfe", "127.0.0.1")
+    assert evt["isBase64Encoded"] is True
+    assert base64.b64decode(evt["body"]) == b"\xff\x00\xfe"
+
+
+@pytest.fixture
+def fake_gateway():
+    results = []
+    server = DevServer(lambda event, context: results.pop(0), port=0).start()
+    yield server, results
+    server.stop()
+
+
+def test_integration_responses_are_written_back(fake_gateway):
+    server, results = fake_gateway
+    results.append(
+        {
+            "isBase64Encoded": True,
+            "statusCode": 201,
+            "headers": {"X-One": "1", "Set-Thing": ["a", "b"]},
+            "body": base64.b64encode(b"raw").decode(),
+        }
+    )
+    response = requests.post(server.url + "/sts", timeout=5)
+    assert response.status_code == 201
+    assert response.content == b"raw"
+    assert response.headers["X-One"] == "1"
+    assert response.raw.headers.getlist("Set-Thing") == ["a", "b"]
+
+
+@pytest.mark.parametrize("result", [None, "text", {"statusCode": "200", "body": ""}, {"body": 1}])
+def test_malformed_function_results_get_the_gateway_error(fake_gateway, result):
+    server, results = fake_gateway
+    results.append(result)
+    response = requests.get(server.url + "/sts", timeout=5)
+    assert response.status_code == 502
+    assert "Invalid scf response format" in response.text
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_make_run_endpoint_end_to_end(tmp_path):
+    """What the README promises: start, mint, POST, keys from the emulator, 401,
+    preflight, Ctrl-C."""
+    config = shipped_config()
+    config["cors"]["allowed_origins"] = ["http://localhost:3000"]
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+    env["STS_CONFIG"] = str(config_path)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sts_core", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    banner = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            banner.append(line)
+            if "Ctrl-C stops." in line:
+                break
+        text = "".join(banner)
+        assert "Ctrl-C stops." in text, text
+        assert "built-in emulator" in text
+        assert "FAKE" in text
+        assert f"http://127.0.0.1:{port}/sts" in text
+        assert "-m sts_core token alice" in text
+        assert "http://localhost:3000" in text  # the config in use is shown
+        # The config is described, never a secret value.
+        assert local.DEV_JWT_SECRET not in text
+        assert emu.DEV_SECRET_KEY not in text
+
+        token = re.search(r"Authorization: Bearer ([\w.-]+)", text).group(1)
+        url = f"http://127.0.0.1:{port}/sts"
+        issued = requests.post(
+            url,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"profile": "upload"},
+            timeout=10,
+        )
+        assert issued.status_code == 200, issued.text
+        body = issued.json()
+        assert body["credentials"]["tmpSecretId"].startswith("AKIDEMULATOR")
+        assert body["prefix"] == "users/alice/"
+        assert issued.headers["Cache-Control"] == "no-store"
+
+        denied = requests.post(url, timeout=10)
+        assert denied.status_code == 401
+        assert denied.headers["WWW-Authenticate"].startswith("Bearer")
+
+        preflight = requests.options(
+            url,
+            timeout=10,
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            rest, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0
+    assert "stopped" in rest
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"http://127.0.0.1:{port}/sts", timeout=2)

@@ -1,0 +1,139 @@
+"""`make package`: the SCF folder and zip, and the handler running from them in an
+interpreter that sees only the standard library and the package (python -I -S)."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from sts_core import emulator as emu
+from tests.support import JWT_SECRET, ROOT, token
+
+MAX_ZIP_BYTES = 2 * 1024 * 1024
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("package_script", f"{ROOT}/scripts/package.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+package_script = _load_script()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build")
+    folder, archive = package_script.build(str(out))
+    unpacked = out / "unpacked"
+    with zipfile.ZipFile(archive) as handle:
+        handle.extractall(unpacked)
+    return folder, archive, str(unpacked)
+
+
+def scf_interpreters():
+    """This interpreter, plus SCF's own versions when the machine has them."""
+    found = {sys.executable}
+    for version in ("3.9", "3.10"):
+        pattern = os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")
+        found.update(sorted(glob.glob(pattern))[-1:])
+    return sorted(found)
+
+
+def test_contents(built):
+    folder, _, _ = built
+    top = set(os.listdir(folder))
+    assert {"index.py", "config.yml", "sts_core", "requests", "yaml", "jwt", "urllib3"} <= top
+    assert "typing_extensions.py" in top  # PyJWT needs it below Python 3.11
+    shipped = set(os.listdir(os.path.join(folder, "sts_core")))
+    assert {"signer.py", "sts_client.py", "policy.py", "tokens.py", "grant.py"} <= shipped
+    assert not shipped & package_script.DEV_ONLY
+    assert not any(name.startswith(("tests", "bench", "events", "scripts")) for name in top)
+    assert "bin" not in top
+    extensions = {
+        os.path.basename(path)
+        for path in glob.glob(os.path.join(folder, "**", "*.so"), recursive=True)
+    }
+    assert any("cpython-39-" in name for name in extensions)
+    assert any("cpython-310-" in name for name in extensions)
+    assert not any(name.startswith("_yaml.") for name in extensions)  # the unused accelerator
+
+
+def test_zip_matches_the_folder_and_is_small(built):
+    folder, archive, unpacked = built
+    assert os.path.getsize(archive) <= MAX_ZIP_BYTES
+    assert package_script._files(folder) == package_script._files(unpacked)
+    with zipfile.ZipFile(archive) as handle:
+        names = handle.namelist()
+        assert names == sorted(names)
+        assert {info.date_time for info in handle.infolist()} == {package_script.ZIP_TIME}
+
+
+def test_build_is_reproducible(built, tmp_path):
+    _, archive, _ = built
+    _, again = package_script.build(str(tmp_path))
+    with open(archive, "rb") as first, open(again, "rb") as second:
+        assert first.read() == second.read()
+
+
+RUN_PACKAGED = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import index
+event = json.loads(sys.argv[2])
+response = index.main_handler(event, {"time_limit_in_ms": 3000, "request_id": "pkg-test"})
+print(json.dumps({"response": response, "version": list(sys.version_info[:2]),
+                  "site": "site" in sys.modules,
+                  "outside": [m.__file__ for m in list(sys.modules.values())
+                              if getattr(m, "__file__", None) and "site-packages" in m.__file__]}))
+"""
+
+
+@pytest.mark.parametrize("python", scf_interpreters())
+def test_packaged_handler_runs_with_only_stdlib_and_the_package(built, python):
+    _, _, unpacked = built
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "COS_BUCKET": "examplebucket-1250000000",
+        "COS_REGION": "ap-guangzhou",
+        "STS_JWT_SECRET": JWT_SECRET,
+        "STS_SECRET_ID": emu.DEV_SECRET_ID,
+        "STS_SECRET_KEY": emu.DEV_SECRET_KEY,
+    }
+    event = {
+        "httpMethod": "POST",
+        "path": "/sts",
+        "headers": {"authorization": f"Bearer {token('alice')}"},
+        "body": '{"profile":"download"}',
+    }
+    with emu.StsEmulator() as sts:
+        env["STS_ENDPOINT"] = sts.endpoint
+        result = subprocess.run(
+            [python, "-I", "-S", "-c", RUN_PACKAGED, unpacked, json.dumps(event)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert sts.calls[-1].policy["statement"][0]["action"] == [
+            "name/cos:GetObject",
+            "name/cos:HeadObject",
+        ]
+    assert report["site"] is False
+    assert report["outside"] == []
+    response = report["response"]
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert body["prefix"] == "users/alice/"
+    assert body["credentials"]["tmpSecretId"].startswith("AKIDEMULATOR")
