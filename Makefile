@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 9000
 SHIPPED := index.py sts_core
 
-.PHONY: test lint run package clean
+.PHONY: test lint run package bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ run: $(VENV)/.runtime
 # build/scf and build/cos-sts-scf.zip: what SCF runs (see scripts/package.py).
 package: $(VENV)/.runtime
 	$(BIN)/python scripts/package.py
+
+# Ours vs qcloud-python-sts vs the official SDK, in one run (see bench/bench.py).
+bench: $(VENV)/.dev
+	$(BIN)/python bench/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
-import uuid
 from collections.abc import Mapping
 from typing import Any, Union
 
@@ -56,10 +54,12 @@ def main_handler(event: Any, context: Any) -> dict[str, Any]:
 def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     context = context if isinstance(context, Mapping) else {}
-    request_id = str(context.get("request_id") or uuid.uuid4())
+    # The gateway's id when there is one, else SCF's; a new one only when invoked
+    # without either (by hand).
+    request_id = str(context.get("request_id") or "")
     raw_ids = isinstance(service, Service) and service.config.log_raw_user_id
     log = RequestLog(request_id, raw_user_id=raw_ids)
-    headers: dict[str, str] = {"X-Request-Id": request_id}
+    headers: dict[str, str] = {}
     try:
         if not isinstance(service, Service):
             raise Misconfigured(str(service))
@@ -67,7 +67,7 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 1. The HTTP request, whichever trigger (API Gateway, Function URL) sent it.
         request = parse_event(event)
-        request_id = request.gateway_request_id or request_id
+        request_id = request.gateway_request_id or request_id or new_request_id()
         log.set(requestId=request_id, trigger=request.kind, method=request.method)
         headers = {"X-Request-Id": request_id, **service.cors.headers(request.header("origin"))}
 
@@ -109,6 +109,8 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         return response
     except Exception as exc:
         error = as_api_error(exc, log)
+        request_id = request_id or new_request_id()
+        headers.setdefault("X-Request-Id", request_id)
         log.set(requestId=request_id, error=error.code)
         outcome = "rejected" if error.status < 500 else "failed"
         log.write(outcome, error.status, elapsed_ms(started))
@@ -201,11 +203,20 @@ def as_api_error(exc: Exception, log: RequestLog) -> ApiError:
         log.set(detail=f"policy guard: {exc}")
         return Misconfigured("policy guard refused the rendered policy")
     # A bug: record where, not the exception text (it could quote request data).
+    import traceback  # only here: a rare path kept off the cold start
+
     frame = traceback.extract_tb(exc.__traceback__)[-1]
     log.set(
         exception=type(exc).__name__, where=f"{os.path.basename(frame.filename)}:{frame.lineno}"
     )
     return ApiError("internal_error", "the credential service failed; try again later")
+
+
+def new_request_id() -> str:
+    """Only when invoked without an SCF context (by hand, in tests)."""
+    import uuid  # imports platform on 3.9: kept off the cold start
+
+    return str(uuid.uuid4())
 
 
 def elapsed_ms(started: float) -> float:

@@ -7,17 +7,28 @@ pinned releases; only their compiled extension modules differ, so the 3.10
 ``.so`` files are added beside the 3.9 tree and the same folder runs on either
 runtime. Nothing else is installed: SCF's Python 3.9/3.10 runtimes preinstall no
 packages. The zip is deterministic (sorted entries, fixed timestamps).
+
+Bytecode: SCF's code directory is read-only, so without shipped .pyc files every
+cold start compiles every imported module from source. For each SCF Python this
+machine has, one credential request is run through the packaged handler (against
+a local STS emulator) and exactly the modules it imports are compiled by that
+interpreter, as checked-hash .pyc: Python validates them against the source, so
+an edited .py is recompiled rather than silently shadowed.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
+from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLATFORM = "manylinux2014_x86_64"
@@ -30,7 +41,7 @@ ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
 def install(python_version: str, target: str) -> None:
-    subprocess.run(  # noqa: S603 - our own interpreter running pip on our own file
+    subprocess.run(
         [
             sys.executable,
             "-m",
@@ -67,10 +78,18 @@ def _distributions(tree: str) -> set[str]:
     return {name for name in os.listdir(tree) if name.endswith(".dist-info")}
 
 
+def _metadata(tree: str, distribution: str) -> list[str]:
+    """The header lines of a vendored distribution's METADATA."""
+    with open(os.path.join(tree, distribution, "METADATA"), encoding="utf-8") as handle:
+        return handle.read().split("\n\n", 1)[0].splitlines()
+
+
 def check_requirements(tree: str, python_version: str) -> None:
-    """Every Requires-Dist of every vendored package, evaluated for the *target*
-    Python, must be vendored too (pip evaluates markers for the Python it runs on)."""
+    """Every vendored package must support the *target* Python (Requires-Python), and
+    each of its Requires-Dist evaluated for that Python must be vendored too. pip run
+    from another Python checks neither reliably for --target installs."""
     from pip._vendor.packaging.requirements import Requirement
+    from pip._vendor.packaging.specifiers import SpecifierSet
     from pip._vendor.packaging.utils import canonicalize_name
 
     environment = {
@@ -89,20 +108,25 @@ def check_requirements(tree: str, python_version: str) -> None:
         for name in _distributions(tree)
     }
     for distribution in sorted(_distributions(tree)):
-        with open(os.path.join(tree, distribution, "METADATA"), encoding="utf-8") as handle:
-            lines = [
-                line[len("Requires-Dist:") :].strip()
-                for line in handle
-                if line.startswith("Requires-Dist:")
-            ]
-        for line in lines:
-            requirement = Requirement(line)
-            needed = requirement.marker is None or requirement.marker.evaluate(environment)
-            if needed and canonicalize_name(requirement.name) not in present:
+        headers = _metadata(tree, distribution)
+        for line in headers:
+            name, _, value = line.partition(":")
+            value = value.strip()
+            if name == "Requires-Python" and not SpecifierSet(value).contains(
+                python_version + ".0"
+            ):
                 raise SystemExit(
-                    f"{distribution} needs {requirement.name} on Python {python_version}: "
-                    "pin it in requirements.txt"
+                    f"{distribution} requires Python {value}, not {python_version}: "
+                    "pin an older release in requirements.txt"
                 )
+            if name == "Requires-Dist":
+                requirement = Requirement(value)
+                needed = requirement.marker is None or requirement.marker.evaluate(environment)
+                if needed and canonicalize_name(requirement.name) not in present:
+                    raise SystemExit(
+                        f"{distribution} needs {requirement.name} on Python {python_version}: "
+                        "pin it in requirements.txt"
+                    )
 
 
 def vendor(folder: str) -> None:
@@ -126,7 +150,7 @@ def vendor(folder: str) -> None:
                 destination = os.path.join(folder, relative)
                 os.makedirs(os.path.dirname(destination), exist_ok=True)
                 shutil.copy2(os.path.join(other, relative), destination)
-    # Console scripts are useless in SCF and caches are rebuilt on the platform.
+    # Console scripts are useless in SCF; pip's own caches are not what we ship.
     shutil.rmtree(os.path.join(folder, "bin"), ignore_errors=True)
     for relative in _files(folder):
         if relative.replace(os.sep, "/").startswith(UNUSED_ACCELERATORS):
@@ -136,9 +160,97 @@ def vendor(folder: str) -> None:
             shutil.rmtree(os.path.join(base, name))
 
 
+COLD_PATH_PROBE = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import index
+event = {"httpMethod": "POST", "path": "/sts", "body": "",
+         "headers": {"authorization": "Bearer " + os.environ["PROBE_TOKEN"]}}
+response = index.main_handler(event, {"time_limit_in_ms": 5000, "request_id": "probe"})
+if response["statusCode"] != 200:
+    raise SystemExit("probe request failed: " + response["body"])
+root = os.path.realpath(sys.argv[1]) + os.sep
+files = {os.path.realpath(m.__file__) for m in list(sys.modules.values())
+         if getattr(m, "__file__", None)}
+print(json.dumps(sorted(f for f in files if f.startswith(root) and f.endswith(".py"))))
+"""
+
+
+def find_interpreter(version: str) -> Optional[str]:
+    """A working CPython `version` on this machine, if any (PATH or pyenv)."""
+    candidates = [shutil.which(f"python{version}") or ""]
+    candidates += sorted(
+        glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}"))
+    )
+    for candidate in candidates:
+        if not candidate:
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def cold_path_files(folder: str, interpreter: str) -> list[str]:
+    """The files of `folder` that one credential request imports on `interpreter`."""
+    sys.path.insert(0, ROOT)
+    import jwt
+
+    from sts_core import emulator
+
+    secret = "package-probe-secret-0123456789abcdefghijklmnop"
+    token = jwt.encode({"sub": "probe", "exp": int(time.time()) + 300}, secret, algorithm="HS256")
+    with emulator.StsEmulator() as sts:
+        env = emulator.function_env(sts.endpoint, secret)
+        env.update(PATH=os.environ.get("PATH", "/usr/bin:/bin"), PROBE_TOKEN=token)
+        result = subprocess.run(
+            [interpreter, "-I", "-S", "-B", "-c", COLD_PATH_PROBE, folder],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(f"the packaged handler failed on {interpreter}:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def compile_bytecode(folder: str) -> list[str]:
+    """Ship bytecode for the cold path; returns the Python versions it was built for."""
+    built = []
+    for version in PYTHONS:
+        interpreter = find_interpreter(version)
+        if interpreter is None:
+            print(f"note: no Python {version} here, so no {version} bytecode is shipped")
+            continue
+        files = cold_path_files(folder, interpreter)
+        # Record paths relative to the folder (deterministic bytes); at import
+        # Python points co_filename at wherever the source really is.
+        subprocess.run(
+            [interpreter, "-c",
+             "import os, py_compile, sys\n"
+             "root = sys.argv[1]\n"
+             "for f in sys.argv[2:]:\n"
+             "    py_compile.compile(f, dfile=os.path.relpath(f, root), doraise=True,"
+             " invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)",
+             os.path.realpath(folder), *files],
+            # Set constants are marshalled in hash order: fix the seed for
+            # byte-identical builds.
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            check=True,
+        )  # fmt: skip
+        built.append(version)
+    return built
+
+
 def copy_sources(folder: str) -> None:
+    sys.path.insert(0, ROOT)
+    from sts_core.config import compile_config
+
     shutil.copy2(os.path.join(ROOT, "index.py"), folder)
     shutil.copy2(os.path.join(ROOT, "config.yml"), folder)
+    # config.yml.json: the same document, so a cold start need not import PyYAML.
+    compile_config(os.path.join(folder, "config.yml"))
     package = os.path.join(folder, "sts_core")
     os.makedirs(package)
     for name in sorted(os.listdir(os.path.join(ROOT, "sts_core"))):
@@ -167,6 +279,7 @@ def build(out: str) -> tuple[str, str]:
     os.makedirs(folder)
     vendor(folder)
     copy_sources(folder)
+    compile_bytecode(folder)
     write_zip(folder, archive)
     return folder, archive
 

@@ -7,33 +7,24 @@ Fields are chosen, never dumped: the user ID appears only as a hash unless
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from typing import Any, Optional
 
 from .sts_client import user_digest
 
-LOGGER_NAME = "cos_sts.access"
 
+def emit(fields: dict[str, Any]) -> None:
+    """One JSON line on stdout, which SCF ships to its log service.
 
-class _StdoutHandler(logging.Handler):
-    """Writes to the *current* sys.stdout, which SCF (and pytest) may replace."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stdout.write(self.format(record) + "\n")
-            sys.stdout.flush()
-        except Exception:
-            self.handleError(record)
-
-
-def access_logger() -> logging.Logger:
-    logger = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
-        logger.addHandler(_StdoutHandler())
-        logger.setLevel(logging.INFO)
-        logger.propagate = False  # SCF's root handler would print every line twice
-    return logger
+    Written directly rather than through `logging`: one line per request needs no
+    handler chain, and SCF's root handler would otherwise duplicate it. The stream
+    is looked up on every call because SCF (and pytest) may replace sys.stdout.
+    """
+    try:
+        sys.stdout.write(json.dumps(fields, separators=(",", ":"), default=str) + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed or broken stream must never fail a request
+        pass
 
 
 class RequestLog:
@@ -52,9 +43,9 @@ class RequestLog:
 
     def write(self, outcome: str, status: int, latency_ms: float) -> None:
         self.fields.update(outcome=outcome, status=status, latencyMs=round(latency_ms, 2))
-        access_logger().info(json.dumps(self.fields, separators=(",", ":"), default=str))
+        emit(self.fields)
 
 
 def log_event(msg: str, **fields: Any) -> None:
     """A one-off structured line (startup, configuration)."""
-    access_logger().info(json.dumps({"msg": msg, **fields}, separators=(",", ":"), default=str))
+    emit({"msg": msg, **fields})

@@ -7,11 +7,12 @@ Secrets never live in the file; only their presence is checked here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .sts_client import (
     ASSUME_ROLE,
@@ -41,8 +42,7 @@ class ConfigError(Exception):
         self.key = key
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
     actions: tuple[str, ...]
     max_content_length: Optional[int] = None
@@ -50,8 +50,7 @@ class Profile:
     max_duration: Optional[int] = None
 
 
-@dataclass(frozen=True)
-class AuthSettings:
+class AuthSettings(NamedTuple):
     algorithms: tuple[str, ...]
     issuer: Optional[str]
     audience: Optional[str]
@@ -61,8 +60,7 @@ class AuthSettings:
     max_age: Optional[int]
 
 
-@dataclass(frozen=True)
-class StsSettings:
+class StsSettings(NamedTuple):
     action: str  # GetFederationToken, or AssumeRole when STS_ROLE_ARN is set
     role_arn: Optional[str]
     endpoint: str
@@ -76,8 +74,7 @@ class StsSettings:
     default_time_limit: float
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     bucket: str
     region: str
     appid: str
@@ -388,16 +385,63 @@ def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
     return settings
 
 
-def load_config(path: str, env: Mapping[str, str]) -> Config:
-    import yaml
+def _parse_yaml(raw: bytes, path: str) -> Any:
+    import yaml  # only when no up-to-date compiled copy exists (see compile_config)
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except OSError as exc:
-        raise ConfigError("STS_CONFIG", f"cannot read {path} ({exc.strerror})") from None
+        return yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError("STS_CONFIG", f"{path} is not valid YAML{where}") from None
+
+
+def compiled_path(path: str) -> str:
+    return path + ".json"
+
+
+def _compiled_document(path: str, raw: bytes) -> Any:
+    """The compiled copy's document if it was made from exactly these bytes."""
+    try:
+        with open(compiled_path(path), encoding="utf-8") as handle:
+            compiled = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(compiled, dict):
+        return None
+    if compiled.get("source_sha256") != hashlib.sha256(raw).hexdigest():
+        return None  # config.yml was edited after packaging: parse it instead
+    return compiled.get("document")
+
+
+def compile_config(path: str) -> bool:
+    """Write ``<path>.json`` so cold starts can skip importing and running PyYAML.
+
+    Skipped (returns False) when the document would not survive JSON unchanged,
+    e.g. a non-string key: validation must see exactly what YAML would give it.
+    """
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    document = _parse_yaml(raw, path)
+    try:
+        faithful = json.loads(json.dumps(document)) == document
+    except (TypeError, ValueError):
+        faithful = False
+    if not faithful:
+        return False
+    compiled = {"source_sha256": hashlib.sha256(raw).hexdigest(), "document": document}
+    with open(compiled_path(path), "w", encoding="utf-8") as handle:
+        json.dump(compiled, handle, separators=(",", ":"), sort_keys=True)
+    return True
+
+
+def load_config(path: str, env: Mapping[str, str]) -> Config:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise ConfigError("STS_CONFIG", f"cannot read {path} ({exc.strerror})") from None
+    document = _compiled_document(path, raw)
+    if document is None:
+        document = _parse_yaml(raw, path)
     return parse_config(document, env)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .config import Config, Profile
 from .errors import BadRequest
@@ -21,8 +20,7 @@ FIELDS = ("profile", "scope", "durationSeconds")
 SCOPE_FIELDS = ("action", "prefix", "bucket", "region")
 
 
-@dataclass(frozen=True)
-class CredentialRequest:
+class CredentialRequest(NamedTuple):
     profile: Profile
     duration: int
     scope: Optional[tuple[ScopeEntry, ...]]

@@ -1,7 +1,9 @@
 """A local stand-in for Tencent STS: GetFederationToken and AssumeRole over HTTP(S).
 
 It checks what the real service checks (reference tencent-sts.md §1-§4): the
-TC3-HMAC-SHA256 signature over the received bytes, the 5-minute timestamp window,
+TC3-HMAC-SHA256 signature over the received bytes (or, for form-encoded requests
+such as qcloud-python-sts sends, the v1 HmacSHA1/HmacSHA256 signature over the
+sorted parameters, §3.7), the 5-minute timestamp window,
 the X-TC-* headers, the session token of temporary keys, required parameters,
 duration limits and the policy (URL-encoded JSON, version 2.0, no `principal`).
 Errors come back as STS sends them: HTTP 200 with ``Response.Error``.
@@ -16,6 +18,9 @@ Tests script failures with `Fault`s; each request consumes the next one.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -30,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from .signer import TC3Signer, utc_date
 
@@ -53,6 +58,27 @@ DEV_SECRET_KEY = "emulator-dev-secret-key-not-a-real-key"
 DEV_ROLE_SECRET_ID = "AKIDEMULATORROLEKEY0000000000000000"
 DEV_ROLE_SECRET_KEY = "emulator-role-secret-key-not-real"
 DEV_ROLE_TOKEN = "emulator-role-session-token"
+
+
+def dev_key_env(endpoint: str) -> dict[str, str]:
+    """The variables that send the function's STS calls here, with the dev key."""
+    return {
+        "STS_ENDPOINT": endpoint,
+        "STS_SECRET_ID": DEV_SECRET_ID,
+        "STS_SECRET_KEY": DEV_SECRET_KEY,
+    }
+
+
+def function_env(
+    endpoint: str,
+    jwt_secret: str,
+    bucket: str = "examplebucket-1250000000",
+    region: str = "ap-guangzhou",
+) -> dict[str, str]:
+    """A complete environment for running the credential function against here."""
+    env = {"COS_BUCKET": bucket, "COS_REGION": region, "STS_JWT_SECRET": jwt_secret}
+    env.update(dev_key_env(endpoint))
+    return env
 
 
 @dataclass(frozen=True)
@@ -117,6 +143,37 @@ class Call:
     params: dict[str, Any]
     policy: Optional[dict[str, Any]]
     token_sent: bool
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """An authenticated request, whichever signature scheme it used."""
+
+    secret_id: str
+    key: EmulatorKey
+    action: str
+    version: str
+    region: str
+    params: dict[str, Any]
+    token_sent: bool
+
+
+V1_COMMON_PARAMS = (
+    "Action", "Version", "Region", "Nonce", "SecretId", "Timestamp", "Signature",
+    "SignatureMethod", "Token", "Language", "RequestClient",
+)  # fmt: skip
+
+
+def v1_string_to_sign(method: str, host: str, params: Mapping[str, Any]) -> str:
+    """Signature v1 (§3.7): sorted ``k=v`` over raw values, Signature excluded."""
+    pairs = sorted((k, v) for k, v in params.items() if k != "Signature")
+    return f"{method}{host}/?" + "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def v1_signature(secret_key: str, string_to_sign: str, method: str = "HmacSHA1") -> str:
+    digest = hashlib.sha256 if method == "HmacSHA256" else hashlib.sha1
+    mac = hmac.new(secret_key.encode("utf-8"), string_to_sign.encode("utf-8"), digest)
+    return base64.b64encode(mac.digest()).decode("ascii")
 
 
 class _Refusal(Exception):
@@ -211,23 +268,20 @@ class StsEmulator:
         return {"Response": result}
 
     def _serve(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-        secret_id, key = self._verify(headers, body)
-        action = headers.get("x-tc-action", "")
-        if headers.get("x-tc-version") != "2018-08-13":
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/x-www-form-urlencoded":
+            signed = self._verify_v1(headers, body)
+        else:
+            signed = self._verify_tc3(headers, body)
+        if signed.version != "2018-08-13":
             raise _Refusal("NoSuchVersion", "The requested version does not exist.")
-        if action not in ("GetFederationToken", "AssumeRole"):
-            raise _Refusal("InvalidAction", f"The action {action!r} is not supported.")
-        region = headers.get("x-tc-region", "")
-        if not region:
+        if signed.action not in ("GetFederationToken", "AssumeRole"):
+            raise _Refusal("InvalidAction", f"The action {signed.action!r} is not supported.")
+        if not signed.region:
             raise _Refusal("MissingParameter", "The request is missing the Region parameter.")
-        try:
-            params = json.loads(body)
-        except ValueError:
-            raise _Refusal("InvalidParameter.ParamError", "The body is not JSON.") from None
-        if not isinstance(params, dict):
-            raise _Refusal("InvalidParameter.ParamError", "The body is not a JSON object.")
-        if action == "GetFederationToken":
-            if key.temporary:
+        params = signed.params
+        if signed.action == "GetFederationToken":
+            if signed.key.temporary:
                 # STS: "only supports permanent keys".
                 raise _Refusal("UnauthorizedOperation", "Temporary keys cannot federate.")
             duration = self._duration(params, 1800, self.max_federation_duration)
@@ -246,11 +300,59 @@ class StsEmulator:
             policy = self._policy(params, required=False)
         with self._lock:
             self.calls.append(
-                Call(action, secret_id, region, params, policy, bool(headers.get("x-tc-token")))
-            )
+                Call(signed.action, signed.secret_id, signed.region, params, policy,
+                     signed.token_sent)
+            )  # fmt: skip
         return self._mint(duration)
 
-    def _verify(self, headers: Mapping[str, str], body: bytes) -> tuple[str, EmulatorKey]:
+    def _check_clock(self, timestamp: int) -> None:
+        if abs(self.clock() - timestamp) > SIGNATURE_WINDOW:
+            raise _Refusal(
+                "AuthFailure.SignatureExpire",
+                "Request timestamp is more than 5 minutes from server time.",
+            )
+
+    def _key(self, secret_id: str) -> EmulatorKey:
+        key = self.keys.get(secret_id)
+        if key is None:
+            raise _Refusal("AuthFailure.SecretIdNotFound", "The SecretId is not found.")
+        return key
+
+    @staticmethod
+    def _check_token(key: EmulatorKey, token: Optional[str]) -> None:
+        if key.temporary and token != key.token:
+            raise _Refusal("AuthFailure.TokenFailure", "The session token is invalid.")
+        if not key.temporary and token:
+            raise _Refusal("AuthFailure.TokenFailure", "A permanent key takes no token.")
+
+    def _verify_v1(self, headers: Mapping[str, str], body: bytes) -> _Signed:
+        try:
+            params: dict[str, Any] = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            timestamp = int(params.get("Timestamp", ""))
+        except (UnicodeDecodeError, ValueError):
+            raise _Refusal("AuthFailure.InvalidAuthorization", "Bad v1 parameters.") from None
+        self._check_clock(timestamp)
+        secret_id = str(params.get("SecretId", ""))
+        key = self._key(secret_id)
+        source = v1_string_to_sign("POST", headers.get("host", ""), params)
+        expected = v1_signature(key.secret_key, source, params.get("SignatureMethod", "HmacSHA1"))
+        if not secrets.compare_digest(expected, str(params.get("Signature", ""))):
+            raise _Refusal("AuthFailure.SignatureFailure", "The v1 signature is invalid.")
+        self._check_token(key, params.get("Token"))
+        common = {name: params.pop(name, "") for name in V1_COMMON_PARAMS}
+        if str(params.get("DurationSeconds", "")).isdigit():
+            params["DurationSeconds"] = int(params["DurationSeconds"])  # form values are text
+        return _Signed(
+            secret_id=secret_id,
+            key=key,
+            action=str(common["Action"]),
+            version=str(common["Version"]),
+            region=str(common["Region"]),
+            params=params,
+            token_sent=bool(common["Token"]),
+        )
+
+    def _verify_tc3(self, headers: Mapping[str, str], body: bytes) -> _Signed:
         match = _AUTH_RE.match(headers.get("authorization", ""))
         if not match:
             raise _Refusal("AuthFailure.InvalidAuthorization", "Authorization is malformed.")
@@ -260,15 +362,8 @@ class StsEmulator:
             raise _Refusal(
                 "AuthFailure.InvalidAuthorization", "X-TC-Timestamp is invalid."
             ) from None
-        if abs(self.clock() - timestamp) > SIGNATURE_WINDOW:
-            raise _Refusal(
-                "AuthFailure.SignatureExpire",
-                "Request timestamp is more than 5 minutes from server time.",
-            )
-        secret_id = match["id"]
-        key = self.keys.get(secret_id)
-        if key is None:
-            raise _Refusal("AuthFailure.SecretIdNotFound", "The SecretId is not found.")
+        self._check_clock(timestamp)
+        key = self._key(match["id"])
         signed = match["signed"].split(";")
         if "content-type" not in signed or "host" not in signed or signed != sorted(signed):
             raise _Refusal("AuthFailure.InvalidAuthorization", "SignedHeaders is invalid.")
@@ -290,11 +385,22 @@ class StsEmulator:
                 "Please check your signature is correct.",
             )
         token = headers.get("x-tc-token")
-        if key.temporary and token != key.token:
-            raise _Refusal("AuthFailure.TokenFailure", "The session token is invalid.")
-        if not key.temporary and token:
-            raise _Refusal("AuthFailure.TokenFailure", "A permanent key takes no token.")
-        return secret_id, key
+        self._check_token(key, token)
+        try:
+            params = json.loads(body)
+        except ValueError:
+            raise _Refusal("InvalidParameter.ParamError", "The body is not JSON.") from None
+        if not isinstance(params, dict):
+            raise _Refusal("InvalidParameter.ParamError", "The body is not a JSON object.")
+        return _Signed(
+            secret_id=match["id"],
+            key=key,
+            action=headers.get("x-tc-action", ""),
+            version=headers.get("x-tc-version", ""),
+            region=headers.get("x-tc-region", ""),
+            params=params,
+            token_sent=bool(token),
+        )
 
     @staticmethod
     def _duration(params: Mapping[str, Any], default: int, maximum: int) -> int:
@@ -434,10 +540,16 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m sts_core.emulator", description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--port", type=int, default=9100, help="0 picks a free port")
+    parser.add_argument("--certfile", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
-    server = StsEmulator(host=args.host, port=args.port).start()
-    print(f"STS emulator listening on {server.endpoint} (fake credentials only)")
+    tls = None
+    if args.certfile:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.certfile, args.keyfile)
+    server = StsEmulator(host=args.host, port=args.port, tls=tls).start()
+    print(f"STS emulator listening on {server.endpoint} (fake credentials only)", flush=True)
     print(f"  permanent key: STS_SECRET_ID={DEV_SECRET_ID} STS_SECRET_KEY={DEV_SECRET_KEY}")
     print(f"  STS_ENDPOINT={server.endpoint}")
     try:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .errors import BadRequest, PayloadTooLarge
 
@@ -22,17 +21,19 @@ API_GATEWAY = "apigw"
 FUNCTION_URL = "function_url"
 
 
-@dataclass(frozen=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     kind: str
     method: str
     path: str
     headers: Mapping[str, str]  # lower-case names
     query: Mapping[str, tuple[str, ...]]
-    raw_body: str = field(repr=False)
+    raw_body: str
     base64_body: bool
     source_ip: Optional[str]
     gateway_request_id: Optional[str]
+
+    def __repr__(self) -> str:  # headers carry the caller's token, the body its request
+        return f"HttpRequest({self.method} {self.path}, kind={self.kind})"
 
     def header(self, name: str) -> Optional[str]:
         return self.headers.get(name.lower())

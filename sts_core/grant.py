@@ -6,8 +6,7 @@ so what the dry run prints is what production sends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .config import Config
 from .credential_request import CredentialRequest
@@ -16,8 +15,7 @@ from .policy import Target, build_policy, check_scope, guard, render
 from .prefix import check_user_id, render_root
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
     target: Target
     policy: dict[str, Any]
     policy_text: str  # compact JSON, exactly what is URL-encoded into the STS call

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .emulator import DEV_SECRET_ID, DEV_SECRET_KEY, StsEmulator
+from .emulator import StsEmulator, dev_key_env
 
 # Public on purpose: it only ever signs local development tokens (64 bytes: any HS*).
 DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"  # noqa: S105
@@ -95,11 +95,7 @@ def prepare(
         local.notes.append(f"STS: real Tencent STS at {endpoint} (keys from the environment)")
     elif start_emulator:
         local.emulator = StsEmulator().start()
-        env.update(
-            STS_ENDPOINT=local.emulator.endpoint,
-            STS_SECRET_ID=DEV_SECRET_ID,
-            STS_SECRET_KEY=DEV_SECRET_KEY,
-        )
+        env.update(dev_key_env(local.emulator.endpoint))
         env.pop("STS_ROLE_ARN", None)
         local.notes.append(
             f"STS: built-in emulator at {local.emulator.endpoint} - no Tencent keys in the "

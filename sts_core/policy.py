@@ -16,10 +16,10 @@ Everything here is a pure function of its arguments, so it is tested without moc
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .config import ACTION_RE, LENGTH_ACTIONS, TYPE_ACTIONS, Profile
 from .errors import Forbidden
@@ -37,8 +37,7 @@ class PolicyViolation(Exception):
     """The rendered policy is not confined to the user's root: a bug, never sent."""
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where a grant may land: one bucket, one user's root inside it."""
 
     region: str
@@ -55,14 +54,20 @@ class Target:
         return f"qcs::cos:{self.region}:uid/{self.appid}:{self.bucket}/{key}"
 
 
-@dataclass(frozen=True)
-class ScopeEntry:
+class ScopeEntry(NamedTuple):
     """One COS SDK Scope item, already type-checked (see credential_request)."""
 
     action: str
     prefix: str
     bucket: Optional[str] = None
     region: Optional[str] = None
+
+
+_UNSAFE_KEY_CHARACTERS = re.compile(r"[?%\\]")
+
+
+def _has_control_character(text: str) -> bool:
+    return any(unicodedata.category(c)[0] == "C" for c in text)
 
 
 def key_problem(key: str) -> Optional[str]:
@@ -73,14 +78,15 @@ def key_problem(key: str) -> Optional[str]:
         return "it is too long"
     if "*" in key[:-1]:
         return "'*' is allowed only as the last character"
-    if any(c in key for c in "?%\\"):
+    if _UNSAFE_KEY_CHARACTERS.search(key):
         return "it contains '?', '%' or '\\'"
     segments = key.rstrip("*").split("/")
     if any(segment in (".", "..") for segment in segments):
         return "it has a '.' or '..' segment"
     if "//" in key:
         return "it has an empty segment"
-    if any(unicodedata.category(c)[0] == "C" for c in key):
+    # For ASCII, isprintable() is exactly "no control characters", in C.
+    if (not key.isprintable()) if key.isascii() else _has_control_character(key):
         return "it contains control characters"
     if unicodedata.normalize("NFKC", key) != key:
         return "it is not in Unicode NFKC form"
@@ -138,15 +144,16 @@ def build_policy(
     """The policy for `profile` on `target`; `grants` (from check_scope) narrows it."""
     if grants is None:
         grants = {action: [target.root + "*"] for action in profile.actions}
-    # Actions that share resources and conditions share one statement.
-    statements: dict[str, dict[str, Any]] = {}
+    # Actions that share resources and conditions share one statement. Conditions
+    # depend only on which upload headers an action sends, so that is the key.
+    statements: dict[tuple[Any, ...], dict[str, Any]] = {}
     for action, keys in grants.items():
-        resources = [target.resource(key) for key in keys]
-        condition = _conditions(profile, action, source_ip)
-        group = json.dumps([resources, condition], sort_keys=True)
+        group = (tuple(keys), action in LENGTH_ACTIONS, action in TYPE_ACTIONS)
         statement = statements.get(group)
         if statement is None:
-            statement = {"effect": "allow", "action": [], "resource": resources}
+            statement = {"effect": "allow", "action": [], "resource": []}
+            statement["resource"] = [target.resource(key) for key in keys]
+            condition = _conditions(profile, action, source_ip)
             if condition:
                 statement["condition"] = condition
             statements[group] = statement
@@ -242,8 +249,7 @@ def resources_of(policy: Mapping[str, Any]) -> Iterable[str]:
 # -- the dry run's question: would this (action, key) be allowed? --------------------
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     allowed: bool
     reason: str
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .config import Config, load_config
 from .http import Cors
@@ -14,8 +14,7 @@ from .sts_client import RetryPolicy, StsClient
 from .tokens import TokenVerifier
 
 
-@dataclass
-class Service:
+class Service(NamedTuple):
     config: Config
     verifier: TokenVerifier
     sts: StsClient

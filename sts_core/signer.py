@@ -12,8 +12,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 ALGORITHM = "TC3-HMAC-SHA256"
 TERMINATOR = "tc3_request"
@@ -22,13 +21,15 @@ JSON_CONTENT_TYPE = "application/json"
 DEFAULT_SIGNED_HEADERS = ("content-type", "host")
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """A Tencent Cloud API key. `token` is set for temporary (role) credentials."""
 
     secret_id: str
-    secret_key: str = field(repr=False)
-    token: Optional[str] = field(default=None, repr=False)
+    secret_key: str
+    token: Optional[str] = None
+
+    def __repr__(self) -> str:  # the key and token never reach a log or traceback
+        return f"Credentials(secret_id={self.secret_id!r})"
 
 
 def sha256_hex(data: bytes) -> str:

@@ -13,15 +13,14 @@ holds the prepared request, headers included).
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import logging
 import random
+import string
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import quote, urlsplit
 
 from .signer import Credentials, TC3Signer, api_headers
@@ -31,6 +30,7 @@ log = logging.getLogger("sts_core.sts")
 DEFAULT_ENDPOINT = "https://sts.tencentcloudapi.com"
 DEFAULT_REGION = "ap-guangzhou"
 VERSION = "2018-08-13"
+USER_AGENT = "cos-sts-vendor/1.0"
 SERVICE = "sts"
 GET_FEDERATION_TOKEN = "GetFederationToken"  # noqa: S105 - an action name
 ASSUME_ROLE = "AssumeRole"
@@ -92,20 +92,24 @@ def classify(code: str) -> str:
     return REFUSED
 
 
-@dataclass(frozen=True)
-class IssuedCredentials:
+class IssuedCredentials(NamedTuple):
     tmp_secret_id: str
-    tmp_secret_key: str = field(repr=False)
-    session_token: str = field(repr=False)
+    tmp_secret_key: str
+    session_token: str
     start_time: int = 0
     expired_time: int = 0
     expiration: str = ""
     request_id: str = ""
     attempts: int = 1
 
+    def __repr__(self) -> str:  # the temporary key and token stay out of logs
+        return (
+            f"IssuedCredentials(tmp_secret_id={self.tmp_secret_id!r}, "
+            f"expired_time={self.expired_time}, request_id={self.request_id!r})"
+        )
 
-@dataclass(frozen=True)
-class RetryPolicy:
+
+class RetryPolicy(NamedTuple):
     max_attempts: int = 3
     base_delay: float = 0.1
     max_delay: float = 1.0
@@ -113,6 +117,9 @@ class RetryPolicy:
     read_timeout: float = 3.0
     # An attempt is not started with less time than this before the deadline.
     min_attempt_time: float = 0.3
+
+
+DEFAULT_RETRY = RetryPolicy()
 
 
 def user_digest(user_id: str) -> str:
@@ -138,6 +145,19 @@ def role_session_name(user_id: str) -> str:
     return "cos-sts-" + user_digest(user_id)
 
 
+# urllib.parse.quote(text, safe="") as one str.translate: the policy is ASCII JSON
+# (json.dumps escapes everything else), and this runs on every request.
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
+_QUOTE_TABLE = {c: chr(c) if chr(c) in _UNRESERVED else f"%{c:02X}" for c in range(128)}
+
+
+def url_encode(text: str) -> str:
+    """Percent-encode every byte but ``A-Za-z0-9_.-~`` (what STS expects of Policy)."""
+    if text.isascii():
+        return text.translate(_QUOTE_TABLE)
+    return quote(text, safe="")
+
+
 def parse_endpoint(endpoint: str) -> tuple[str, str]:
     """Return (url, host header) for an STS base URL, rejecting anything odd."""
     parts = urlsplit(endpoint.strip())
@@ -157,13 +177,6 @@ def _iso8601(timestamp: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
-def _parse_iso8601(text: str) -> Optional[int]:
-    try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
-    except (TypeError, ValueError):
-        return None
-
-
 class StsClient:
     """One instance per warm SCF instance: it owns the keep-alive HTTP session."""
 
@@ -171,7 +184,7 @@ class StsClient:
         self,
         endpoint: str = DEFAULT_ENDPOINT,
         region: str = DEFAULT_REGION,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         *,
         verify: Any = True,
         language: Optional[str] = "en-US",
@@ -191,6 +204,7 @@ class StsClient:
         self._sleep = sleep
         self._jitter = jitter
         self._session: Any = None
+        self._template: Any = None
 
     @property
     def session(self) -> Any:
@@ -206,6 +220,9 @@ class StsClient:
             adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
+            # The URL never changes: prepare it once. Each call copies this and sets
+            # its own headers and body, skipping requests' per-call settings merge.
+            self._template = requests.Request("POST", self.url).prepare()
             self._session = session
         return self._session
 
@@ -223,7 +240,7 @@ class StsClient:
         """Temporary keys for `policy` (JSON text), signed with a permanent key."""
         params = {
             "Name": name,
-            "Policy": quote(policy, safe=""),
+            "Policy": url_encode(policy),
             "DurationSeconds": duration_seconds,
         }
         return self._issue(credentials, GET_FEDERATION_TOKEN, params, deadline)
@@ -242,7 +259,7 @@ class StsClient:
         params = {
             "RoleArn": role_arn,
             "RoleSessionName": session_name,
-            "Policy": quote(policy, safe=""),
+            "Policy": url_encode(policy),
             "DurationSeconds": duration_seconds,
         }
         return self._issue(credentials, ASSUME_ROLE, params, deadline)
@@ -326,17 +343,27 @@ class StsClient:
             min(self.retry.connect_timeout, remaining),
             min(self.retry.read_timeout, remaining),
         )
+        session = self.session
+        prepared = self._template.copy()
+        prepared.headers = requests.structures.CaseInsensitiveDict(headers)
+        prepared.headers["User-Agent"] = USER_AGENT
+        prepared.body = body
+        prepared.prepare_content_length(body)
         try:
-            response = self.session.post(
-                self.url, data=body, headers=headers, timeout=timeout, verify=self.verify
+            # The session's mounted adapter owns the keep-alive pool. Calling it
+            # directly skips what Session.send adds and STS must never trigger:
+            # cookie jars, response hooks, redirects.
+            response = session.get_adapter(self.url).send(
+                prepared, stream=False, timeout=timeout, verify=self.verify, cert=None, proxies={}
             )
+            content = response.content
         except requests.Timeout:
             raise StsError(TIMEOUT, "Network.Timeout", "STS did not answer in time") from None
         except requests.RequestException as exc:
             raise StsError(
                 UNAVAILABLE, "Network.Error", f"cannot reach STS ({type(exc).__name__})"
             ) from None
-        return self._parse(response.status_code, response.content, sent_at, duration, attempt)
+        return self._parse(response.status_code, content, sent_at, duration, attempt)
 
     def _parse(
         self, status: int, content: bytes, sent_at: float, duration: int, attempt: int
@@ -399,7 +426,7 @@ class StsClient:
                 request_id,
             )
         expiration = body.get("Expiration")
-        if not isinstance(expiration, str) or _parse_iso8601(expiration) != expired:
+        if expiration != _iso8601(expired):
             # "may be null" for GetFederationToken; derive it so clients always get one.
             expiration = _iso8601(expired)
         # Never later than our clock when we asked, nor than STS's own notion of

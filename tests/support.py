@@ -30,14 +30,7 @@ def shipped_config() -> dict[str, Any]:
 
 
 def make_env(endpoint: str = "http://127.0.0.1:9", **overrides: str) -> dict[str, str]:
-    env = {
-        "COS_BUCKET": BUCKET,
-        "COS_REGION": REGION,
-        "STS_JWT_SECRET": JWT_SECRET,
-        "STS_ENDPOINT": endpoint,
-        "STS_SECRET_ID": emu.DEV_SECRET_ID,
-        "STS_SECRET_KEY": emu.DEV_SECRET_KEY,
-    }
+    env = emu.function_env(endpoint, JWT_SECRET, BUCKET, REGION)
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
 

@@ -4,6 +4,9 @@ closed with a message that names the key."""
 from __future__ import annotations
 
 import copy
+import json
+import os
+import pathlib
 
 import pytest
 
@@ -215,3 +218,48 @@ def test_minimal_config_gets_safe_defaults():
     assert (config.min_duration, config.default_duration, config.max_duration) == (900, 1800, 3600)
     assert config.cors_origins == ()
     assert config.path == "/sts"
+
+
+# -- the compiled copy that lets cold starts skip PyYAML -------------------------------
+
+
+def test_compiled_config_is_used_only_while_it_matches_the_yaml(tmp_path):
+    from sts_core.config import compile_config, compiled_path
+
+    source = tmp_path / "config.yml"
+    source.write_text((pathlib.Path(ROOT) / "config.yml").read_text(encoding="utf-8"))
+    assert compile_config(str(source)) is True
+    compiled = json.loads(pathlib.Path(compiled_path(str(source))).read_text(encoding="utf-8"))
+    assert compiled["document"] == shipped_config()
+
+    # Prove which one is read: change the compiled document, keep its hash.
+    compiled["document"]["path"] = "/from-json"
+    with open(compiled_path(str(source)), "w", encoding="utf-8") as handle:
+        json.dump(compiled, handle)
+    assert load_config(str(source), make_env()).path == "/from-json"
+
+    # Editing config.yml (say, in SCF's online editor) makes the copy stale.
+    source.write_text(source.read_text().replace("path: /sts", "path: /edited"))
+    assert load_config(str(source), make_env()).path == "/edited"
+
+
+def test_corrupt_compiled_copy_falls_back_to_yaml(tmp_path):
+    from sts_core.config import compiled_path
+
+    source = tmp_path / "config.yml"
+    source.write_text((pathlib.Path(ROOT) / "config.yml").read_text(encoding="utf-8"))
+    for junk in ("not json", "[1, 2]", '{"source_sha256": 5}'):
+        with open(compiled_path(str(source)), "w", encoding="utf-8") as handle:
+            handle.write(junk)
+        assert load_config(str(source), make_env()).path == "/sts"
+
+
+def test_documents_json_cannot_represent_faithfully_are_not_compiled(tmp_path):
+    from sts_core.config import compile_config, compiled_path
+
+    source = tmp_path / "config.yml"
+    source.write_text("profiles:\n  1:\n    actions: [name/cos:GetObject]\n")
+    assert compile_config(str(source)) is False  # JSON would turn the key 1 into "1"
+    assert not os.path.exists(compiled_path(str(source)))
+    with pytest.raises(ConfigError, match="strings"):
+        load_config(str(source), make_env())

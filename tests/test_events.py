@@ -140,3 +140,14 @@ def test_body_limit_is_exact_and_checked_before_decoding(encoded):
     wide = parse_event({"httpMethod": "POST", "body": "\u00e9" * 51})
     with pytest.raises(PayloadTooLarge):
         wide.body(100)
+
+
+def test_request_repr_never_shows_headers_or_body():
+    request = parse_event(
+        {"httpMethod": "POST", "path": "/sts", "body": "{\"secret\":1}",
+         "headers": {"Authorization": "Bearer eyJ.secret-token.sig"}}
+    )  # fmt: skip
+    text = repr(request)
+    assert "POST /sts" in text
+    assert "secret-token" not in text
+    assert "secret" not in text.lower()

@@ -67,6 +67,39 @@ def test_contents(built):
     assert not any(name.startswith("_yaml.") for name in extensions)  # the unused accelerator
 
 
+def test_bytecode_ships_for_the_cold_path_only(built):
+    folder, _, _ = built
+    assert os.path.exists(os.path.join(folder, "config.yml.json"))
+    for version in package_script.PYTHONS:
+        if package_script.find_interpreter(version) is None:
+            continue  # this machine cannot compile for it; the package still works
+        tag = "cpython-" + version.replace(".", "")
+        for module in ("index", "sts_core/policy", "sts_core/tokens", "requests/sessions",
+                       "jwt/api_jwt"):  # fmt: skip
+            directory, name = os.path.split(os.path.join(folder, module))
+            assert os.path.exists(os.path.join(directory, "__pycache__", f"{name}.{tag}.pyc"))
+        yaml_bytecode = glob.glob(os.path.join(folder, "yaml", "__pycache__", f"*.{tag}.pyc"))
+        assert yaml_bytecode == []  # not imported on the cold path
+
+
+def write_distribution(tree, name, *headers):
+    info = tree / f"{name}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("\n".join(["Metadata-Version: 2.1", *headers]) + "\n\nbody\n")
+
+
+def test_requirement_checks_use_the_target_python(tmp_path):
+    write_distribution(tmp_path, "lib-1.0", "Name: lib",
+                       'Requires-Dist: backport>=1; python_version < "3.11"')  # fmt: skip
+    with pytest.raises(SystemExit, match=r"needs backport on Python 3\.9"):
+        package_script.check_requirements(str(tmp_path), "3.9")
+    package_script.check_requirements(str(tmp_path), "3.11")  # the marker is false there
+    write_distribution(tmp_path, "backport-2.0", "Name: backport", "Requires-Python: >=3.10")
+    with pytest.raises(SystemExit, match=r"requires Python >=3\.10, not 3\.9"):
+        package_script.check_requirements(str(tmp_path), "3.9")
+    package_script.check_requirements(str(tmp_path), "3.10")
+
+
 def test_zip_matches_the_folder_and_is_small(built):
     folder, archive, unpacked = built
     assert os.path.getsize(archive) <= MAX_ZIP_BYTES
@@ -85,15 +118,18 @@ def test_build_is_reproducible(built, tmp_path):
 
 
 RUN_PACKAGED = """
-import json, sys
+import json, os, sys
 sys.path.insert(0, sys.argv[1])
 import index
 event = json.loads(sys.argv[2])
 response = index.main_handler(event, {"time_limit_in_ms": 3000, "request_id": "pkg-test"})
-print(json.dumps({"response": response, "version": list(sys.version_info[:2]),
-                  "site": "site" in sys.modules,
-                  "outside": [m.__file__ for m in list(sys.modules.values())
-                              if getattr(m, "__file__", None) and "site-packages" in m.__file__]}))
+files = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
+root = os.path.realpath(sys.argv[1]) + os.sep
+print(json.dumps({"response": response, "version": "%d.%d" % sys.version_info[:2],
+                  "tag": sys.implementation.cache_tag,
+                  "site": "site" in sys.modules, "yaml": "yaml" in sys.modules,
+                  "outside": [f for f in files if "site-packages" in f],
+                  "packaged": [f for f in files if os.path.realpath(f).startswith(root)]}))
 """
 
 
@@ -132,6 +168,13 @@ def test_packaged_handler_runs_with_only_stdlib_and_the_package(built, python):
         ]
     assert report["site"] is False
     assert report["outside"] == []
+    assert report["yaml"] is False  # config.yml.json spared the cold start PyYAML
+    if report["version"] in package_script.PYTHONS:
+        # Every packaged module the request imported has bytecode for this Python.
+        for path in (p for p in report["packaged"] if p.endswith(".py")):
+            directory, name = os.path.split(path)
+            pyc = os.path.join(directory, "__pycache__", f"{name[:-3]}.{report['tag']}.pyc")
+            assert os.path.exists(pyc), path
     response = report["response"]
     assert response["statusCode"] == 200, response
     body = json.loads(response["body"])

@@ -70,6 +70,8 @@ def test_runtime_handler_and_code(inputs):
     src = inputs["src"]["src"]
     # What `make package` builds (scripts/package.py writes build/scf).
     assert os.path.normpath(src) == os.path.join("build", "scf")
+    # The package ships bytecode for the cold path: it must not be excluded.
+    assert not any("pycache" in pattern for pattern in inputs["src"].get("exclude", []))
 
 
 def test_memory_and_timeouts_are_valid(inputs):
