@@ -32,8 +32,9 @@ run: $(VENV)/.runtime
 	$(BIN)/python -m sts_core serve --port $(PORT)
 
 # build/scf and build/cos-sts-scf.zip: what SCF runs (see scripts/package.py).
+# JWKS=1 adds cryptography for tokens from an OIDC provider's key set.
 package: $(VENV)/.runtime
-	$(BIN)/python scripts/package.py
+	$(BIN)/python scripts/package.py $(if $(JWKS),--with-jwks)
 
 # Ours vs qcloud-python-sts vs the official SDK, in one run (see bench/bench.py).
 bench: $(VENV)/.dev

@@ -82,9 +82,11 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 3. The body, bounded before anything reads it.
         body = request.body(config.max_body_bytes)
+        time_left = deadline(context, started, config)
 
-        # 4. Who is asking: a verified token's user-ID claim.
-        user_id = service.verifier.user_id(request.header("authorization"))
+        # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
+        #    one is needed, stays within the invocation's time).
+        user_id = service.verifier.user_id(request.header("authorization"), time_left)
         log.user(user_id)
 
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
@@ -92,15 +94,23 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         log.set(profile=ask.profile.name, durationSeconds=ask.duration)
 
         # 6-7. Where they may act and the policy for it: the profile's actions on
-        #      their own root (users/alice/*), narrowed by the scope, capped in
-        #      size, then guarded whatever the config says.
-        grant = plan_grant(config, user_id, ask)
+        #      their own root (users/alice/*), narrowed by the scope, bound to
+        #      their address if the profile says so, capped in size, then guarded
+        #      whatever the config says.
+        grant = plan_grant(config, user_id, ask, request.source_ip)
 
-        # 8. Temporary keys from STS, within the invocation's remaining time.
-        issued = issue(
-            service, user_id, grant.policy_text, ask.duration, deadline(context, started, config)
-        )
-        log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
+        # 8. Temporary keys: reused while they have enough life left, else from
+        #    STS within the invocation's remaining time.
+        cache = service.cache
+        issued = cache.get(grant.policy_text, ask.duration) if cache is not None else None
+        if issued is not None:
+            log.set(cache="hit", stsRequestId=issued.request_id)
+        else:
+            issued = issue(service, user_id, grant.policy_text, ask.duration, time_left)
+            if cache is not None:
+                cache.put(grant.policy_text, ask.duration, issued)
+            log.set(cache="off" if cache is None else "miss", stsRequestId=issued.request_id,
+                    stsRetries=issued.attempts - 1)  # fmt: skip
 
         # 9. The answer, in the shape the COS client SDKs consume.
         answer = credentials_body(issued, grant.target, ask.profile.name)
@@ -194,10 +204,9 @@ def as_api_error(exc: Exception, log: RequestLog) -> ApiError:
         code, message = _STS_FAILURES[exc.category]
         retry = {"Retry-After": "1"} if exc.status in (429, 503) else None
         return ApiError(code, message, retry, status=exc.status)
-    if isinstance(exc, Misconfigured):
-        log.set(detail=exc.detail)
-        return exc
     if isinstance(exc, ApiError):
+        if exc.detail:
+            log.set(detail=exc.detail)
         return exc
     if isinstance(exc, PolicyViolation):
         log.set(detail=f"policy guard: {exc}")

@@ -40,7 +40,8 @@ UNUSED_ACCELERATORS = ("yaml/_yaml.",)
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def install(python_version: str, target: str) -> None:
+def install(python_version: str, target: str, with_jwks: bool = False) -> None:
+    extras = ["-r", os.path.join(ROOT, "requirements-jwks.txt")] if with_jwks else []
     subprocess.run(
         [
             sys.executable,
@@ -61,6 +62,7 @@ def install(python_version: str, target: str) -> None:
             "--only-binary=:all:",
             "-r",
             os.path.join(ROOT, "requirements.txt"),
+            *extras,
         ],
         check=True,
     )
@@ -129,13 +131,13 @@ def check_requirements(tree: str, python_version: str) -> None:
                     )
 
 
-def vendor(folder: str) -> None:
+def vendor(folder: str, with_jwks: bool = False) -> None:
     """Install the runtime requirements for every SCF Python into `folder`."""
     with tempfile.TemporaryDirectory() as scratch:
         trees = []
         for version in PYTHONS:
             tree = os.path.join(scratch, version)
-            install(version, tree)
+            install(version, tree, with_jwks)
             check_requirements(tree, version)
             trees.append(tree)
         first = trees[0]
@@ -272,12 +274,12 @@ def size_of(folder: str) -> int:
     return sum(os.path.getsize(os.path.join(folder, f)) for f in _files(folder))
 
 
-def build(out: str) -> tuple[str, str]:
+def build(out: str, with_jwks: bool = False) -> tuple[str, str]:
     folder = os.path.join(out, "scf")
     archive = os.path.join(out, "cos-sts-scf.zip")
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    vendor(folder)
+    vendor(folder, with_jwks)
     copy_sources(folder)
     compile_bytecode(folder)
     write_zip(folder, archive)
@@ -287,8 +289,13 @@ def build(out: str) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "build"))
+    parser.add_argument(
+        "--with-jwks",
+        action="store_true",
+        help="also vendor requirements-jwks.txt (tokens from an OIDC key set)",
+    )
     args = parser.parse_args()
-    folder, archive = build(args.out)
+    folder, archive = build(args.out, args.with_jwks)
     print(
         f"{os.path.relpath(folder)}: {len(_files(folder))} files, {size_of(folder) / 1024:.0f} KiB"
     )

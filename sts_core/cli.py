@@ -108,7 +108,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     a check is denied or the request would be refused."""
     from .config import ConfigError
     from .explain import explain
-    from .tokens import TokenVerifier
+    from .service import service_for
 
     prepared = local.prepare(start_emulator=False)
     for note in prepared.notes:
@@ -121,9 +121,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.body_file:
         with open(args.body_file, "rb") as handle:
             body = handle.read()
-    verifier = TokenVerifier(config.auth, prepared.env["STS_JWT_SECRET"])
+    verifier = service_for(config, prepared.env).verifier  # HMAC secret or key set
     report, status = explain(
-        config, verifier, token=args.token, user=args.user, body=body, checks=args.check or ()
+        config,
+        verifier,
+        token=args.token,
+        user=args.user,
+        body=body,
+        checks=args.check or (),
+        source_ip=args.source_ip,
     )
     print(report)
     return status
@@ -194,6 +200,32 @@ def describe_config(config: Any, path: str) -> list[str]:
     ]
 
 
+def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
+    """How to get a token and call the local endpoint, for this way of checking tokens."""
+    if auth.mode == "jwks":
+        source = auth.jwks_url or f"{auth.issuer} (discovery)"
+        return [
+            f"tokens: from your identity provider (keys at {source})",
+            f"try it:  curl -s -X POST {url} -H 'Authorization: Bearer <token>'",
+        ]
+    python = local.python_command()
+    lines = [f"mint a token:  {python} -m sts_core token alice"]
+    if prepared.dev_secret:
+        token = mint_token("alice", prepared.env)
+        return [
+            *lines,
+            "try it (token for 'alice', valid 1 h):",
+            f"  curl -s -X POST {url} -H 'Authorization: Bearer {token}' "
+            """-H 'Content-Type: application/json' -d '{"profile":"upload"}'""",
+        ]
+    return [
+        *lines,
+        "try it:",
+        f'  curl -s -X POST {url} -H "Authorization: Bearer $({python} -m sts_core '
+        """token alice --allow-real-secret)" -d '{"profile":"upload"}'""",
+    ]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve http://HOST:PORT/<path>: each request becomes an API Gateway event for
     index.main_handler. Without Tencent keys in the environment the built-in STS
@@ -205,33 +237,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         index = _start_function(prepared)
         if isinstance(index.SERVICE, ConfigError):
+            prepared.stop()
             return _fail(f"configuration: {index.SERVICE}")
         server = DevServer(index.main_handler, args.host, args.port, args.time_limit_ms).start()
     except BaseException:
         prepared.stop()
         raise
     url = f"{server.url}{'/sts' if index.SERVICE.config.path == '*' else index.SERVICE.config.path}"
-    python = local.python_command()
     lines = [f"cos-sts local endpoint: {url}  (HTTP -> API Gateway event -> index.main_handler)"]
     lines += [f"  {note}" for note in prepared.notes]
     lines += describe_config(
         index.SERVICE.config, os.environ.get("STS_CONFIG") or index.CONFIG_PATH
     )
-    lines += ["", f"mint a token:  {python} -m sts_core token alice"]
-    if prepared.dev_secret:
-        token = mint_token("alice", prepared.env)
-        lines += [
-            "try it (token for 'alice', valid 1 h):",
-            f"  curl -s -X POST {url} -H 'Authorization: Bearer {token}' "
-            """-H 'Content-Type: application/json' -d '{"profile":"upload"}'""",
-        ]
-    else:
-        lines += [
-            "try it:",
-            f'  curl -s -X POST {url} -H "Authorization: Bearer $({python} -m sts_core '
-            """token alice --allow-real-secret)" -d '{"profile":"upload"}'""",
-        ]
-    lines += ["", "Ctrl-C stops."]
+    lines += ["", *try_it(index.SERVICE.config.auth, url, prepared), "", "Ctrl-C stops."]
     print("\n".join(lines), flush=True)
 
     def terminate(*_: Any) -> None:
@@ -290,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--user", help="a user ID, skipping the token check")
     explain.add_argument("--body", help="the request body (JSON), default empty")
     explain.add_argument("--body-file", help="read the request body from a file")
+    explain.add_argument("--source-ip", help="the caller's address, for profiles with bind_ip")
     explain.add_argument(
         "--check",
         nargs=2,

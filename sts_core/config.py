@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
+from urllib.parse import urlsplit
 
 from .sts_client import (
     ASSUME_ROLE,
@@ -31,6 +32,12 @@ ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
 ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/\d+:(?:role|roleName)/\S+$")
 # RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
+# With a JWKS, only public-key algorithms: an HMAC "verified" with a public key
+# is the classic algorithm-confusion forgery.
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                         "ES256", "ES384", "ES512")  # fmt: skip
+HMAC = "hmac"
+JWKS = "jwks"
 # Object-level actions whose requests carry the body's length / type headers.
 LENGTH_ACTIONS = ("name/cos:PutObject", "name/cos:PostObject", "name/cos:AppendObject")
 TYPE_ACTIONS = (*LENGTH_ACTIONS, "name/cos:InitiateMultipartUpload")
@@ -48,6 +55,7 @@ class Profile(NamedTuple):
     max_content_length: Optional[int] = None
     content_types: tuple[str, ...] = ()
     max_duration: Optional[int] = None
+    bind_ip: bool = False
 
 
 class AuthSettings(NamedTuple):
@@ -58,6 +66,12 @@ class AuthSettings(NamedTuple):
     leeway: int
     max_token_bytes: int
     max_age: Optional[int]
+    mode: str = HMAC  # or JWKS
+    jwks_url: Optional[str] = None
+    discovery: bool = False
+    jwks_ttl: int = 600
+    jwks_refetch_interval: int = 60
+    jwks_timeout: float = 2.0
 
 
 class StsSettings(NamedTuple):
@@ -95,6 +109,9 @@ class Config(NamedTuple):
     max_policy_chars: int
     sts: StsSettings
     log_raw_user_id: bool
+    cache_enabled: bool = True
+    cache_max_entries: int = 1000
+    cache_min_remaining: Optional[int] = None
 
 
 class _Section:
@@ -215,8 +232,11 @@ def _profile(name: str, section: _Section, duration_bounds: tuple[int, int]) -> 
     if content_types and not set(actions) & set(TYPE_ACTIONS):
         raise ConfigError(section.key("content_types"), "no action in this profile uploads")
     max_duration = section.integer("max_duration", None, *duration_bounds)
+    bind_ip = section.boolean("bind_ip", False)
     section.done()
-    return Profile(name, tuple(dict.fromkeys(actions)), max_length, content_types, max_duration)
+    return Profile(
+        name, tuple(dict.fromkeys(actions)), max_length, content_types, max_duration, bind_ip
+    )
 
 
 def _override(section: _Section, name: str, env: Mapping[str, str], variable: str) -> Optional[str]:
@@ -304,6 +324,12 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     logging_section = top.section("logging")
     raw_user_id = logging_section.boolean("raw_user_id", False)
     logging_section.done()
+    cache = top.section("cache")
+    cache_enabled = cache.boolean("enabled", True)
+    cache_max = cache.integer("max_entries", 1000, 1, 100000) or 1000
+    # Never under 5 minutes: client SDKs refresh 60 s before expiry.
+    cache_min_remaining = cache.integer("min_remaining", None, 300, 129600)
+    cache.done()
     top.done()
 
     return Config(
@@ -327,6 +353,9 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         max_policy_chars=max_policy,
         sts=sts,
         log_raw_user_id=raw_user_id,
+        cache_enabled=cache_enabled,
+        cache_max_entries=cache_max,
+        cache_min_remaining=cache_min_remaining,
     )
 
 
@@ -359,30 +388,99 @@ def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
     return settings
 
 
+def check_https_url(value: str, key: str) -> str:
+    """https only (plain http just for a local test IdP)."""
+    parts = urlsplit(value)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+        raise ConfigError(key, f"must be an https URL, got {value!r}")
+    return value
+
+
 def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
-    algorithms = section.strings("algorithms", ("HS256",))
+    jwks_url = _override(section, "jwks_url", env, "STS_JWKS_URL")
+    discovery = section.boolean("discovery", False)
+    mode = JWKS if jwks_url or discovery else HMAC
+    default_algorithms = ("RS256", "ES256") if mode == JWKS else ("HS256",)
+    algorithms = section.strings("algorithms", default_algorithms)
     if not algorithms:
         raise ConfigError(section.key("algorithms"), "must list at least one algorithm")
-    for algorithm in algorithms:
-        if algorithm not in HS_ALGORITHMS:
-            raise ConfigError(
-                section.key("algorithms"), f"{algorithm!r} is not supported (HS256/384/512)"
-            )
-    secret = env.get("STS_JWT_SECRET") or ""
-    needed = max(HS_ALGORITHMS[algorithm] for algorithm in algorithms)
-    if len(secret.encode("utf-8")) < needed:
-        raise ConfigError("STS_JWT_SECRET", f"must be set to at least {needed} random bytes")
+    issuer = _override(section, "issuer", env, "STS_JWT_ISSUER")
+    audience = _override(section, "audience", env, "STS_JWT_AUDIENCE")
+    if mode == JWKS:
+        _check_jwks(section, algorithms, issuer, audience, jwks_url, discovery)
+    else:
+        _check_hmac(section, algorithms, env)
     settings = AuthSettings(
         algorithms=algorithms,
-        issuer=_override(section, "issuer", env, "STS_JWT_ISSUER"),
-        audience=_override(section, "audience", env, "STS_JWT_AUDIENCE"),
+        issuer=issuer,
+        audience=audience,
         user_id_claim=section.string("user_id_claim", "sub") or "sub",
         leeway=section.integer("leeway", 30, 0, 300) or 0,
         max_token_bytes=section.integer("max_token_bytes", 8192, 256, 65536) or 8192,
         max_age=section.integer("max_age", None, 1, 30 * 86400),
+        mode=mode,
+        jwks_url=jwks_url,
+        discovery=discovery,
+        jwks_ttl=section.integer("jwks_ttl", 600, 60, 86400) or 600,
+        jwks_refetch_interval=section.integer("jwks_refetch_interval", 60, 1, 3600) or 60,
+        jwks_timeout=section.number("jwks_timeout", 2.0, 0.1, 30),
     )
     section.done()
     return settings
+
+
+def _check_hmac(section: _Section, algorithms: tuple[str, ...], env: Mapping[str, str]) -> None:
+    for algorithm in algorithms:
+        if algorithm in ASYMMETRIC_ALGORITHMS:
+            raise ConfigError(
+                section.key("algorithms"),
+                f"{algorithm!r} needs a key set: set auth.jwks_url or STS_JWKS_URL",
+            )
+        if algorithm not in HS_ALGORITHMS:
+            raise ConfigError(section.key("algorithms"), f"{algorithm!r} is not supported")
+    secret = env.get("STS_JWT_SECRET") or ""
+    needed = max(HS_ALGORITHMS[algorithm] for algorithm in algorithms)
+    if len(secret.encode("utf-8")) < needed:
+        raise ConfigError("STS_JWT_SECRET", f"must be set to at least {needed} random bytes")
+
+
+def _check_jwks(
+    section: _Section,
+    algorithms: tuple[str, ...],
+    issuer: Optional[str],
+    audience: Optional[str],
+    jwks_url: Optional[str],
+    discovery: bool,
+) -> None:
+    for algorithm in algorithms:
+        if algorithm not in ASYMMETRIC_ALGORITHMS:
+            raise ConfigError(
+                section.key("algorithms"),
+                f"{algorithm!r} cannot be used with a key set (algorithm confusion); "
+                "use RS256/PS256/ES256 and relatives",
+            )
+    if not issuer:
+        raise ConfigError(section.key("issuer"), "must be set with a key set (or STS_JWT_ISSUER)")
+    if not audience:
+        raise ConfigError(
+            section.key("audience"), "must be set with a key set (or STS_JWT_AUDIENCE)"
+        )
+    if jwks_url and discovery:
+        raise ConfigError(section.key("discovery"), "use either jwks_url or discovery, not both")
+    if jwks_url:
+        check_https_url(jwks_url, section.key("jwks_url"))
+    else:
+        check_https_url(issuer, section.key("issuer"))  # discovery is fetched from the issuer
+    # Key-set deployments load cryptography at cold start anyway: check that PyJWT can
+    # really use it (its compiled parts must match this Python), or fail closed now.
+    from jwt.algorithms import has_crypto
+
+    if not has_crypto:
+        raise ConfigError(
+            section.key("jwks_url"),
+            "a key set needs a working cryptography package: build with `make package JWKS=1`",
+        )
 
 
 def _parse_yaml(raw: bytes, path: str) -> Any:

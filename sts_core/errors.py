@@ -18,11 +18,13 @@ class ApiError(Exception):
         message: str,
         headers: Optional[dict[str, str]] = None,
         status: Optional[int] = None,
+        detail: Optional[str] = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         if status is not None:
             self.status = status
         self.code = code
+        self.detail = detail  # for the log line only, never the response
         self.message = message
         self.headers = dict(headers or {})
 
@@ -72,5 +74,4 @@ class Misconfigured(ApiError):
     status = 500
 
     def __init__(self, detail: str) -> None:
-        super().__init__("misconfigured", "the credential service is misconfigured")
-        self.detail = detail
+        super().__init__("misconfigured", "the credential service is misconfigured", detail=detail)

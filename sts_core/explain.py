@@ -28,6 +28,7 @@ def explain(
     user: Optional[str] = None,
     body: bytes = b"",
     checks: Sequence[tuple[str, str]] = (),
+    source_ip: Optional[str] = None,
 ) -> tuple[str, int]:
     """The report and an exit status: 0 when every check is allowed, 1 otherwise."""
     lines: list[str] = []
@@ -39,7 +40,7 @@ def explain(
             user_id = user or ""
             lines.append(f"user:     {user_id}  (token check skipped: --user)")
         ask = parse_credential_request(body, config)
-        grant = plan_grant(config, user_id, ask)
+        grant = plan_grant(config, user_id, ask, source_ip)
     except ApiError as error:
         lines.append(f"REFUSED   {error.status} {error.code}: {error.message}")
         return "\n".join(lines), 1

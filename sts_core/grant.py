@@ -21,6 +21,20 @@ class Grant(NamedTuple):
     policy_text: str  # compact JSON, exactly what is URL-encoded into the STS call
 
 
+def bound_address(source_ip: Optional[str]) -> str:
+    """The caller's address as the CIDR CAM's ip_equal takes (one host)."""
+    import ipaddress  # only for profiles that bind keys to an address
+
+    try:
+        address = ipaddress.ip_address((source_ip or "").strip())
+    except ValueError:
+        raise BadRequest(
+            "no_source_ip",
+            "this profile binds keys to the caller's address, but the request has none",
+        ) from None
+    return f"{address}/{address.max_prefixlen}"
+
+
 def plan_grant(
     config: Config, user_id: str, ask: CredentialRequest, source_ip: Optional[str] = None
 ) -> Grant:
@@ -30,7 +44,9 @@ def plan_grant(
     target = Target(config.region, config.appid, config.bucket, root, user_id)
     # The profile's actions on the root, narrowed by the scope (403 outside it).
     grants = None if ask.scope is None else check_scope(ask.profile, target, ask.scope)
-    policy = build_policy(ask.profile, target, grants, source_ip)
+    # Optionally usable only from the caller's address (fails closed without one).
+    bound = bound_address(source_ip) if ask.profile.bind_ip else None
+    policy = build_policy(ask.profile, target, grants, bound)
     text = render(policy)
     if len(text) > config.max_policy_chars:
         raise BadRequest("policy_too_large", "the requested scope makes the policy too large")

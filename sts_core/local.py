@@ -67,6 +67,14 @@ def _config_value(env: Mapping[str, str], name: str) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
+def uses_key_set(env: Mapping[str, str]) -> bool:
+    """Tokens come from an identity provider's key set, not a shared secret."""
+    document = read_config_document(env)
+    auth = document.get("auth") if isinstance(document, dict) else None
+    auth = auth if isinstance(auth, dict) else {}
+    return bool(env.get("STS_JWKS_URL") or auth.get("jwks_url") or auth.get("discovery"))
+
+
 def default_config_path() -> str:
     return os.path.join(project_root(), "config.yml")
 
@@ -87,7 +95,7 @@ def prepare(
     if not (env.get("COS_REGION") or _config_value(env, "region")):
         env["COS_REGION"] = EXAMPLE_REGION
         local.notes.append(f"region: {EXAMPLE_REGION} (example; set COS_REGION)")
-    if not env.get("STS_JWT_SECRET"):
+    if not env.get("STS_JWT_SECRET") and not uses_key_set(env):
         env["STS_JWT_SECRET"] = DEV_JWT_SECRET
         local.notes.append("JWT secret: the public development secret (set STS_JWT_SECRET)")
     if has_tencent_keys(env):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
-from .config import Config, load_config
+from .config import JWKS, Config, load_config
+from .credential_cache import CredentialCache
 from .http import Cors
 from .sts_client import RetryPolicy, StsClient
 from .tokens import TokenVerifier
@@ -20,6 +21,7 @@ class Service(NamedTuple):
     sts: StsClient
     cors: Cors
     env: Mapping[str, str]  # read per invocation: role credentials rotate
+    cache: Optional[CredentialCache] = None
 
 
 def build_service(
@@ -42,10 +44,27 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
             read_timeout=settings.read_timeout,
         ),
     )
+    auth = config.auth
+    if auth.mode == JWKS:
+        from .jwks import JwksKeys  # key-set deployments only
+
+        key: object = JwksKeys(
+            jwks_url=auth.jwks_url,
+            issuer=auth.issuer,
+            ttl=auth.jwks_ttl,
+            refetch_interval=auth.jwks_refetch_interval,
+            timeout=auth.jwks_timeout,
+        )
+    else:
+        key = env.get("STS_JWT_SECRET", "")
+    cache = None
+    if config.cache_enabled:
+        cache = CredentialCache(config.cache_max_entries, config.cache_min_remaining)
     return Service(
         config=config,
-        verifier=TokenVerifier(config.auth, env.get("STS_JWT_SECRET", "")),
+        verifier=TokenVerifier(auth, key),
         sts=sts,
         cors=Cors(config.cors_origins, config.cors_max_age),
         env=env,
+        cache=cache,
     )

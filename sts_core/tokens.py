@@ -5,6 +5,8 @@
 - ``exp`` is required; ``iss``/``aud`` are required and checked when configured;
   ``nbf``/``iat`` are honoured with a small leeway; ``max_age`` optionally bounds
   how old ``iat`` may be.
+- With a key set (JWKS), the token's ``alg`` must be allowed before any key is
+  looked up, and its ``kid`` selects a public key (see jwks.py).
 - Failures map to a fixed message per kind of failure: the token itself, and
   PyJWT's exception text, never reach a response or a log line.
 """
@@ -17,7 +19,7 @@ from typing import Any, Callable, Optional
 
 import jwt
 
-from .config import AuthSettings
+from .config import HMAC, AuthSettings
 from .errors import Forbidden, Unauthorized
 
 _BEARER_RE = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_=.-]+)$")
@@ -52,11 +54,17 @@ class TokenVerifier:
     """Verifies tokens and returns the configured user-ID claim."""
 
     def __init__(
-        self, settings: AuthSettings, key: Any, clock: Callable[[], float] = time.time
+        self,
+        settings: AuthSettings,
+        key: Any,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`key` is the HMAC secret, or a `jwks.JwksKeys` in key-set mode."""
         self.settings = settings
         self._key = key
         self._clock = clock
+        self._monotonic = monotonic
         required = ["exp"]
         if settings.issuer:
             required.append("iss")
@@ -71,9 +79,11 @@ class TokenVerifier:
             "enforce_minimum_key_length": True,
         }
 
-    def user_id(self, authorization: Optional[str]) -> str:
+    def user_id(self, authorization: Optional[str], deadline: Optional[float] = None) -> str:
+        """The configured user-ID claim of a valid token. `deadline` (monotonic)
+        bounds a key-set fetch."""
         token = bearer_token(authorization, self.settings.max_token_bytes)
-        claims = self.claims(token)
+        claims = self.claims(token, deadline)
         claim = self.settings.user_id_claim
         value = claims.get(claim)
         if value is None:
@@ -82,11 +92,11 @@ class TokenVerifier:
             raise Forbidden("user_id_rejected", f"the {claim!r} claim is not a string")
         return str(value)
 
-    def claims(self, token: str) -> dict[str, Any]:
+    def claims(self, token: str, deadline: Optional[float] = None) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
-                self._key_for(token),
+                self._key_for(token, deadline),
                 algorithms=list(self.settings.algorithms),
                 audience=self.settings.audience,
                 issuer=self.settings.issuer,
@@ -107,5 +117,17 @@ class TokenVerifier:
                 raise Unauthorized("token_expired", "the token is older than allowed")
         return claims
 
-    def _key_for(self, token: str) -> Any:
-        return self._key
+    def _key_for(self, token: str, deadline: Optional[float]) -> Any:
+        if self.settings.mode == HMAC:
+            return self._key
+        header = jwt.get_unverified_header(token)  # PyJWTError: handled by the caller
+        algorithm = header.get("alg")
+        if algorithm not in self.settings.algorithms:
+            # Before any key lookup: a disallowed algorithm never costs a fetch.
+            raise jwt.InvalidAlgorithmError("algorithm not allowed")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise jwt.InvalidTokenError("kid must be a string")
+        if deadline is None:
+            deadline = self._monotonic() + self.settings.jwks_timeout
+        return self._key.key_for(kid, algorithm, deadline)

@@ -35,8 +35,14 @@ def make_env(endpoint: str = "http://127.0.0.1:9", **overrides: str) -> dict[str
     return {k: v for k, v in env.items() if v is not None}
 
 
-def make_service(env: dict[str, str], document: Optional[dict[str, Any]] = None) -> Service:
-    return service_for(parse_config(document or shipped_config(), env), env)
+def make_service(
+    env: dict[str, str], document: Optional[dict[str, Any]] = None, cache: bool = False
+) -> Service:
+    """The service as configured, without key reuse unless asked: most tests count
+    STS calls, and the cache has tests of its own."""
+    document = document or shipped_config()
+    document.setdefault("cache", {})["enabled"] = cache
+    return service_for(parse_config(document, env), env)
 
 
 def token(sub: Any = "alice", secret: str = JWT_SECRET, algorithm: str = "HS256", **claims: Any):

@@ -9,7 +9,7 @@ import sys
 
 from tests.support import ROOT
 
-SECTIONS = {"warm", "handler_cpu", "cold", "memory", "package", "targets", "machine"}
+SECTIONS = {"warm", "cache_hit", "handler_cpu", "cold", "memory", "package", "targets", "machine"}
 
 
 def test_bench_quick_run_writes_a_complete_report(tmp_path):
@@ -39,6 +39,7 @@ def test_bench_quick_run_writes_a_complete_report(tmp_path):
             "qcloud-python-sts",
             "tencentcloud-sdk-python-sts",
         }
+    assert 0 < report["cache_hit"]["median"] <= report["cache_hit"]["p99"]
     assert report["cold"]["offenders"]
     assert all(row["after_cold_start_mb"] > 0 for row in report["memory"].values())
     assert report["package"]["zip_bytes"] > 0

@@ -221,3 +221,37 @@ def test_every_command_has_help(command):
     result = python_m(*command, "--help")
     assert result.returncode == 0, result.stderr
     assert "usage: python -m sts_core" in result.stdout
+
+
+def test_explain_with_an_ip_bound_profile(clean_env, capsys, tmp_path):
+    import yaml
+
+    from tests.support import shipped_config
+
+    document = shipped_config()
+    document["profiles"]["upload"]["bind_ip"] = True
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump(document))
+    clean_env.setenv("STS_CONFIG", str(config))
+    status, out, _ = run(capsys, "explain --user alice --source-ip 203.0.113.9")
+    assert status == 0
+    assert '"ip_equal":{"qcs:ip":["203.0.113.9/32"]}' in out
+    status, out, _ = run(capsys, "explain --user alice")
+    assert status == 1
+    assert "REFUSED   400 no_source_ip" in out
+
+
+def test_try_it_lines_follow_the_token_mode():
+    from sts_core.config import AuthSettings
+
+    hmac_auth = AuthSettings(("HS256",), None, None, "sub", 30, 8192, None)
+    dev = local.LocalEnvironment({"STS_JWT_SECRET": local.DEV_JWT_SECRET})
+    lines = cli.try_it(hmac_auth, "http://127.0.0.1:9000/sts", dev)
+    assert "-m sts_core token alice" in lines[0]
+    assert any("Authorization: Bearer eyJ" in line for line in lines)
+
+    key_set = hmac_auth._replace(mode="jwks", jwks_url="https://idp.example.com/jwks.json")
+    lines = cli.try_it(key_set, "http://127.0.0.1:9000/sts", dev)
+    assert "identity provider" in lines[0]
+    assert "https://idp.example.com/jwks.json" in lines[0]
+    assert not any("sts_core token" in line for line in lines)  # a dev token would be refused

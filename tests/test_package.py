@@ -48,11 +48,40 @@ def scf_interpreters():
     return sorted(found)
 
 
+def test_key_set_package_fails_closed_where_cryptography_cannot_load(built_with_jwks):
+    """On a Python the package was not built for (here: this one), cold start must
+    refuse the configuration by name rather than reach a request."""
+    from tests.idp import AUDIENCE
+
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import index; "
+        "print(type(index.SERVICE).__name__, index.SERVICE)"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "COS_BUCKET": "examplebucket-1250000000",
+        "COS_REGION": "ap-guangzhou",
+        "STS_JWKS_URL": "https://idp.example.com/jwks.json",
+        "STS_JWT_ISSUER": "https://idp.example.com",
+        "STS_JWT_AUDIENCE": AUDIENCE,
+    }
+    command = [sys.executable, "-I", "-S", "-c", probe, built_with_jwks]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    last = result.stdout.strip().splitlines()[-1]
+    if sys.version_info[:2] in ((3, 9), (3, 10)):
+        assert last.startswith("Service")
+    else:
+        assert last.startswith("ConfigError auth.jwks_url: a key set needs a working cryptography")
+
+
 def test_contents(built):
     folder, _, _ = built
     top = set(os.listdir(folder))
     assert {"index.py", "config.yml", "sts_core", "requests", "yaml", "jwt", "urllib3"} <= top
     assert "typing_extensions.py" in top  # PyJWT needs it below Python 3.11
+    assert "cryptography" not in top  # HS256-only: the key-set extra is left out
     shipped = set(os.listdir(os.path.join(folder, "sts_core")))
     assert {"signer.py", "sts_client.py", "policy.py", "tokens.py", "grant.py"} <= shipped
     assert not shipped & package_script.DEV_ONLY
@@ -128,6 +157,7 @@ root = os.path.realpath(sys.argv[1]) + os.sep
 print(json.dumps({"response": response, "version": "%d.%d" % sys.version_info[:2],
                   "tag": sys.implementation.cache_tag,
                   "site": "site" in sys.modules, "yaml": "yaml" in sys.modules,
+                  "crypto": "cryptography" in sys.modules,
                   "outside": [f for f in files if "site-packages" in f],
                   "packaged": [f for f in files if os.path.realpath(f).startswith(root)]}))
 """
@@ -169,6 +199,7 @@ def test_packaged_handler_runs_with_only_stdlib_and_the_package(built, python):
     assert report["site"] is False
     assert report["outside"] == []
     assert report["yaml"] is False  # config.yml.json spared the cold start PyYAML
+    assert report["crypto"] is False  # an HS256 deployment never pays for cryptography
     if report["version"] in package_script.PYTHONS:
         # Every packaged module the request imported has bytecode for this Python.
         for path in (p for p in report["packaged"] if p.endswith(".py")):
@@ -180,3 +211,54 @@ def test_packaged_handler_runs_with_only_stdlib_and_the_package(built, python):
     body = json.loads(response["body"])
     assert body["prefix"] == "users/alice/"
     assert body["credentials"]["tmpSecretId"].startswith("AKIDEMULATOR")
+
+
+@pytest.fixture(scope="module")
+def built_with_jwks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build-jwks")
+    folder, _ = package_script.build(str(out), with_jwks=True)
+    return folder
+
+
+def scf_only_interpreters():
+    return [p for p in scf_interpreters() if p != sys.executable] or [
+        pytest.param(None, marks=pytest.mark.skip(reason="no Python 3.9/3.10 on this machine"))
+    ]
+
+
+@pytest.mark.parametrize("python", scf_only_interpreters())
+def test_key_set_package_verifies_rs256_and_es256_tokens(built_with_jwks, python):
+    """cryptography's and cffi's compiled parts are per SCF Python: run on those."""
+    from tests.idp import AUDIENCE, FakeIdP, Key
+
+    assert os.path.isdir(os.path.join(built_with_jwks, "cryptography"))
+    provider = FakeIdP()
+    provider.keys = [Key("rsa-1", "RSA"), Key("ec-1", "EC")]
+    try:
+        with emu.StsEmulator() as sts:
+            env = emu.function_env(sts.endpoint, "unused-in-key-set-mode-0123456789abcdef")
+            env.pop("STS_JWT_SECRET")
+            env.update(
+                PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+                STS_JWKS_URL=provider.jwks_url,
+                STS_JWT_ISSUER=provider.issuer,
+                STS_JWT_AUDIENCE=AUDIENCE,
+            )
+            for key in provider.keys:
+                event = {
+                    "httpMethod": "POST",
+                    "path": "/sts",
+                    "headers": {"authorization": f"Bearer {provider.token(key, 'carol')}"},
+                    "body": "",
+                }
+                result = subprocess.run(
+                    [python, "-I", "-S", "-c", RUN_PACKAGED, built_with_jwks, json.dumps(event)],
+                    env=env, capture_output=True, text=True, timeout=60, check=False,
+                )  # fmt: skip
+                assert result.returncode == 0, result.stderr
+                report = json.loads(result.stdout.strip().splitlines()[-1])
+                assert report["response"]["statusCode"] == 200, report["response"]
+                assert report["crypto"] is True
+                assert json.loads(report["response"]["body"])["prefix"] == "users/carol/"
+    finally:
+        provider.stop()

@@ -1,0 +1,199 @@
+"""Signing keys from an OIDC provider's JWKS, kept per warm instance.
+
+PyJWT parses and verifies the keys (`PyJWK`); fetching and caching are ours,
+because the policy matters for a credential service:
+
+- The key set (and, with discovery, the OpenID configuration of the *configured*
+  issuer, never one named by a token) is cached for a TTL.
+- A token with an unknown ``kid`` may mean the provider rotated its keys: the set
+  is fetched again, but at most once per ``refetch_interval`` whatever the cause,
+  so a flood of tokens with random ``kid`` values cannot make the function hammer
+  the provider (PyJWKClient would refetch for each of them).
+- A fetch is bounded by the invocation's deadline. If it fails, keys fetched less
+  than an hour before the TTL ran out are still used (a provider blip must not
+  lock every user out); otherwise the request gets 503, never 401 or 500.
+- Only public keys (RSA, EC) meant for signatures are ever used: an ``oct``
+  (shared-secret) key in a key set is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
+
+from .errors import ApiError, Unauthorized
+
+STALE_GRACE = 3600
+MAX_DOCUMENT_BYTES = 256 * 1024
+# Which key type (and EC curve) each algorithm verifies with.
+KEY_TYPES = {
+    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
+    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
+    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
+}  # fmt: skip
+
+
+class KeysUnavailable(ApiError):
+    status = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "jwks_unavailable",
+            "the identity provider's signing keys are unavailable; retry shortly",
+            {"Retry-After": "1"},
+            detail=detail,
+        )
+
+
+def usable_for(jwk: Mapping[str, Any], algorithm: str) -> bool:
+    kty, curve = KEY_TYPES[algorithm]
+    if jwk.get("kty") != kty or (curve and jwk.get("crv") != curve):
+        return False
+    if jwk.get("use") not in (None, "sig"):
+        return False
+    return jwk.get("alg") in (None, algorithm)
+
+
+class JwksKeys:
+    """The provider's public keys; `key_for` answers one token's (kid, alg)."""
+
+    def __init__(
+        self,
+        *,
+        jwks_url: Optional[str] = None,
+        issuer: Optional[str] = None,
+        ttl: float = 600,
+        refetch_interval: float = 60,
+        timeout: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not jwks_url and not issuer:
+            raise ValueError("a JWKS URL or an issuer (for discovery) is required")
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.ttl = ttl
+        self.refetch_interval = refetch_interval
+        self.timeout = timeout
+        self.fetches = 0  # HTTP fetches of the key set (observable in tests and logs)
+        self._monotonic = monotonic
+        self._keys: list[dict[str, Any]] = []
+        self._fetched_at: Optional[float] = None
+        self._last_attempt: Optional[float] = None
+        self._prepared: dict[tuple[int, str], Any] = {}
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def key_for(self, kid: Optional[str], algorithm: str, deadline: float) -> Any:
+        """A `jwt.PyJWK` for this token, or Unauthorized / KeysUnavailable."""
+        with self._lock:
+            now = self._monotonic()
+            if self._fetched_at is None or now - self._fetched_at >= self.ttl:
+                self._refresh(deadline)
+            jwk = self._find(kid, algorithm)
+            if jwk is None and kid is not None and self._may_fetch(self._monotonic()):
+                self._refresh(deadline)  # perhaps a rotation: look once more
+                jwk = self._find(kid, algorithm)
+            if jwk is None:
+                raise Unauthorized("invalid_token", "the token's signing key is not known")
+            return self._prepare(jwk, algorithm)
+
+    # -- the cache ----------------------------------------------------------------
+
+    def _may_fetch(self, now: float) -> bool:
+        return self._last_attempt is None or now - self._last_attempt >= self.refetch_interval
+
+    def _refresh(self, deadline: float) -> None:
+        now = self._monotonic()
+        stale_usable = (
+            self._fetched_at is not None and now - self._fetched_at < self.ttl + STALE_GRACE
+        )
+        if not self._may_fetch(now):
+            if stale_usable:
+                return
+            raise KeysUnavailable("the last fetch failed moments ago")
+        self._last_attempt = now
+        try:
+            self._keys = self._download(deadline)
+        except KeysUnavailable:
+            if stale_usable:
+                return
+            raise
+        self._fetched_at = now
+        self._prepared.clear()
+
+    def _find(self, kid: Optional[str], algorithm: str) -> Optional[dict[str, Any]]:
+        matches = [k for k in self._keys if k.get("kid") == kid] if kid is not None else self._keys
+        usable = [k for k in matches if usable_for(k, algorithm)]
+        # Without a kid the choice must be unambiguous.
+        return usable[0] if len(usable) == 1 or (usable and kid is not None) else None
+
+    def _prepare(self, jwk: dict[str, Any], algorithm: str) -> Any:
+        import jwt
+
+        cache_key = (id(jwk), algorithm)  # cleared whenever the key list is replaced
+        prepared = self._prepared.get(cache_key)
+        if prepared is None:
+            try:
+                prepared = jwt.PyJWK(jwk, algorithm=algorithm)
+            except jwt.PyJWTError:
+                raise Unauthorized("invalid_token", "the token's signing key is unusable") from None
+            self._prepared[cache_key] = prepared
+        return prepared
+
+    # -- HTTP ---------------------------------------------------------------------
+
+    def _download(self, deadline: float) -> list[dict[str, Any]]:
+        url = self.jwks_url or self._discover(deadline)
+        document = self._get_json(url, deadline)
+        keys = document.get("keys") if isinstance(document, dict) else None
+        if not isinstance(keys, list):
+            raise KeysUnavailable("the key set has no 'keys' list")
+        self.fetches += 1
+        # Public signing keys only: never an 'oct' (shared secret) key from a key set.
+        return [k for k in keys if isinstance(k, dict) and k.get("kty") in ("RSA", "EC")]
+
+    def _discover(self, deadline: float) -> str:
+        issuer = self.issuer or ""
+        document = self._get_json(
+            issuer.rstrip("/") + "/.well-known/openid-configuration", deadline
+        )
+        if not isinstance(document, dict) or document.get("issuer") != issuer:
+            raise KeysUnavailable("the discovery document names another issuer")
+        jwks_uri = document.get("jwks_uri")
+        if not isinstance(jwks_uri, str):
+            raise KeysUnavailable("the discovery document has no jwks_uri")
+        from .config import ConfigError, check_https_url
+
+        try:
+            return check_https_url(jwks_uri, "jwks_uri")
+        except ConfigError:
+            raise KeysUnavailable("the discovery document's jwks_uri is not https") from None
+
+    def _get_json(self, url: str, deadline: float) -> Any:
+        import requests
+
+        remaining = deadline - self._monotonic()
+        if remaining <= 0.05:
+            raise KeysUnavailable("no time left to fetch the key set")
+        if self._session is None:
+            self._session = requests.Session()
+            self._session.trust_env = False
+        timeout = min(self.timeout, remaining)
+        try:
+            with self._session.get(
+                url, timeout=(timeout, timeout), stream=True, allow_redirects=False
+            ) as response:
+                if response.status_code != 200:
+                    raise KeysUnavailable(f"HTTP {response.status_code} from the key set URL")
+                body = response.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+        except requests.RequestException as exc:
+            raise KeysUnavailable(f"cannot fetch the key set ({type(exc).__name__})") from None
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise KeysUnavailable("the key set document is too large")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise KeysUnavailable("the key set is not JSON") from None
