@@ -1,9 +1,10 @@
 """SCF entry point: ``index.main_handler(event, context)``.
 
-The whole request path is `handle`, top to bottom: parse the trigger event, route,
-read the body, verify the caller's token, render the caller's own prefix, build
-and guard the policy, ask STS, answer. Each step raises an `ApiError` carrying the
-status the caller should see; the handler never lets an exception escape.
+The whole request path is `handle`, top to bottom: parse the trigger event,
+route, read the body, verify the caller's token, render the caller's own prefix,
+build and guard the policy, reuse this instance's keys for it or ask STS, answer.
+Each step raises an `ApiError` carrying the status the caller should see; the
+handler never lets an exception escape.
 """
 
 from __future__ import annotations

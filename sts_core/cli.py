@@ -31,9 +31,7 @@ def _fail(message: str, status: int = 2) -> int:
 def _auth_setting(env: Mapping[str, str], name: str, variable: str) -> Optional[str]:
     if env.get(variable):
         return env[variable]
-    document = local.read_config_document(env)
-    auth = document.get("auth") if isinstance(document, dict) else None
-    value = auth.get(name) if isinstance(auth, dict) else None
+    value = local.config_section(local.read_config_document(env), "auth").get(name)
     return value if isinstance(value, str) else None
 
 

@@ -61,17 +61,15 @@ def read_config_document(env: Mapping[str, str]) -> Any:
         return None
 
 
-def _config_value(env: Mapping[str, str], name: str) -> Optional[str]:
-    document = read_config_document(env)
+def config_section(document: Any, name: str) -> dict[str, Any]:
+    """A mapping section of a leniently read config document (empty if absent)."""
     value = document.get(name) if isinstance(document, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, dict) else {}
 
 
-def uses_key_set(env: Mapping[str, str]) -> bool:
+def uses_key_set(env: Mapping[str, str], document: Any) -> bool:
     """Tokens come from an identity provider's key set, not a shared secret."""
-    document = read_config_document(env)
-    auth = document.get("auth") if isinstance(document, dict) else None
-    auth = auth if isinstance(auth, dict) else {}
+    auth = config_section(document, "auth")
     return bool(env.get("STS_JWKS_URL") or auth.get("jwks_url") or auth.get("discovery"))
 
 
@@ -89,13 +87,15 @@ def prepare(
     """The environment to run the function with locally (see module docstring)."""
     env = dict(os.environ if base is None else base)
     local = LocalEnvironment(env)
-    if not (env.get("COS_BUCKET") or _config_value(env, "bucket")):
+    document = read_config_document(env)
+    in_file = document if isinstance(document, dict) else {}
+    if not (env.get("COS_BUCKET") or in_file.get("bucket")):
         env["COS_BUCKET"] = EXAMPLE_BUCKET
         local.notes.append(f"bucket: {EXAMPLE_BUCKET} (example; set COS_BUCKET)")
-    if not (env.get("COS_REGION") or _config_value(env, "region")):
+    if not (env.get("COS_REGION") or in_file.get("region")):
         env["COS_REGION"] = EXAMPLE_REGION
         local.notes.append(f"region: {EXAMPLE_REGION} (example; set COS_REGION)")
-    if not env.get("STS_JWT_SECRET") and not uses_key_set(env):
+    if not env.get("STS_JWT_SECRET") and not uses_key_set(env, document):
         env["STS_JWT_SECRET"] = DEV_JWT_SECRET
         local.notes.append("JWT secret: the public development secret (set STS_JWT_SECRET)")
     if has_tencent_keys(env):

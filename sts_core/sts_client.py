@@ -127,6 +127,9 @@ def user_digest(user_id: str) -> str:
     return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
 
 
+_HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
 def federation_name(user_id: str) -> str:
     """GetFederationToken `Name` for a user: ``cos-sts-`` plus 16 letters.
 
@@ -135,9 +138,6 @@ def federation_name(user_id: str) -> str:
     digits 0-f. The same hex digest appears in our logs, for audit correlation.
     """
     return "cos-sts-" + user_digest(user_id).translate(_HEX_TO_LETTERS)
-
-
-_HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 
 def role_session_name(user_id: str) -> str:

@@ -7,7 +7,9 @@ import json
 import pytest
 
 import index
+from sts_core.config import parse_config
 from sts_core.credential_cache import CredentialCache
+from sts_core.service import service_for
 from sts_core.sts_client import IssuedCredentials
 from tests.support import body_of, context, event, make_env, make_service, shipped_config, token
 
@@ -127,9 +129,10 @@ def test_switched_off(emulator, capsys):
 
 
 def test_shipped_config_reuses_keys_by_default(emulator):
-    document = shipped_config()
-    assert document["cache"]["enabled"] is True
-    assert make_service(make_env(emulator.endpoint), cache=True).cache is not None
+    env = make_env(emulator.endpoint)
+    service = service_for(parse_config(shipped_config(), env), env)  # the file as shipped
+    assert service.cache is not None
+    assert (service.cache.max_entries, service.cache.min_remaining) == (1000, None)
 
 
 # -- binding keys to the caller's address ----------------------------------------------------
