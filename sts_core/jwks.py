@@ -125,10 +125,11 @@ class JwksKeys:
         self._prepared.clear()
 
     def _find(self, kid: Optional[str], algorithm: str) -> Optional[dict[str, Any]]:
-        matches = [k for k in self._keys if k.get("kid") == kid] if kid is not None else self._keys
-        usable = [k for k in matches if usable_for(k, algorithm)]
-        # Without a kid the choice must be unambiguous.
-        return usable[0] if len(usable) == 1 or (usable and kid is not None) else None
+        if kid is None:
+            usable = [k for k in self._keys if usable_for(k, algorithm)]
+            return usable[0] if len(usable) == 1 else None  # only an unambiguous choice
+        usable = [k for k in self._keys if k.get("kid") == kid and usable_for(k, algorithm)]
+        return usable[0] if usable else None
 
     def _prepare(self, jwk: dict[str, Any], algorithm: str) -> Any:
         import jwt
