@@ -37,7 +37,7 @@ from urllib.parse import quote
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from sts_core import emulator as emu  # noqa: E402
+from sts_core.local import sts_emulator as emu  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 BUCKET = "examplebucket-1250000000"
@@ -89,7 +89,7 @@ class StandIn:
     """The STS emulator in its own process (so it never competes for our GIL)."""
 
     def __init__(self, tls: Optional[dict[str, str]] = None) -> None:
-        command = [sys.executable, "-m", "sts_core.emulator", "--port", "0"]
+        command = [sys.executable, "-m", "sts_core.local.sts_emulator", "--port", "0"]
         if tls:
             command += ["--certfile", tls["server"]]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -33,7 +33,7 @@ from typing import Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLATFORM = "manylinux2014_x86_64"
 PYTHONS = ("3.9", "3.10")
-DEV_ONLY = {"emulator.py", "local.py", "devserver.py", "explain.py", "cli.py", "__main__.py"}
+DEV_ONLY = {"__main__.py"}  # and the whole local/ folder: only top-level modules are copied
 # PyYAML's optional libyaml binding (2.4 MB per Python version): yaml.safe_load, the
 # only call made, runs the pure-Python SafeLoader whether or not it is present.
 UNUSED_ACCELERATORS = ("yaml/_yaml.",)
@@ -201,7 +201,7 @@ def cold_path_files(folder: str, interpreter: str) -> list[str]:
     sys.path.insert(0, ROOT)
     import jwt
 
-    from sts_core import emulator
+    from sts_core.local import sts_emulator as emulator
 
     secret = "package-probe-secret-0123456789abcdefghijklmnop"
     token = jwt.encode({"sub": "probe", "exp": int(time.time()) + 300}, secret, algorithm="HS256")

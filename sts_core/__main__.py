@@ -1,5 +1,7 @@
+"""``python -m sts_core``: the development commands in sts_core/local (never shipped)."""
+
 import sys
 
-from .cli import main
+from .local.cli import main
 
 sys.exit(main())

@@ -16,7 +16,7 @@ settings.load_profile("default")
 
 import pytest  # noqa: E402
 
-from sts_core.emulator import StsEmulator  # noqa: E402
+from sts_core.local.sts_emulator import StsEmulator  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from typing import Any, Optional
 import jwt
 import yaml
 
-from sts_core import emulator as emu
 from sts_core.config import parse_config
+from sts_core.local import sts_emulator as emu
 from sts_core.service import Service, service_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -14,7 +14,8 @@ import jwt
 import pytest
 
 import index
-from sts_core import cli, local
+from sts_core.local import cli
+from sts_core.local import environment as local
 from tests.support import ROOT, event, make_env, make_service
 
 CONTRACT_ENV = (

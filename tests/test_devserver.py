@@ -15,10 +15,10 @@ import pytest
 import requests
 import yaml
 
-from sts_core import emulator as emu
-from sts_core import local
-from sts_core.devserver import DevServer, to_event
 from sts_core.events import API_GATEWAY, parse_event
+from sts_core.local import environment as local
+from sts_core.local import sts_emulator as emu
+from sts_core.local.devserver import DevServer, to_event
 from tests.support import ROOT, shipped_config
 from tests.test_cli import CONTRACT_ENV
 

@@ -14,7 +14,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from sts_core import emulator as emu
+from sts_core.local import sts_emulator as emu
 from sts_core.signer import Credentials
 from sts_core.sts_client import RetryPolicy, StsClient, StsError
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import index
-from sts_core import emulator as emu
 from sts_core.config import ConfigError
+from sts_core.local import sts_emulator as emu
 from tests.support import (
     BUCKET,
     JWT_SECRET,

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from sts_core import emulator as emu
+from sts_core.local import sts_emulator as emu
 from tests.support import JWT_SECRET, ROOT, token
 
 MAX_ZIP_BYTES = 2 * 1024 * 1024
@@ -85,6 +85,7 @@ def test_contents(built):
     shipped = set(os.listdir(os.path.join(folder, "sts_core")))
     assert {"signer.py", "sts_client.py", "policy.py", "tokens.py", "grant.py"} <= shipped
     assert not shipped & package_script.DEV_ONLY
+    assert "local" not in shipped  # the development tooling folder never ships
     assert not any(name.startswith(("tests", "bench", "events", "scripts")) for name in top)
     assert "bin" not in top
     extensions = {

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .emulator import StsEmulator, dev_key_env
+from .sts_emulator import StsEmulator, dev_key_env
 
 # Public on purpose: it only ever signs local development tokens (64 bytes: any HS*).
 DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"  # noqa: S105
@@ -78,7 +78,7 @@ def default_config_path() -> str:
 
 
 def project_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def prepare(

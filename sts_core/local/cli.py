@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from . import local
+from . import environment as local
 
 PLACEHOLDER = "REPLACE_WITH_A_TOKEN"
 
@@ -95,7 +95,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def _load(env: Mapping[str, str]) -> Any:
-    from .config import load_config
+    from ..config import load_config
 
     return load_config(env.get("STS_CONFIG") or local.default_config_path(), env)
 
@@ -104,9 +104,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print the exact policy that would be sent to STS for a caller and body, and
     whether each --check pair would be allowed. Never calls STS. Exit status 1 if
     a check is denied or the request would be refused."""
-    from .config import ConfigError
+    from ..config import ConfigError
+    from ..service import service_for
     from .explain import explain
-    from .service import service_for
 
     prepared = local.prepare(start_emulator=False)
     for note in prepared.notes:
@@ -228,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve http://HOST:PORT/<path>: each request becomes an API Gateway event for
     index.main_handler. Without Tencent keys in the environment the built-in STS
     emulator answers."""
-    from .config import ConfigError
+    from ..config import ConfigError
     from .devserver import DevServer
 
     prepared = local.prepare()

@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
-from .signer import TC3Signer, utc_date
+from ..signer import TC3Signer, utc_date
 
 SIGNATURE_WINDOW = 300
 MAX_BODY = 1 << 20
@@ -538,7 +538,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     """Run the emulator in the foreground until Ctrl-C."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m sts_core.emulator", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sts_core.local.sts_emulator", description=main.__doc__
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100, help="0 picks a free port")
     parser.add_argument("--certfile", help="serve HTTPS with this certificate (PEM)")

@@ -11,13 +11,13 @@ import json
 from collections.abc import Sequence
 from typing import Optional
 
-from .config import Config
-from .credential_request import parse_credential_request
-from .errors import ApiError
-from .grant import plan_grant
-from .policy import evaluate
-from .sts_client import ASSUME_ROLE, federation_name, role_session_name
-from .tokens import TokenVerifier
+from ..config import Config
+from ..credential_request import parse_credential_request
+from ..errors import ApiError
+from ..grant import plan_grant
+from ..policy import evaluate
+from ..sts_client import ASSUME_ROLE, federation_name, role_session_name
+from ..tokens import TokenVerifier
 
 
 def explain(
