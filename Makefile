@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 9000
+COS_PORT ?= 9001
 SHIPPED := index.py sts_core
 
-.PHONY: test lint run package bench clean
+.PHONY: test lint run package bench clean system-deps
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,13 +24,17 @@ lint: $(VENV)/.dev
 	# SCF's newest Python is 3.10: the shipped code must not need more than 3.9.
 	$(BIN)/vermin --target=3.9- --violations --eval-annotations --no-tips $(SHIPPED)
 
-test: lint
+# Debian packages some tests drive (redis-server, Chromium): installed when root.
+system-deps:
+	bash scripts/system_deps.sh
+
+test: lint system-deps
 	$(BIN)/python -m pytest
 
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
-# built-in STS emulator unless Tencent keys are in the environment.
+# built-in STS emulator and a local COS unless Tencent keys are in the environment.
 run: $(VENV)/.runtime
-	$(BIN)/python -m sts_core serve --port $(PORT)
+	$(BIN)/python -m sts_core serve --port $(PORT) --cos-port $(COS_PORT)
 
 # build/scf and build/cos-sts-scf.zip: what SCF runs (see scripts/package.py).
 # JWKS=1 adds cryptography for tokens from an OIDC provider's key set.

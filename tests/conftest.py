@@ -30,3 +30,24 @@ def sts_emulator():
 def emulator(sts_emulator):
     sts_emulator.reset()
     return sts_emulator
+
+
+@pytest.fixture(scope="session")
+def local_cos_server(sts_emulator):
+    """One local COS for the whole run, sharing the STS emulator's issued keys."""
+    from sts_core.local.cos.server import CosEmulator
+    from tests.support import BUCKET, REGION
+
+    lines: list[str] = []
+    server = CosEmulator(sts_emulator.keyring, bucket=BUCKET, region=REGION, log=lines.append)
+    server.log_lines = lines  # type: ignore[attr-defined]
+    with server:
+        yield server
+
+
+@pytest.fixture
+def local_cos(emulator, local_cos_server):
+    """The local COS, emptied, with the STS emulator reset (so no key survives a test)."""
+    local_cos_server.reset()
+    local_cos_server.log_lines.clear()
+    return local_cos_server

@@ -128,17 +128,36 @@ def test_explain_checks_answer_why_an_upload_was_denied(clean_env, capsys):
         " --check name/cos:PutObject users/alice/a.jpg"
         " --check name/cos:GetObject users/alice/a.jpg"
         " --check name/cos:PutObject users/alice2/a.jpg"
-        " --check name/cos:UploadPart users/alice/big.bin",
+        " --check name/cos:UploadPart users/alice/big.bin"
+        " --check name/cos:ListMultipartUploads users/alice/big.bin",
     )
     assert status == 1  # one check is denied
-    checks = out[out.index("checks:") :].splitlines()[1:]
+    lines = out[out.index("checks (") :].splitlines()[1:]
+    checks = [line for line in lines if line.split()[0] in ("ALLOW", "DENY")]
+    assumed = [line.strip() for line in lines if "(request assumed:" in line]
     assert checks[0].split()[:3] == ["ALLOW", "name/cos:PutObject", "users/alice/a.jpg"]
-    assert "cos:content-length <= 104857600" in checks[0]
+    assert "numeric_less_than_equal cos:content-length 104857600" in checks[0]
+    assert assumed[0] == "(request assumed: cos:content-length=0, qcs:ip=127.0.0.1)"
     assert checks[1].split()[0] == "DENY"
-    assert "no statement grants name/cos:GetObject" in checks[1]
-    assert "outside users/alice/" in checks[2]
+    assert "no allow statement has the action 'name/cos:GetObject'" in checks[1]
+    assert checks[2].split()[0] == "DENY"
+    assert "no resource covers" in checks[2]
+    assert "users/alice/*" in checks[2]
     assert checks[3].split()[0] == "ALLOW"
-    assert checks[3].endswith("granted")
+    assert checks[4].split()[0] == "ALLOW"  # the SDK's resume probe, under R(prefix)
+
+
+def test_explain_condition_values_and_the_listing_reading(clean_env, capsys):
+    base = "explain --user alice --check name/cos:PutObject users/alice/a.jpg"
+    status, out, _ = run(capsys, base + " --value cos:content-length=104857601")
+    assert status == 1
+    assert "cos:content-length" in out[out.index("DENY") :]
+    status, out, _ = run(capsys, base + " --value oops")
+    assert status == 2
+    probe = "explain --user alice --check name/cos:ListMultipartUploads users/alice/x.bin"
+    assert run(capsys, probe)[0] == 0
+    status, out, _ = run(capsys, probe + " --list-resource bucket")
+    assert status == 1  # under the strict reading the resource is the bucket itself
 
 
 def test_explain_all_allowed_exits_zero(clean_env, capsys):

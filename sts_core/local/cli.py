@@ -59,6 +59,16 @@ def mint_token(
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
+def _pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"{option} takes NAME=VALUE, got {pair!r}")
+        values[name] = value
+    return values
+
+
 def _claims(pairs: Sequence[str]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
     for pair in pairs:
@@ -115,6 +125,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         config = _load(prepared.env)
     except ConfigError as exc:
         return _fail(f"configuration: {exc}")
+    try:
+        values = _pairs(args.value, "--value")
+    except ValueError as exc:
+        return _fail(str(exc))
     body = args.body.encode() if args.body is not None else b""
     if args.body_file:
         with open(args.body_file, "rb") as handle:
@@ -128,9 +142,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
         body=body,
         checks=args.check or (),
         source_ip=args.source_ip,
+        values=values,
+        list_resource=args.list_resource,
     )
     print(report)
     return status
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
 
 
 def _start_function(prepared: local.LocalEnvironment) -> Any:
@@ -210,12 +230,14 @@ def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
     lines = [f"mint a token:  {python} -m sts_core token alice"]
     if prepared.dev_secret:
         token = mint_token("alice", prepared.env)
-        return [
-            *lines,
+        lines += [
             "try it (token for 'alice', valid 1 h):",
             f"  curl -s -X POST {url} -H 'Authorization: Bearer {token}' "
             """-H 'Content-Type: application/json' -d '{"profile":"upload"}'""",
         ]
+        if prepared.cos is not None:
+            lines += ["", *sdk_snippet(url, token, prepared.cos.port, python)]
+        return lines
     return [
         *lines,
         "try it:",
@@ -224,14 +246,39 @@ def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
     ]
 
 
+SDK_SNIPPET = """\
+{python} - <<'EOF'
+# Keys from the local endpoint (the curl above), then an upload with cos-python-sdk-v5.
+import json, urllib.request
+from qcloud_cos import CosConfig, CosS3Client
+ask = urllib.request.Request("{url}", data=b'{{"profile":"upload"}}', headers={{
+    "Authorization": "Bearer {token}", "Content-Type": "application/json"}})
+keys = json.load(urllib.request.urlopen(ask))
+c = keys["credentials"]
+cos = CosS3Client(CosConfig(Region=keys["region"], SecretId=c["tmpSecretId"],
+    SecretKey=c["tmpSecretKey"], Token=c["sessionToken"], Scheme="http",
+    IP="127.0.0.1", Port={cos_port}))  # or Domain="127.0.0.1:{cos_port}"
+key = keys["prefix"] + "hello.txt"
+print(key, cos.put_object(Bucket=keys["bucket"], Key=key, Body=b"hello")["ETag"])
+EOF"""
+
+
+def sdk_snippet(url: str, token: str, cos_port: int, python: str) -> list[str]:
+    """A ready cos-python-sdk-v5 upload through the local COS (printed by serve)."""
+    return [
+        "upload with the official SDK (pip install cos-python-sdk-v5; make test installs it):",
+        SDK_SNIPPET.format(python=python, url=url, token=token, cos_port=cos_port),
+    ]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve http://HOST:PORT/<path>: each request becomes an API Gateway event for
     index.main_handler. Without Tencent keys in the environment the built-in STS
-    emulator answers."""
+    emulator answers, and a local COS on --cos-port enforces the keys it issues."""
     from ..config import ConfigError
     from .devserver import DevServer
 
-    prepared = local.prepare()
+    prepared = local.prepare(cos_port=args.cos_port, cos_log=_print_line)
     try:
         index = _start_function(prepared)
         if isinstance(index.SERVICE, ConfigError):
@@ -312,7 +359,23 @@ def parser() -> argparse.ArgumentParser:
         nargs=2,
         action="append",
         metavar=("ACTION", "KEY"),
-        help="e.g. --check name/cos:PutObject users/alice/a.jpg (repeatable)",
+        help="e.g. --check name/cos:PutObject users/alice/a.jpg (repeatable); for listings "
+        "(GetBucket, ListMultipartUploads) KEY is the prefix parameter",
+    )
+    explain.add_argument(
+        "--value",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a condition value of the checked requests, e.g. cos:content-type=image/jpeg or "
+        "cos:content-length=2048 (default: what the SDKs send; repeatable)",
+    )
+    explain.add_argument(
+        "--list-resource",
+        choices=("prefix", "bucket"),
+        default="prefix",
+        help="which resource COS checks for listings (reference cos-api.md 5.2): R(prefix), "
+        "the documented reading (default), or the bucket itself",
     )
 
     invoke = _command(commands, cmd_invoke, "run the handler once on an event file")
@@ -323,6 +386,12 @@ def parser() -> argparse.ArgumentParser:
     serve = _command(commands, cmd_serve, "a local HTTP endpoint (what make run starts)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 9000))
+    serve.add_argument(
+        "--cos-port",
+        type=int,
+        default=int(os.environ.get("COS_PORT") or 9001),
+        help="the local COS's port (default 9001; only without Tencent keys)",
+    )
     serve.add_argument(
         "--time-limit-ms",
         type=int,

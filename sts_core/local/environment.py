@@ -2,7 +2,8 @@
 announced development defaults for whatever is missing.
 
 - No Tencent keys in the environment: the built-in STS emulator is started and
-  the function is pointed at it (the credentials it returns are fake).
+  the function is pointed at it (the credentials it returns are fake), and a
+  local COS beside it accepts exactly what those keys' policies allow.
 - No bucket/region: an example bucket in ap-guangzhou.
 - No ``STS_JWT_SECRET``: a fixed development secret, so tokens minted by
   ``python -m sts_core token`` are accepted. It is public: never deploy it.
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .sts_emulator import StsEmulator, dev_key_env
 
+if TYPE_CHECKING:  # the local COS itself is imported only when it is started
+    from .cos.server import CosEmulator
+
 # Public on purpose: it only ever signs local development tokens (64 bytes: any HS*).
-DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"  # noqa: S105
+DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"
 EXAMPLE_BUCKET = "examplebucket-1250000000"
 EXAMPLE_REGION = "ap-guangzhou"
 
@@ -28,6 +32,7 @@ EXAMPLE_REGION = "ap-guangzhou"
 class LocalEnvironment:
     env: dict[str, str]
     emulator: Optional[StsEmulator] = None
+    cos: Optional[CosEmulator] = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -35,6 +40,9 @@ class LocalEnvironment:
         return self.env.get("STS_JWT_SECRET") == DEV_JWT_SECRET
 
     def stop(self) -> None:
+        if self.cos is not None:
+            self.cos.stop()
+            self.cos = None
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
@@ -82,7 +90,11 @@ def project_root() -> str:
 
 
 def prepare(
-    base: Optional[Mapping[str, str]] = None, *, start_emulator: bool = True
+    base: Optional[Mapping[str, str]] = None,
+    *,
+    start_emulator: bool = True,
+    cos_port: Optional[int] = None,
+    cos_log: Optional[Callable[[str], None]] = None,
 ) -> LocalEnvironment:
     """The environment to run the function with locally (see module docstring)."""
     env = dict(os.environ if base is None else base)
@@ -109,7 +121,38 @@ def prepare(
             f"STS: built-in emulator at {local.emulator.endpoint} - no Tencent keys in the "
             "environment, so the credentials returned are FAKE"
         )
+        if cos_port is not None:
+            local.cos = start_local_cos(local.emulator, env, cos_port, cos_log)
+            local.notes.append(
+                f"COS: local COS at {local.cos.endpoint}, bucket {env['COS_BUCKET']} "
+                f"({env['COS_REGION']}) - checks signatures and enforces each key's policy"
+            )
     return local
+
+
+def start_local_cos(
+    sts: StsEmulator, env: Mapping[str, str], port: int, log: Optional[Callable[[str], None]] = None
+) -> CosEmulator:
+    """The local COS for the configured bucket, trusting what `sts` issued."""
+    from .cos.server import CosEmulator
+
+    bucket, region = configured_bucket(env)
+    try:
+        return CosEmulator(
+            sts.keyring, bucket=bucket, region=region, port=port, log=log, log_format="text"
+        ).start()
+    except BaseException:
+        sts.stop()
+        raise
+
+
+def configured_bucket(env: Mapping[str, str]) -> tuple[str, str]:
+    """(bucket, region) as the function will see them: environment over file."""
+    in_file = read_config_document(env)
+    in_file = in_file if isinstance(in_file, dict) else {}
+    bucket = env.get("COS_BUCKET") or str(in_file.get("bucket") or EXAMPLE_BUCKET)
+    region = env.get("COS_REGION") or str(in_file.get("region") or EXAMPLE_REGION)
+    return bucket, region
 
 
 def python_command() -> str:

@@ -2,22 +2,33 @@
 
 Operators use it to answer "why did my upload get 403?" before deploying. It
 runs the handler's own steps (token check, body parsing, `plan_grant`) and never
-calls STS.
+calls STS. Each ``--check`` is decided by the local COS's own evaluator
+(`cos.cam.decide`, with the resource `cos.request.resource_for` computes), so
+the dry run and the local COS cannot disagree: one evaluator, one reading.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from ..config import Config
 from ..credential_request import parse_credential_request
 from ..errors import ApiError
 from ..grant import plan_grant
-from ..policy import evaluate
 from ..sts_client import ASSUME_ROLE, federation_name, role_session_name
 from ..tokens import TokenVerifier
+from .cos import cam
+from .cos.actions import Api
+from .cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
+
+# What the official SDKs send by default and the product's conditions look at
+# (cos-api.md §7.5): a Content-Length on requests with a body (0 on an empty one).
+BODY_APIS = frozenset(
+    {"PutObject", "PostObject", "AppendObject", "UploadPart", "CompleteMultipartUpload",
+     "InitiateMultipartUpload"}
+)  # fmt: skip
 
 
 def explain(
@@ -29,6 +40,8 @@ def explain(
     body: bytes = b"",
     checks: Sequence[tuple[str, str]] = (),
     source_ip: Optional[str] = None,
+    values: Optional[Mapping[str, str]] = None,
+    list_resource: str = LIST_RESOURCE_PREFIX,
 ) -> tuple[str, int]:
     """The report and an exit status: 0 when every check is allowed, 1 otherwise."""
     lines: list[str] = []
@@ -64,11 +77,44 @@ def explain(
     ]
     status = 0
     if checks:
-        lines += ["", "checks:"]
+        policy = cam.parse_policy(grant.policy_text)
+        bucket = Bucket(config.bucket, config.region)
+        lines += ["", f"checks (the local COS's evaluator; listings read as {list_resource}):"]
         width = max(len(action) for action, _ in checks)
         for action, key in checks:
-            verdict = evaluate(grant.policy, grant.target, action, key)
-            status |= 0 if verdict.allowed else 1
-            mark = "ALLOW" if verdict.allowed else "DENY "
-            lines.append(f"  {mark}  {action:<{width}}  {key}  - {verdict.reason}")
+            assumed = request_values(action, source_ip, values or {})
+            decision = check(policy, bucket, action, key, assumed, list_resource)
+            status |= 0 if decision.allowed else 1
+            mark = "ALLOW" if decision.allowed else "DENY "
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(assumed.items()))
+            lines.append(f"  {mark}  {action:<{width}}  {key}  - {decision.reason}")
+            lines.append(f"  {'':5}  {'':<{width}}  (request assumed: {shown})")
     return "\n".join(lines), status
+
+
+def request_values(
+    action: str, source_ip: Optional[str], given: Mapping[str, str]
+) -> dict[str, str]:
+    """The condition values of the request a check imagines: what an SDK sends by
+    default for `action`, from `source_ip`, overridden by `given`."""
+    values = {"qcs:ip": source_ip or "127.0.0.1"}
+    if action.rpartition(":")[2] in BODY_APIS:
+        values["cos:content-length"] = "0"
+    values.update(given)
+    return values
+
+
+def check(
+    policy: cam.Policy,
+    bucket: Bucket,
+    action: str,
+    key: str,
+    values: Mapping[str, str],
+    list_resource: str = LIST_RESOURCE_PREFIX,
+) -> cam.Decision:
+    """What the local COS decides for `action` on `key` (a listing's prefix for
+    bucket-level actions) with these condition values."""
+    key = key[1:] if key.startswith("/") else key
+    api = Api(action[len("name/cos:") :] if action.startswith("name/cos:") else action)
+    resource = resource_for(bucket, api, key, key, list_resource)
+    return cam.decide(policy, action, resource, values)

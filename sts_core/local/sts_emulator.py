@@ -38,6 +38,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from ..signer import TC3Signer, utc_date
+from .keyring import IssuedKey, Keyring
 
 SIGNATURE_WINDOW = 300
 MAX_BODY = 1 << 20
@@ -196,8 +197,11 @@ class StsEmulator:
         clock: Callable[[], float] = time.time,
         root_account: bool = False,
         max_policy_chars: int = MAX_POLICY_CHARS,
+        keyring: Optional[Keyring] = None,
     ) -> None:
         self.keys = dict(default_keys() if keys is None else keys)
+        # Every minted key is recorded here, with its policy, for the local COS.
+        self.keyring = Keyring() if keyring is None else keyring
         self.clock = clock
         self.max_federation_duration = 7200 if root_account else 129600
         self.max_policy_chars = max_policy_chars
@@ -240,6 +244,7 @@ class StsEmulator:
         with self._lock:
             self.calls.clear()
             self._faults.clear()
+        self.keyring.reset()
 
     def script(self, *faults: Fault) -> None:
         with self._lock:
@@ -288,7 +293,7 @@ class StsEmulator:
             name = params.get("Name")
             if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z-]{2,64}", name):
                 raise _Refusal("InvalidParameter.ParamError", "Name must be letters.")
-            policy = self._policy(params, required=True)
+            policy_text = self._policy_text(params, required=True)
         else:
             duration = self._duration(params, 7200, 43200)
             arn = params.get("RoleArn")
@@ -297,13 +302,14 @@ class StsEmulator:
             session_name = params.get("RoleSessionName")
             if not isinstance(session_name, str) or not SESSION_NAME_RE.match(session_name):
                 raise _Refusal("InvalidParameter.ParamError", "RoleSessionName is invalid.")
-            policy = self._policy(params, required=False)
+            policy_text = self._policy_text(params, required=False)
+        policy = None if policy_text is None else json.loads(policy_text)
         with self._lock:
             self.calls.append(
                 Call(signed.action, signed.secret_id, signed.region, params, policy,
                      signed.token_sent)
             )  # fmt: skip
-        return self._mint(duration)
+        return self._mint(duration, policy_text, signed.action)
 
     def _check_clock(self, timestamp: int) -> None:
         if abs(self.clock() - timestamp) > SIGNATURE_WINDOW:
@@ -411,7 +417,8 @@ class StsEmulator:
             raise _Refusal("InvalidParameter.OverTimeError", "DurationSeconds is too long.")
         return duration
 
-    def _policy(self, params: Mapping[str, Any], *, required: bool) -> Optional[dict[str, Any]]:
+    def _policy_text(self, params: Mapping[str, Any], *, required: bool) -> Optional[str]:
+        """The decoded policy JSON text, checked as STS checks it."""
         encoded = params.get("Policy")
         if encoded is None and not required:
             return None
@@ -438,15 +445,24 @@ class StsEmulator:
                 )
             if not statement.get("action") or not statement.get("resource"):
                 raise _Refusal("InvalidParameter.StrategyFormatError", "Missing action/resource.")
-        return policy
+        return text
 
-    def _mint(self, duration: int) -> dict[str, Any]:
+    def _mint(self, duration: int, policy_text: Optional[str], action: str) -> dict[str, Any]:
         expired = int(self.clock()) + duration
+        key = IssuedKey(
+            secret_id="AKIDEMULATOR" + secrets.token_hex(12).upper(),
+            secret_key="EMULATOR-" + secrets.token_urlsafe(24),
+            token="EMULATOR-TOKEN-" + secrets.token_urlsafe(96),
+            expired_time=expired,
+            policy_text=policy_text,
+            action=action,
+        )
+        self.keyring.add(key)
         return {
             "Credentials": {
-                "TmpSecretId": "AKIDEMULATOR" + secrets.token_hex(12).upper(),
-                "TmpSecretKey": "EMULATOR-" + secrets.token_urlsafe(24),
-                "Token": "EMULATOR-TOKEN-" + secrets.token_urlsafe(96),
+                "TmpSecretId": key.secret_id,
+                "TmpSecretKey": key.secret_key,
+                "Token": key.token,
             },
             "ExpiredTime": expired,
             "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expired)),

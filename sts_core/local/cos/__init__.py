@@ -1,0 +1,1 @@
+"""A local Tencent COS for development and tests (never shipped)."""

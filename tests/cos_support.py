@@ -1,0 +1,75 @@
+"""Keys from the handler, used by the official COS SDK against the local COS."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Optional
+
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosServiceError
+
+import index
+from tests.support import BUCKET, REGION, body_of, context, event, token
+
+# The SDK's two ways to reach a custom endpoint (cos-api.md §7.1): `Domain`
+# (the bucket appears nowhere; the local COS serves its one bucket) and `IP`
+# + `Port` (virtual-host style: Host is <bucket>.cos.<region>.myqcloud.com).
+MODES = ("domain", "virtual-host")
+
+
+def mint(
+    service: Any,
+    user: str = "alice",
+    body: Any = "",
+    source_ip: Optional[str] = None,
+    **claims: Any,
+) -> dict[str, Any]:
+    """Keys for `user` through the public handler, as an app gets them."""
+    request = event(token(user, **claims), body)
+    if source_ip is not None:
+        request = copy.deepcopy(request)
+        request["requestContext"]["sourceIp"] = source_ip
+    response = index.handle(service, request, context())
+    assert response["statusCode"] == 200, response["body"]
+    return body_of(response)
+
+
+def client(
+    cos: Any, keys: dict[str, Any], mode: str = "virtual-host", token: Any = "keys"
+) -> CosS3Client:
+    """cos-python-sdk-v5 configured with `keys` as an app would, pointed at `cos`.
+    `token`: "keys" (the keys' own), None (no token) or another token string."""
+    creds = keys["credentials"]
+    session_token = creds["sessionToken"] if token == "keys" else token
+    where: dict[str, Any]
+    if mode == "domain":
+        where = {"Domain": f"127.0.0.1:{cos.port}"}
+    else:
+        where = {"IP": "127.0.0.1", "Port": cos.port}
+    config = CosConfig(
+        Region=keys.get("region", REGION),
+        SecretId=creds["tmpSecretId"],
+        SecretKey=creds["tmpSecretKey"],
+        Token=session_token,
+        Scheme="http",
+        Timeout=10,
+        **where,
+    )
+    return CosS3Client(config, retry=0)
+
+
+def refused(call: Any, *args: Any, **kwargs: Any) -> CosServiceError:
+    """The COS error a call raised; fails the test if it succeeded."""
+    try:
+        call(*args, **kwargs)
+    except CosServiceError as error:
+        return error
+    raise AssertionError(f"{getattr(call, '__name__', call)} succeeded but should be refused")
+
+
+def last_record(cos: Any) -> dict[str, Any]:
+    return json.loads(cos.log_lines[-1])
+
+
+BUCKET_NAME = BUCKET
