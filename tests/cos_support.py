@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any, Optional
+from urllib.parse import quote, urlencode
 
+import requests
 from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_auth import CosS3Auth
 from qcloud_cos.cos_exception import CosServiceError
 
 import index
@@ -57,6 +60,35 @@ def client(
         **where,
     )
     return CosS3Client(config, retry=0)
+
+
+def sign(
+    keys: dict[str, Any],
+    method: str,
+    key: str,
+    params: Optional[dict[str, str]] = None,
+    body: bytes = b"",
+    headers: Optional[dict[str, str]] = None,
+) -> tuple[str, str, dict[str, str], bytes]:
+    """(method, target, headers, body) signed by the SDK's own signer (CosS3Auth), for
+    `CosEmulator.handle` without a socket. `key` "" means a bucket-level request."""
+    params = params or {}
+    url = "http://127.0.0.1:1/" + quote(key.encode("utf-8"), "/-_.~").replace("./", ".%2F")
+    if params:
+        url += "?" + urlencode(params)
+    creds = keys["credentials"]
+    config = CosConfig(
+        Region=REGION, SecretId=creds["tmpSecretId"], SecretKey=creds["tmpSecretKey"],
+        Token=creds["sessionToken"], Scheme="http", IP="127.0.0.1", Port=1,
+    )  # fmt: skip
+    sent = {
+        "Host": f"{BUCKET}.cos.{REGION}.myqcloud.com",
+        "x-cos-security-token": creds["sessionToken"],
+        **(headers or {}),
+    }
+    prepared = requests.Request(method, url, headers=sent, data=body or None).prepare()
+    CosS3Auth(config, key, params, 600)(prepared)
+    return method, prepared.path_url, dict(prepared.headers), prepared.body or b""
 
 
 def refused(call: Any, *args: Any, **kwargs: Any) -> CosServiceError:

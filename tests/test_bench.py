@@ -46,3 +46,17 @@ def test_bench_quick_run_writes_a_complete_report(tmp_path):
     assert len(report["targets"]) == 6
     assert "targets:" in result.stdout
     assert "per credential, warm" in result.stdout
+
+
+def test_sdk_round_benchmark_runs(tmp_path):
+    out = tmp_path / "sdk_round.json"
+    result = subprocess.run(
+        [sys.executable, "bench/sdk_round.py", "--rounds", "3", "--size", "100", "--out",
+         str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["rounds"] == 3
+    assert set(report["median_ms"]) == {"mint", "upload", "download", "round"}
+    assert all(value > 0 for value in report["median_ms"].values())

@@ -5,16 +5,12 @@ same request signed by the official SDK's signer with keys from the handler."""
 from __future__ import annotations
 
 import itertools
-from urllib.parse import urlencode
 
 import pytest
-import requests
-from qcloud_cos import CosConfig
-from qcloud_cos.cos_auth import CosS3Auth
 
 from sts_core.local.explain import explain
-from tests.cos_support import mint
-from tests.support import BUCKET, REGION, make_env, make_service, shipped_config
+from tests.cos_support import mint, sign
+from tests.support import make_env, make_service, shipped_config
 
 PROFILES = sorted(shipped_config()["profiles"])
 KEYS = [
@@ -42,26 +38,11 @@ REQUESTS = {
 
 
 def signed_request(keys, action, key, body):
-    """(method, target, headers) of `action` on `key`, signed by the SDK's own signer."""
+    """(method, target, headers, body) of `action` on `key` (a listing's prefix)."""
     method, params = REQUESTS[action]
     bucket_level = any(value is None for value in params.values())
     params = {name: (key if value is None else value) for name, value in params.items()}
-    path = "/" if bucket_level else "/" + key
-    url = f"http://127.0.0.1:1{requests.utils.quote(path)}"
-    if params:
-        url += "?" + urlencode(params)
-    creds = keys["credentials"]
-    config = CosConfig(
-        Region=REGION, SecretId=creds["tmpSecretId"], SecretKey=creds["tmpSecretKey"],
-        Token=creds["sessionToken"], Scheme="http", IP="127.0.0.1", Port=1,
-    )  # fmt: skip
-    headers = {
-        "Host": f"{BUCKET}.cos.{REGION}.myqcloud.com",
-        "x-cos-security-token": creds["sessionToken"],
-    }
-    prepared = requests.Request(method, url, headers=headers, data=body or None).prepare()
-    CosS3Auth(config, "" if bucket_level else key, params, 600)(prepared)
-    return method, prepared.path_url, dict(prepared.headers), prepared.body or b""
+    return sign(keys, method, "" if bucket_level else key, params, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -47,7 +47,7 @@ PY_WINDOW = "1699999940;1700003600"  # PY signs now-60 ; now+3600
 
 
 def sha1_hex(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()  # noqa: S324 - COS's protocol
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def assert_stages(case, *, secret, key_time, method, path, query, param_names, headers,
@@ -409,7 +409,18 @@ def test_ipv6_host_signed_as_hostname_verifies():
 
 
 @pytest.mark.parametrize(
-    "received", ["127.0.0.2:8080", "127.0.0.2", "evil.example", "127.0.0.1.evil:8080", ""]
+    "received",
+    [
+        "127.0.0.2:8080",
+        "127.0.0.2",
+        "evil.example",
+        "127.0.0.1.evil:8080",
+        "",
+        "127.0.0.1/x",
+        "u@127.0.0.1",
+        "127.0.0.1:8080/",
+        "127.0.0.1 :8080",
+    ],
 )
 def test_another_host_does_not_verify(received):
     request = sdk_authorization("GET", "http://127.0.0.1:8080/k")
@@ -459,11 +470,19 @@ def test_unsigned_parameters_and_headers_are_ignored():
 
 
 def test_q_fields_in_the_query_are_never_signed_parameters():
-    # Every SDK signs before it appends the q-* pairs (§1.3): listing one cannot hold.
-    fields = V6B_FIELDS._replace(param_list=(*V6B_FIELDS.param_list, "q-ak"))
+    # Every SDK signs before it appends the q-* pairs (§1.3), so a signature that
+    # claims to cover one (here computed honestly over q-ak) is still refused.
     query = [*V6B_QUERY, ("q-ak", SDK_ID)]
+    names = ["partnumber", "q-ak", "uploadid"]
+    text = http_string(
+        "put", "/users/alice/big.bin", http_parameters(query, names),
+        http_headers(V6B_HEADERS, V6B_FIELDS.header_list),
+    )  # fmt: skip
+    signed = signature(sign_key(SDK_KEY, PY_WINDOW), string_to_sign(PY_WINDOW, text))
+    fields = V6B_FIELDS._replace(param_list=tuple(names), signature=signed)
     checked = verify("PUT", "/users/alice/big.bin", query, V6B_HEADERS, fields, SDK_KEY, NOW)
     assert checked.problem == "mismatch"
+    assert "q-ak" in checked.detail
 
 
 def test_listed_parameter_missing_is_a_mismatch():

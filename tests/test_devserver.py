@@ -19,7 +19,7 @@ from sts_core.events import API_GATEWAY, parse_event
 from sts_core.local import environment as local
 from sts_core.local import sts_emulator as emu
 from sts_core.local.devserver import DevServer, to_event
-from tests.support import ROOT, shipped_config
+from tests.support import BUCKET, ROOT, shipped_config
 from tests.test_cli import CONTRACT_ENV
 
 
@@ -99,9 +99,18 @@ def test_make_run_endpoint_end_to_end(tmp_path):
     config_path.write_text(yaml.safe_dump(config))
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
     env["STS_CONFIG"] = str(config_path)
-    port = free_port()
+    port, cos_port = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sts_core", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "sts_core",
+            "serve",
+            "--port",
+            str(port),
+            "--cos-port",
+            str(cos_port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -154,6 +163,21 @@ def test_make_run_endpoint_end_to_end(tmp_path):
         )
         assert preflight.status_code == 204
         assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+
+        # The local COS is announced, and the printed SDK snippet uploads through it.
+        assert f"COS: local COS at http://127.0.0.1:{cos_port}, bucket {BUCKET}" in text
+        snippet = text[text.index("upload with the official SDK") :]
+        snippet = snippet[snippet.index("\n") + 1 : snippet.index("\nEOF") + 4]
+        ran = subprocess.run(
+            ["bash", "-c", snippet],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.startswith("users/alice/hello.txt")
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -163,5 +187,7 @@ def test_make_run_endpoint_end_to_end(tmp_path):
             raise
     assert process.returncode == 0
     assert "stopped" in rest
+    # The local COS logged the snippet's upload with the statement that allowed it.
+    assert "cos: 200 PutObject /users/alice/hello.txt ALLOWED - allowed by statement" in rest
     with pytest.raises(requests.ConnectionError):
         requests.post(f"http://127.0.0.1:{port}/sts", timeout=2)

@@ -72,6 +72,12 @@ _SECRET_FIELDS = frozenset(
         "x-cos-server-side-encryption-customer-key",
     }
 )
+# Content-Disposition: a type, then `; name=value` with value a token or a quoted string.
+_DISPOSITION = re.compile(r"[ \t]*([A-Za-z0-9!#$&^_.+-]+)[ \t]*")
+_PARAMETER = re.compile(
+    r';[ \t]*([A-Za-z0-9!#$&^_.+*-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;"\s]*))[ \t]*'
+)
+_ESCAPED = re.compile(r'\\(["\\])')
 _EXPIRATION = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})"
@@ -112,6 +118,37 @@ class PostPolicy(NamedTuple):
 # -- the form -------------------------------------------------------------------------
 
 
+def _disposition(part: Any, index: int) -> tuple[str, dict[str, str]]:
+    """A part's Content-Disposition -> (type, parameters), read from the raw header.
+
+    Not `get_param`/`get_filename`: those strip surrounding spaces and decode
+    RFC 2047 words, and ``${filename}`` must get the name exactly as sent (UTF-8,
+    as browsers send it). Inside quotes only ``\\"`` and ``\\\\`` are escapes (curl);
+    browsers write ``"`` as ``%22`` and leave a lone backslash as is.
+    """
+    raw = [value for name, value in part.raw_items() if name.lower() == "content-disposition"]
+    if len(raw) != 1:
+        raise MalformedPOSTRequest(detail=f"part {index + 1} needs one Content-Disposition")
+    try:
+        text = str(raw[0]).encode("ascii", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        raise MalformedPOSTRequest(detail=f"part {index + 1}: header is not UTF-8") from None
+    text = re.sub(r"\r?\n(?=[ \t])", "", text)  # unfold
+    head = _DISPOSITION.match(text)
+    if head is None:
+        raise MalformedPOSTRequest(detail=f"part {index + 1}: unreadable Content-Disposition")
+    params: dict[str, str] = {}
+    position = head.end()
+    while position < len(text):
+        match = _PARAMETER.match(text, position)
+        if match is None or match[1].lower() in params:
+            raise MalformedPOSTRequest(detail=f"part {index + 1}: unreadable Content-Disposition")
+        quoted, plain = match[2], match[3]
+        params[match[1].lower()] = plain if quoted is None else _ESCAPED.sub(r"\1", quoted)
+        position = match.end()
+    return head[1].lower(), params
+
+
 def parse_form(content_type: str, body: bytes) -> PostForm:
     """multipart/form-data -> PostForm. Exactly one file part, named ``file``, last.
 
@@ -131,14 +168,15 @@ def parse_form(content_type: str, body: bytes) -> PostForm:
     files: list[tuple[int, str, Optional[str], bytes]] = []
     parts = list(message.iter_parts())
     for index, part in enumerate(parts):
-        name = part.get_param("name", header="content-disposition")
-        if part.get_content_disposition() != "form-data" or not isinstance(name, str):
+        kind, params = _disposition(part, index)
+        name = params.get("name")
+        if kind != "form-data" or name is None:
             raise MalformedPOSTRequest(detail=f"part {index + 1} is not a named form-data field")
         if part.defects or part.is_multipart():
             raise MalformedPOSTRequest(detail=f"part {index + 1} ({name!r}) is malformed")
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
+        filename = params.get("filename")
         if filename is not None or name == FILE_FIELD:
             files.append((index, name, filename, content))
             continue

@@ -25,7 +25,7 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 ALGORITHM = "sha1"
 # The seven fields of cos-api.md §1.1 step 6, in the order the SDKs write them.
@@ -48,6 +48,7 @@ START_TOLERANCE = 60
 TOKEN_NAMES = ("x-cos-security-token", "x-ci-security-token")
 REDACTED = "<redacted>"
 _WINDOW = re.compile(r"([0-9]+);([0-9]+)")
+_HOST = re.compile(r"(?P<name>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
 
 
 class AuthFields(NamedTuple):
@@ -213,19 +214,15 @@ def signature(sign_key_hex: str, string_to_sign: str) -> str:
 
 
 def _without_port(host: str) -> list[str]:
-    """The names PY may have signed for `host` (``urlparse(url).hostname``) and the
-    plain "minus :port" form, most likely first; never `host` itself."""
-    variants = []
-    bare, sep, port = host.rpartition(":")
-    if sep and port.isdigit() and port.isascii() and (":" not in bare or bare.endswith("]")):
-        variants.append(bare)
-    try:
-        hostname = urlsplit("//" + host).hostname
-    except ValueError:
-        hostname = None
-    if hostname:
-        variants.append(hostname)
-    return [name for i, name in enumerate(variants) if name != host and name not in variants[:i]]
+    """The names PY may have signed for `host` (``urlparse(url).hostname``: no port,
+    IPv6 without brackets); never `host` itself. Only for a well-formed Host:
+    "a.example/x" or "u@a.example" get no variant."""
+    match = _HOST.fullmatch(host)
+    if match is None:
+        return []
+    name = match["name"]
+    variants = [name, name[1:-1]] if name.startswith("[") else [name]
+    return [variant for variant in variants if variant != host]
 
 
 def _redact(canonical: str) -> str:
