@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 9000
 COS_PORT ?= 9001
+PLAYGROUND_PORT ?= 9002
 SHIPPED := index.py sts_core
 
-.PHONY: test lint run package bench clean system-deps
+.PHONY: test lint run package bench bench-scale clean system-deps node-deps deploy
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,22 +29,56 @@ lint: $(VENV)/.dev
 system-deps:
 	bash scripts/system_deps.sh
 
-test: lint system-deps
+# tencent-component-toolkit for tests/test_deploy_code.py (serverless.yml through
+# Tencent's deploy code): `npm ci` from the committed lockfile whenever it changes.
+DEPLOY_CHECK := tests/deploy
+$(DEPLOY_CHECK)/node_modules/.package-lock.json: $(DEPLOY_CHECK)/package.json $(DEPLOY_CHECK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(DEPLOY_CHECK) && npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.package-lock.json; \
+	else echo "note: npm not found, so tests/test_deploy_code.py skips (CI=true: fails); install nodejs and npm"; fi
+
+# cos-js-sdk-v5 and cos-nodejs-sdk-v5 (exact pins) for the playground, browser and
+# Node tests (the vendored SDK is checked against this copy; tests/browser/node-example.js
+# runs on the other): `npm ci` from the committed lockfile whenever it changes.
+BROWSER_CHECK := tests/browser
+$(BROWSER_CHECK)/node_modules/.package-lock.json: $(BROWSER_CHECK)/package.json $(BROWSER_CHECK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(BROWSER_CHECK) && npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.package-lock.json; \
+	else echo "note: npm not found, so tests/test_node_sdk.py skips (CI=true: fails); install nodejs and npm"; fi
+
+node-deps: $(DEPLOY_CHECK)/node_modules/.package-lock.json $(BROWSER_CHECK)/node_modules/.package-lock.json
+
+test: lint system-deps node-deps
 	$(BIN)/python -m pytest
 
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
 # built-in STS emulator and a local COS unless Tencent keys are in the environment.
 run: $(VENV)/.runtime
-	$(BIN)/python -m sts_core serve --port $(PORT) --cos-port $(COS_PORT)
+	$(BIN)/python -m sts_core serve --port $(PORT) --cos-port $(COS_PORT) --playground-port $(PLAYGROUND_PORT)
 
 # build/scf and build/cos-sts-scf.zip: what SCF runs (see scripts/package.py).
-# JWKS=1 adds cryptography for tokens from an OIDC provider's key set.
+# JWKS=1 adds cryptography for tokens from an OIDC provider's key set; REDIS=1
+# adds redis-py and cryptography for shared state on Redis (STS_REDIS_URL).
 package: $(VENV)/.runtime
-	$(BIN)/python scripts/package.py $(if $(JWKS),--with-jwks)
+	$(BIN)/python scripts/package.py $(if $(JWKS),--with-jwks) $(if $(REDIS),--with-redis)
+
+# Preflight (fails fast, naming the variable), make package, then
+# scf deploy --stage $(STAGE) --noValidation. STAGE defaults to dev; DRY_RUN=1
+# runs the preflight and prints the commands without running them.
+deploy: $(VENV)/.runtime
+	$(BIN)/python -m sts_core deploy $(if $(STAGE),--stage $(STAGE)) $(if $(DRY_RUN),--dry-run)
 
 # Ours vs qcloud-python-sts vs the official SDK, in one run (see bench/bench.py).
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench.py
 
+# One full SDK round on the local stack: mint keys -> upload -> download.
+bench-sdk: $(VENV)/.dev
+	$(BIN)/python bench/sdk_round.py
+
+# Many instances, per-instance cache vs Redis, a mobile workload (see bench/scale.py).
+bench-scale: $(VENV)/.dev
+	$(BIN)/python bench/scale.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist $(DEPLOY_CHECK)/node_modules $(BROWSER_CHECK)/node_modules

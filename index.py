@@ -2,7 +2,8 @@
 
 The whole request path is `handle`, top to bottom: parse the trigger event,
 route, read the body, verify the caller's token, render the caller's own prefix,
-build and guard the policy, reuse this instance's keys for it or ask STS, answer.
+build and guard the policy, reuse keys issued for it (this instance's, else with
+Redis any instance's) or, within the rate limits, ask STS, answer.
 Each step raises an `ApiError` carrying the status the caller should see; the
 handler never lets an exception escape.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
 from sts_core.config import Config, ConfigError
@@ -23,6 +24,7 @@ from sts_core.grant import plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.keys import signing_credentials
 from sts_core.policy import PolicyViolation, Target
+from sts_core.rate_limit import RateLimited
 from sts_core.service import Service, build_service
 from sts_core.sts_client import (
     ASSUME_ROLE,
@@ -87,31 +89,31 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
         #    one is needed, stays within the invocation's time).
-        user_id = service.verifier.user_id(request.header("authorization"), time_left)
+        user_id, claims = service.verifier.identity(request.header("authorization"), time_left)
         log.user(user_id)
 
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
         ask = parse_credential_request(body, config)
         log.set(profile=ask.profile.name, durationSeconds=ask.duration)
 
-        # 6-7. Where they may act and the policy for it: the profile's actions on
-        #      their own root (users/alice/*), narrowed by the scope, bound to
-        #      their address if the profile says so, capped in size, then guarded
-        #      whatever the config says.
-        grant = plan_grant(config, user_id, ask, request.source_ip)
+        # 6-7. Where they may act and the policy for it: the profile's grants on
+        #      their own root (users/alice/*) and any declared shared area, narrowed
+        #      by the scope, bound to their address if the profile says so, capped
+        #      in size, then guarded whatever the config says.
+        grant = plan_grant(config, user_id, ask, request.source_ip, claims)
 
-        # 8. Temporary keys: reused while they have enough life left, else from
-        #    STS within the invocation's remaining time.
-        cache = service.cache
-        issued = cache.get(grant.policy_text, ask.duration) if cache is not None else None
+        # 8. Temporary keys: reused while they have enough life left (this
+        #    instance's, else with Redis any instance's); otherwise, if the
+        #    caller's and the function's rate limits allow, from STS within the
+        #    invocation's remaining time. Redis trouble only ever means asking STS.
+        issued = reuse(service, grant.policy_text, ask.duration, time_left, log)
         if issued is not None:
-            log.set(cache="hit", stsRequestId=issued.request_id)
+            log.set(stsRequestId=issued.request_id)
         else:
+            admit(service, user_id, time_left, log)
             issued = issue(service, user_id, grant.policy_text, ask.duration, time_left)
-            if cache is not None:
-                cache.put(grant.policy_text, ask.duration, issued)
-            log.set(cache="off" if cache is None else "miss", stsRequestId=issued.request_id,
-                    stsRetries=issued.attempts - 1)  # fmt: skip
+            remember(service, grant.policy_text, ask.duration, issued, time_left, log)
+            log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
 
         # 9. The answer, in the shape the COS client SDKs consume.
         answer = credentials_body(issued, grant.target, ask.profile.name)
@@ -128,6 +130,65 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         return error_response(error, request_id, headers)
 
 
+def reuse(
+    service: Service, policy: str, duration: int, deadline: float, log: RequestLog
+) -> Optional[IssuedCredentials]:
+    """Keys issued for exactly this policy and duration with enough life left."""
+    local, shared = service.cache, service.shared
+    if local is None:
+        log.set(cache="off")
+        return None
+    issued = local.get(policy, duration)
+    if issued is not None:
+        log.set(cache="hit")
+        return issued
+    log.set(cache="miss")
+    if shared is None:
+        return None
+    try:
+        issued = shared.get(policy, duration, deadline)
+    except shared.link.Error as error:
+        log.set(cache="shared-error")
+        log.redis_failed(error.kind)
+        return None
+    if issued is not None:
+        local.put(policy, duration, issued)
+        log.set(cache="shared-hit")
+    return issued
+
+
+def admit(service: Service, user_id: str, deadline: float, log: RequestLog) -> None:
+    """Only before an STS call: a token from the caller's and the global bucket,
+    or 429 with Retry-After."""
+    if service.limiter is None:
+        return
+    admission = service.limiter.admit(user_id, deadline, use_shared=log.redis_ok)
+    if admission.failure:
+        log.redis_failed(admission.failure)
+    log.set(limit=admission.where)
+    if not admission.decision.allowed:
+        log.set(limited=admission.decision.limited)
+        raise RateLimited(admission.decision.retry_after)
+
+
+def remember(
+    service: Service,
+    policy: str,
+    duration: int,
+    issued: IssuedCredentials,
+    deadline: float,
+    log: RequestLog,
+) -> None:
+    if service.cache is not None:
+        service.cache.put(policy, duration, issued)
+    shared = service.shared
+    if shared is not None and log.redis_ok:
+        try:
+            shared.put(policy, duration, issued, deadline)
+        except shared.link.Error as error:
+            log.redis_failed(error.kind)
+
+
 def issue(
     service: Service, user_id: str, policy: str, duration: int, deadline: float
 ) -> IssuedCredentials:
@@ -141,6 +202,7 @@ def issue(
             policy=policy,
             duration_seconds=duration,
             deadline=deadline,
+            external_id=settings.external_id,
         )
     return service.sts.get_federation_token(
         credentials,

@@ -14,6 +14,12 @@ machine has, one credential request is run through the packaged handler (against
 a local STS emulator) and exactly the modules it imports are compiled by that
 interpreter, as checked-hash .pyc: Python validates them against the source, so
 an edited .py is recompiled rather than silently shadowed.
+
+Extras: --with-jwks adds requirements-jwks.txt (tokens from an OIDC key set),
+--with-redis adds requirements-redis.txt (shared state on Redis); with Redis the
+probe request runs with STS_REDIS_URL pointing at a closed port, so the modules a
+Redis deployment loads at cold start get bytecode too (and the fallback to STS is
+exercised on every build).
 """
 
 from __future__ import annotations
@@ -40,8 +46,12 @@ UNUSED_ACCELERATORS = ("yaml/_yaml.",)
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def install(python_version: str, target: str, with_jwks: bool = False) -> None:
+def install(
+    python_version: str, target: str, with_jwks: bool = False, with_redis: bool = False
+) -> None:
     extras = ["-r", os.path.join(ROOT, "requirements-jwks.txt")] if with_jwks else []
+    if with_redis:
+        extras += ["-r", os.path.join(ROOT, "requirements-redis.txt")]
     subprocess.run(
         [
             sys.executable,
@@ -131,13 +141,13 @@ def check_requirements(tree: str, python_version: str) -> None:
                     )
 
 
-def vendor(folder: str, with_jwks: bool = False) -> None:
+def vendor(folder: str, with_jwks: bool = False, with_redis: bool = False) -> None:
     """Install the runtime requirements for every SCF Python into `folder`."""
     with tempfile.TemporaryDirectory() as scratch:
         trees = []
         for version in PYTHONS:
             tree = os.path.join(scratch, version)
-            install(version, tree, with_jwks)
+            install(version, tree, with_jwks, with_redis)
             check_requirements(tree, version)
             trees.append(tree)
         first = trees[0]
@@ -196,7 +206,7 @@ def find_interpreter(version: str) -> Optional[str]:
     return None
 
 
-def cold_path_files(folder: str, interpreter: str) -> list[str]:
+def cold_path_files(folder: str, interpreter: str, with_redis: bool = False) -> list[str]:
     """The files of `folder` that one credential request imports on `interpreter`."""
     sys.path.insert(0, ROOT)
     import jwt
@@ -208,6 +218,9 @@ def cold_path_files(folder: str, interpreter: str) -> list[str]:
     with emulator.StsEmulator() as sts:
         env = emulator.function_env(sts.endpoint, secret)
         env.update(PATH=os.environ.get("PATH", "/usr/bin:/bin"), PROBE_TOKEN=token)
+        if with_redis:  # nothing listens there: the request falls back to STS
+            env.update(STS_REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0",
+                       STS_CACHE_KEY="package-probe-cache-key-0123456789abcdef")  # fmt: skip
         result = subprocess.run(
             [interpreter, "-I", "-S", "-B", "-c", COLD_PATH_PROBE, folder],
             env=env, capture_output=True, text=True, check=False,
@@ -217,7 +230,15 @@ def cold_path_files(folder: str, interpreter: str) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def compile_bytecode(folder: str) -> list[str]:
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def compile_bytecode(folder: str, with_redis: bool = False) -> list[str]:
     """Ship bytecode for the cold path; returns the Python versions it was built for."""
     built = []
     for version in PYTHONS:
@@ -225,7 +246,7 @@ def compile_bytecode(folder: str) -> list[str]:
         if interpreter is None:
             print(f"note: no Python {version} here, so no {version} bytecode is shipped")
             continue
-        files = cold_path_files(folder, interpreter)
+        files = cold_path_files(folder, interpreter, with_redis)
         # Record paths relative to the folder (deterministic bytes); at import
         # Python points co_filename at wherever the source really is.
         subprocess.run(
@@ -274,14 +295,14 @@ def size_of(folder: str) -> int:
     return sum(os.path.getsize(os.path.join(folder, f)) for f in _files(folder))
 
 
-def build(out: str, with_jwks: bool = False) -> tuple[str, str]:
+def build(out: str, with_jwks: bool = False, with_redis: bool = False) -> tuple[str, str]:
     folder = os.path.join(out, "scf")
     archive = os.path.join(out, "cos-sts-scf.zip")
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    vendor(folder, with_jwks)
+    vendor(folder, with_jwks, with_redis)
     copy_sources(folder)
-    compile_bytecode(folder)
+    compile_bytecode(folder, with_redis)
     write_zip(folder, archive)
     return folder, archive
 
@@ -294,8 +315,13 @@ def main() -> None:
         action="store_true",
         help="also vendor requirements-jwks.txt (tokens from an OIDC key set)",
     )
+    parser.add_argument(
+        "--with-redis",
+        action="store_true",
+        help="also vendor requirements-redis.txt (shared key reuse and limits on Redis)",
+    )
     args = parser.parse_args()
-    folder, archive = build(args.out, args.with_jwks)
+    folder, archive = build(args.out, args.with_jwks, args.with_redis)
     print(
         f"{os.path.relpath(folder)}: {len(_files(folder))} files, {size_of(folder) / 1024:.0f} KiB"
     )

@@ -41,6 +41,16 @@ class RequestLog:
         if user_id is not None:
             self.fields["user"] = user_id if self._raw_user_id else user_digest(user_id)
 
+    def redis_failed(self, kind: str) -> None:
+        """Note a Redis failure: the first of a request is logged, once."""
+        self.fields.setdefault("redis", kind)
+
+    @property
+    def redis_ok(self) -> bool:
+        """No Redis failure yet in this request (after one, Redis is not asked again;
+        an entry that would not decrypt is not a failure of Redis)."""
+        return self.fields.get("redis") in (None, "bad_value")
+
     def write(self, outcome: str, status: int, latency_ms: float) -> None:
         self.fields.update(outcome=outcome, status=status, latencyMs=round(latency_ms, 2))
         emit(self.fields)

@@ -26,10 +26,18 @@ from .sts_client import (
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
 ACTION_RE = re.compile(r"^name/cos:[A-Z][A-Za-z]{2,63}$")
+CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
+# {uid} or {claim:NAME}, each a whole path segment of a root template.
+PLACEHOLDER_RE = re.compile(r"\{(uid|claim:[A-Za-z0-9_.-]{1,64})\}")
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
 ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/\d+:(?:role|roleName)/\S+$")
+# Every Redis key this function writes starts with the prefix; no braces (the rate
+# limits' keys carry their own Redis Cluster hash tag) and no spaces.
+KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")
+MIN_CACHE_KEY_BYTES = 32
 # RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
 # With a JWKS, only public-key algorithms: an HMAC "verified" with a public key
@@ -41,6 +49,10 @@ JWKS = "jwks"
 # Object-level actions whose requests carry the body's length / type headers.
 LENGTH_ACTIONS = ("name/cos:PutObject", "name/cos:PostObject", "name/cos:AppendObject")
 TYPE_ACTIONS = (*LENGTH_ACTIONS, "name/cos:InitiateMultipartUpload")
+# Bucket-level listings that can still be confined to a root by their prefix.
+LISTING_ACTIONS = ("name/cos:GetBucket", "name/cos:ListMultipartUploads")
+# What a shared area that contains other users' roots may grant: reading only.
+READ_ACTIONS = ("name/cos:GetObject", "name/cos:HeadObject", "name/cos:GetBucket")
 
 
 class ConfigError(Exception):
@@ -49,13 +61,30 @@ class ConfigError(Exception):
         self.key = key
 
 
+class GrantTemplate(NamedTuple):
+    """Actions on one root template: ``users/{uid}/``, ``public/``, ..."""
+
+    root: str
+    actions: tuple[str, ...]
+
+    @property
+    def per_user(self) -> bool:
+        return "{uid}" in self.root
+
+
 class Profile(NamedTuple):
     name: str
-    actions: tuple[str, ...]
+    actions: tuple[str, ...]  # every action of every grant
     max_content_length: Optional[int] = None
     content_types: tuple[str, ...] = ()
     max_duration: Optional[int] = None
     bind_ip: bool = False
+    # Empty: the actions on the user's root (prefix.template), the shorthand.
+    grants: tuple[GrantTemplate, ...] = ()
+    bucket: Optional[str] = None  # None: the config's bucket and region
+    region: Optional[str] = None
+    fresh_folder: bool = False  # each credential gets a new folder under the user's root
+    ci_actions: tuple[str, ...] = ()  # Cloud Infinite actions on the user's root
 
 
 class AuthSettings(NamedTuple):
@@ -70,8 +99,31 @@ class AuthSettings(NamedTuple):
     jwks_url: Optional[str] = None
     discovery: bool = False
     jwks_ttl: int = 600
-    jwks_refetch_interval: int = 60
+    jwks_refetch_interval: int = 10
     jwks_timeout: float = 2.0
+
+
+class RedisSettings(NamedTuple):
+    """Shared state for all instances; on when STS_REDIS_URL is set (the URL and
+    STS_CACHE_KEY are secrets: read from the environment by the service, never kept here)."""
+
+    enabled: bool = False
+    timeout: float = 0.1  # seconds per socket operation, and never past the deadline
+    cooldown: float = 5.0  # seconds an instance leaves Redis alone after a failure
+    key_prefix: str = "cos-sts:"
+
+
+class Bucket(NamedTuple):
+    rate: float  # tokens added per second
+    burst: int  # the bucket's size: calls allowed at once
+
+
+class RateLimitSettings(NamedTuple):
+    """Token buckets in front of STS (see rate_limit.py); checked only before a call."""
+
+    enabled: bool = True
+    per_user: Bucket = Bucket(2.0, 120)
+    overall: Bucket = Bucket(500.0, 500)
 
 
 class StsSettings(NamedTuple):
@@ -86,6 +138,9 @@ class StsSettings(NamedTuple):
     max_delay: float
     deadline_margin: float
     default_time_limit: float
+    # AssumeRole's ExternalId (STS_EXTERNAL_ID), sent only when set: the role's
+    # trust policy may require it (a confused-deputy guard).
+    external_id: Optional[str] = None
 
 
 class Config(NamedTuple):
@@ -112,6 +167,11 @@ class Config(NamedTuple):
     cache_enabled: bool = True
     cache_max_entries: int = 1000
     cache_min_remaining: Optional[int] = None
+    cache_shared: bool = True
+    redis: RedisSettings = RedisSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    shared_roots: tuple[str, ...] = ()
+    listing_on_bucket: bool = False
 
 
 class _Section:
@@ -180,13 +240,26 @@ class _Section:
 
 
 def _template(value: Optional[str], key: str) -> str:
+    """The user's root template: {uid} exactly once (see _root_template)."""
+    if value and value.count("{uid}") != 1:
+        raise ConfigError(key, "must contain {uid} exactly once")
+    return _root_template(value, key)
+
+
+def _root_template(value: Optional[str], key: str) -> str:
+    """A grant's root: {uid} at most once, {claim:NAME} segments, or neither (a shared
+    area). Never the whole bucket."""
     if not value:
-        raise ConfigError(key, "must be set")
+        raise ConfigError(key, "must be set (the whole bucket is never granted)")
+    segments = value.rstrip("/").split("/")
+    placeholders = PLACEHOLDER_RE.findall(value)
     problems = (
-        (value.count("{uid}") != 1, "must contain {uid} exactly once"),
-        (any(c in value.replace("{uid}", "") for c in "{}"), "only {uid} may be braced"),
+        (value.count("{uid}") > 1, "must contain {uid} at most once"),
+        (any(c in PLACEHOLDER_RE.sub("", value) for c in "{}"),
+         "only {uid} and {claim:NAME} may be braced"),
         (not value.endswith("/"), "must end with '/' so one user's root never prefixes another's"),
-        ("/{uid}/" not in "/" + value, "{uid} must be a whole path segment, as in users/{uid}/"),
+        (len(placeholders) != sum(bool(PLACEHOLDER_RE.fullmatch(seg)) for seg in segments),
+         "{uid} and {claim:NAME} must each be a whole path segment, as in users/{uid}/"),
         (value.startswith("/"), "must not start with '/' (object keys have no leading slash)"),
         (any(c in value for c in "*?\\$%\"'"), "must not contain * ? \\ $ % or quotes"),
         ("//" in value or "/./" in value or value.startswith("./"),
@@ -201,22 +274,85 @@ def _template(value: Optional[str], key: str) -> str:
     return value
 
 
-def _profile(name: str, section: _Section, duration_bounds: tuple[int, int]) -> Profile:
-    if not PROFILE_NAME_RE.match(name):
-        raise ConfigError(section.path, "profile names are 1-32 of a-z 0-9 _ - (lower case)")
-    actions = section.strings("actions")
+def _actions(section: _Section, name: str) -> tuple[str, ...]:
+    actions = section.strings(name)
     if not actions:
-        raise ConfigError(section.key("actions"), "must list at least one action")
+        raise ConfigError(section.key(name), "must list at least one action")
     for index, action in enumerate(actions):
-        key = f"{section.key('actions')}[{index}]"
+        key = f"{section.key(name)}[{index}]"
         if "*" in action:
             raise ConfigError(key, f"wildcard action {action!r} is not allowed; list actions")
         if not ACTION_RE.match(action):
             raise ConfigError(key, f"{action!r} is not an explicit COS action (name/cos:Action)")
-        if "Bucket" in action or action == "name/cos:GetService":
+        bucket_level = "Bucket" in action and action not in LISTING_ACTIONS
+        if bucket_level or action == "name/cos:GetService":
             raise ConfigError(
                 key, f"{action} is bucket-level and cannot be confined to a user's prefix"
             )
+    return tuple(dict.fromkeys(actions))
+
+
+def _segments_overlap(first: str, second: str) -> bool:
+    """Could a key lie under both root templates? Placeholders match any one segment."""
+    a, b = first.rstrip("/").split("/"), second.rstrip("/").split("/")
+    return all(
+        x == y or PLACEHOLDER_RE.fullmatch(x) or PLACEHOLDER_RE.fullmatch(y) for x, y in zip(a, b)
+    )
+
+
+def _grants(
+    section: _Section, default_root: str, shared_roots: tuple[str, ...]
+) -> tuple[GrantTemplate, ...]:
+    """`grants: [{root, actions}]`, or the shorthand `actions:` on the user's root."""
+    if "grants" in section.data:
+        if "actions" in section.data:
+            raise ConfigError(section.key("actions"), "use either actions or grants, not both")
+        raw = section.raw("grants")
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(section.key("grants"), "must be a non-empty list of {root, actions}")
+        grants = []
+        for index, item in enumerate(raw):
+            grant = _Section(item, f"{section.key('grants')}[{index}]")
+            root = _root_template(grant.string("root", default_root), grant.key("root"))
+            if "{uid}" not in root and root not in shared_roots:
+                raise ConfigError(
+                    grant.key("root"),
+                    f"{root!r} has no {{uid}}: a shared area, which must be declared in "
+                    "shared_roots",
+                )
+            grants.append(GrantTemplate(root, _actions(grant, "actions")))
+            grant.done()
+        return tuple(grants)
+    return (GrantTemplate(default_root, _actions(section, "actions")),)
+
+
+def _check_shared_areas(path: str, grants: tuple[GrantTemplate, ...], user_roots: set[str]) -> None:
+    """A shared area that could hold another user's root may only be read, and the
+    user-ID segment of no root may fall inside another grant of the same profile."""
+    for index, grant in enumerate(grants):
+        if grant.per_user:
+            continue
+        writes = [a for a in grant.actions if a not in READ_ACTIONS]
+        crossing = sorted(t for t in user_roots if _segments_overlap(grant.root, t))
+        if writes and crossing:
+            raise ConfigError(
+                f"{path}.grants[{index}].actions",
+                f"{grant.root!r} holds other users' roots ({crossing[0]}), so it may only be "
+                f"read ({', '.join(READ_ACTIONS)}), not {writes[0]}",
+            )
+
+
+def _profile(
+    name: str,
+    section: _Section,
+    duration_bounds: tuple[int, int],
+    default_root: str,
+    shared_roots: tuple[str, ...],
+) -> Profile:
+    if not PROFILE_NAME_RE.match(name):
+        raise ConfigError(section.path, "profile names are 1-32 of a-z 0-9 _ - (lower case)")
+    grants = _grants(section, default_root, shared_roots)
+    actions = tuple(dict.fromkeys(a for grant in grants for a in grant.actions))
     max_length = section.integer("max_content_length", None, 1, 5 * 1024**4)
     if max_length is not None and not set(actions) & set(LENGTH_ACTIONS):
         raise ConfigError(
@@ -233,10 +369,31 @@ def _profile(name: str, section: _Section, duration_bounds: tuple[int, int]) -> 
         raise ConfigError(section.key("content_types"), "no action in this profile uploads")
     max_duration = section.integer("max_duration", None, *duration_bounds)
     bind_ip = section.boolean("bind_ip", False)
+    bucket = section.string("bucket")
+    if bucket is not None and not BUCKET_RE.match(bucket):
+        raise ConfigError(section.key("bucket"), f"{bucket!r} is not a COS bucket (name-APPID)")
+    region = section.string("region")
+    if region is not None and not REGION_RE.match(region):
+        raise ConfigError(section.key("region"), "must be a COS region such as ap-guangzhou")
+    fresh_folder = section.boolean("fresh_folder", False)
+    if fresh_folder and not grants[0].per_user:
+        raise ConfigError(
+            section.key("fresh_folder"), "needs the first grant to be on the user's root ({uid})"
+        )
+    ci_actions = section.strings("ci_actions")
+    for index, action in enumerate(ci_actions):
+        if not CI_ACTION_RE.match(action):
+            raise ConfigError(
+                f"{section.key('ci_actions')}[{index}]",
+                f"{action!r} is not an explicit Cloud Infinite action (name/ci:Action)",
+            )
+    if ci_actions and not grants[0].per_user:
+        raise ConfigError(section.key("ci_actions"), "needs the first grant on the user's root")
     section.done()
     return Profile(
-        name, tuple(dict.fromkeys(actions)), max_length, content_types, max_duration, bind_ip
-    )
+        name, actions, max_length, content_types, max_duration, bind_ip, grants, bucket,
+        region, fresh_folder, tuple(dict.fromkeys(ci_actions)),
+    )  # fmt: skip
 
 
 def _override(section: _Section, name: str, env: Mapping[str, str], variable: str) -> Optional[str]:
@@ -267,14 +424,33 @@ def _durations(section: _Section, sts_max: int) -> tuple[int, int, int]:
     return minimum, default, maximum
 
 
-def _profiles(section: _Section, bounds: tuple[int, int]) -> dict[str, Profile]:
+def _profiles(
+    section: _Section, bounds: tuple[int, int], template: str, shared_roots: tuple[str, ...]
+) -> dict[str, Profile]:
     for name in section.data:
         if not isinstance(name, str):
             raise ConfigError(f"profiles.{name}", "profile names must be strings")
-    profiles = {name: _profile(name, section.section(name), bounds) for name in section.data}
+    profiles = {
+        name: _profile(name, section.section(name), bounds, template, shared_roots)
+        for name in section.data
+    }
     if not profiles:
         raise ConfigError("profiles", "must define at least one profile")
+    user_roots = {template} | {
+        grant.root for profile in profiles.values() for grant in profile.grants if grant.per_user
+    }
+    for name, profile in profiles.items():
+        _check_shared_areas(f"profiles.{name}", profile.grants, user_roots)
     return profiles
+
+
+def _shared_roots(top: _Section) -> tuple[str, ...]:
+    roots = top.strings("shared_roots")
+    for index, root in enumerate(roots):
+        key = f"shared_roots[{index}]"
+        if "{uid}" in _root_template(root, key):
+            raise ConfigError(key, "a shared area has no {uid} (a user's root is not shared)")
+    return roots
 
 
 def _origins(section: _Section) -> tuple[str, ...]:
@@ -307,7 +483,8 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     sts = _sts_settings(top.section("sts"), env)
     template, pattern, max_uid = _prefix_settings(top.section("prefix"))
     minimum, default, maximum = _durations(top.section("duration"), MAX_DURATION[sts.action])
-    profiles = _profiles(top.section("profiles"), (minimum, maximum))
+    shared_roots = _shared_roots(top)
+    profiles = _profiles(top.section("profiles"), (minimum, maximum), template, shared_roots)
     default_profile = top.string("default_profile", next(iter(profiles))) or ""
     if default_profile not in profiles:
         raise ConfigError("default_profile", f"names no profile ({default_profile!r})")
@@ -329,7 +506,13 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     cache_max = cache.integer("max_entries", 1000, 1, 100000) or 1000
     # Never under 5 minutes: client SDKs refresh 60 s before expiry.
     cache_min_remaining = cache.integer("min_remaining", None, 300, 129600)
+    cache_shared = cache.boolean("shared", True)
     cache.done()
+    redis = _redis_settings(top.section("redis"), env)
+    rate_limit = _rate_limit_settings(top.section("rate_limit"))
+    listing = top.section("listing")
+    listing_on_bucket = listing.boolean("bucket_resource", False)
+    listing.done()
     top.done()
 
     return Config(
@@ -356,7 +539,77 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         cache_enabled=cache_enabled,
         cache_max_entries=cache_max,
         cache_min_remaining=cache_min_remaining,
+        cache_shared=cache_shared,
+        redis=redis,
+        rate_limit=rate_limit,
+        shared_roots=shared_roots,
+        listing_on_bucket=listing_on_bucket,
     )
+
+
+def check_redis_url(url: str) -> None:
+    """redis:// or rediss:// with a host; the message never repeats the URL (it may
+    hold a password)."""
+    key = "STS_REDIS_URL"
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError(key, "must be a redis:// or rediss:// (TLS) URL")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(key, "has a port that is not a number") from None
+    if not parts.hostname:
+        raise ConfigError(key, "must name a host: redis://[:password@]host[:port][/db]")
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise ConfigError(key, "may only have a database number as its path (/0)")
+    if parts.fragment:
+        raise ConfigError(key, "must not have a fragment")
+
+
+def _redis_settings(section: _Section, env: Mapping[str, str]) -> RedisSettings:
+    settings = RedisSettings(
+        enabled=bool(env.get("STS_REDIS_URL")),
+        timeout=section.number("timeout", 0.1, 0.005, 5),
+        cooldown=section.number("cooldown", 5.0, 0, 300),
+        key_prefix=section.string("key_prefix", "cos-sts:") or "",
+    )
+    section.done()
+    if not KEY_PREFIX_RE.match(settings.key_prefix):
+        raise ConfigError(
+            section.key("key_prefix"), "must be at most 64 of A-Z a-z 0-9 : _ . / - (no braces)"
+        )
+    if settings.enabled:
+        check_redis_url(env.get("STS_REDIS_URL") or "")
+        secret = env.get("STS_CACHE_KEY") or ""
+        if len(secret.encode("utf-8")) < MIN_CACHE_KEY_BYTES:
+            raise ConfigError(
+                "STS_CACHE_KEY",
+                f"must be set to at least {MIN_CACHE_KEY_BYTES} random bytes when STS_REDIS_URL "
+                "is set (for example: openssl rand -base64 32)",
+            )
+        if secret == env.get("STS_JWT_SECRET"):
+            raise ConfigError("STS_CACHE_KEY", "must not be the same secret as STS_JWT_SECRET")
+    return settings
+
+
+def _bucket(section: _Section, rate: float, burst: int) -> Bucket:
+    bucket = Bucket(
+        rate=section.number("rate", rate, 0.001, 100000),
+        burst=section.integer("burst", burst, 1, 1000000) or burst,
+    )
+    section.done()
+    return bucket
+
+
+def _rate_limit_settings(section: _Section) -> RateLimitSettings:
+    defaults = RateLimitSettings()
+    settings = RateLimitSettings(
+        enabled=section.boolean("enabled", True),
+        per_user=_bucket(section.section("per_user"), *defaults.per_user),
+        overall=_bucket(section.section("global"), *defaults.overall),
+    )
+    section.done()
+    return settings
 
 
 def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
@@ -367,6 +620,14 @@ def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
     region = section.string("region", "ap-guangzhou")
     if not region or not REGION_RE.match(region):
         raise ConfigError(section.key("region"), "must be an STS region such as ap-guangzhou")
+    external_id = env.get("STS_EXTERNAL_ID") or None
+    if external_id is not None:
+        if role_arn is None:
+            raise ConfigError(
+                "STS_EXTERNAL_ID", "is only sent with AssumeRole: set STS_ROLE_ARN as well"
+            )
+        if not EXTERNAL_ID_RE.match(external_id):
+            raise ConfigError("STS_EXTERNAL_ID", "must be 2-128 of A-Z a-z 0-9 _ + = , . @ : / -")
     settings = StsSettings(
         action=ASSUME_ROLE if role_arn else GET_FEDERATION_TOKEN,
         role_arn=role_arn,
@@ -379,6 +640,7 @@ def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
         max_delay=section.number("max_delay", 1.0, 0, 30),
         deadline_margin=section.number("deadline_margin", 0.3, 0, 10),
         default_time_limit=section.number("default_time_limit", 3.0, 0.1, 900),
+        external_id=external_id,
     )
     section.done()
     try:
@@ -423,7 +685,7 @@ def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
         jwks_url=jwks_url,
         discovery=discovery,
         jwks_ttl=section.integer("jwks_ttl", 600, 60, 86400) or 600,
-        jwks_refetch_interval=section.integer("jwks_refetch_interval", 60, 1, 3600) or 60,
+        jwks_refetch_interval=section.integer("jwks_refetch_interval", 10, 1, 3600) or 10,
         jwks_timeout=section.number("jwks_timeout", 2.0, 0.1, 30),
     )
     section.done()

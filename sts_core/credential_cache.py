@@ -23,6 +23,11 @@ MIN_REMAINING_FLOOR = 300
 CacheKey = tuple[str, int]
 
 
+def required_life(duration: int, min_remaining: Optional[int] = None) -> int:
+    """Seconds of life a reused key must still have (the shared cache's rule too)."""
+    return max(min_remaining or duration // 2, MIN_REMAINING_FLOOR)
+
+
 class CredentialCache:
     def __init__(
         self,
@@ -40,7 +45,7 @@ class CredentialCache:
         return len(self._entries)
 
     def required_life(self, duration: int) -> int:
-        return max(self.min_remaining or duration // 2, MIN_REMAINING_FLOOR)
+        return required_life(duration, self.min_remaining)
 
     def get(self, policy_text: str, duration: int) -> Optional[IssuedCredentials]:
         key = (policy_text, duration)

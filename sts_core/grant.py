@@ -6,12 +6,14 @@ so what the dry run prints is what production sends.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+import secrets
+from collections.abc import Mapping
+from typing import Any, Callable, NamedTuple, Optional
 
 from .config import Config
 from .credential_request import CredentialRequest
 from .errors import BadRequest
-from .policy import Target, build_policy, check_scope, guard, render
+from .policy import RootGrant, Target, build_policy, check_scope, guard, render
 from .prefix import check_user_id, render_root
 
 
@@ -35,18 +37,46 @@ def bound_address(source_ip: Optional[str]) -> str:
     return f"{address}/{address.max_prefixlen}"
 
 
+def new_folder_name() -> str:
+    """A fresh upload folder: 128 random bits, so no one can guess another's."""
+    return secrets.token_hex(16)
+
+
 def plan_grant(
-    config: Config, user_id: str, ask: CredentialRequest, source_ip: Optional[str] = None
+    config: Config,
+    user_id: str,
+    ask: CredentialRequest,
+    source_ip: Optional[str] = None,
+    claims: Optional[Mapping[str, Any]] = None,
+    new_folder: Callable[[], str] = new_folder_name,
 ) -> Grant:
-    # The caller's root, e.g. users/alice/ (403 for an unusable user ID).
+    profile = ask.profile
+    # The caller's roots, e.g. users/alice/ and a declared public/ (403 for an
+    # unusable user ID, or a claim a root needs that is missing or unsafe).
     check_user_id(user_id, config.user_id_pattern, config.max_user_id_length)
-    root = render_root(config.prefix_template, user_id)
-    target = Target(config.region, config.appid, config.bucket, root, user_id)
-    # The profile's actions on the root, narrowed by the scope (403 outside it).
-    grants = None if ask.scope is None else check_scope(ask.profile, target, ask.scope)
+    rendered = [
+        RootGrant(
+            render_root(
+                grant.root, user_id, claims, config.user_id_pattern, config.max_user_id_length
+            ),
+            grant.actions,
+            grant.per_user,
+        )
+        for grant in profile.grants
+    ] or [RootGrant(render_root(config.prefix_template, user_id), profile.actions)]
+    if profile.fresh_folder:
+        # A new folder for every credential: leaked upload keys reach nothing older.
+        first = rendered[0]
+        rendered[0] = RootGrant(f"{first.root}{new_folder()}/", first.actions, first.per_user)
+    bucket = profile.bucket or config.bucket
+    region = profile.region or config.region
+    appid = bucket.rsplit("-", 1)[1]
+    target = Target(region, appid, bucket, rendered[0].root, user_id, tuple(rendered))
+    # The profile's grants, narrowed by the scope (403 outside them).
+    grants = None if ask.scope is None else check_scope(profile, target, ask.scope)
     # Optionally usable only from the caller's address (fails closed without one).
-    bound = bound_address(source_ip) if ask.profile.bind_ip else None
-    policy = build_policy(ask.profile, target, grants, bound)
+    bound = bound_address(source_ip) if profile.bind_ip else None
+    policy = build_policy(profile, target, grants, bound, config.listing_on_bucket)
     text = render(policy)
     if len(text) > config.max_policy_chars:
         raise BadRequest("policy_too_large", "the requested scope makes the policy too large")

@@ -15,6 +15,8 @@ BASE_HEADERS = {
 }
 ALLOWED_METHODS = "POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type"
+# Not CORS-safelisted: a browser app reads them only if exposed (429/503 say when to retry).
+EXPOSED_HEADERS = "Retry-After, X-Request-Id"
 
 
 def json_response(
@@ -53,8 +55,15 @@ class Cors:
         if not self.allowed(origin):
             return {"Vary": "Origin"}
         if self.any_origin:
-            return {"Access-Control-Allow-Origin": "*"}
-        return {"Access-Control-Allow-Origin": origin or "", "Vary": "Origin"}
+            return {
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+            }
+        return {
+            "Access-Control-Allow-Origin": origin or "",
+            "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+            "Vary": "Origin",
+        }
 
     def preflight(self, origin: Optional[str], extra: Mapping[str, str]) -> dict[str, Any]:
         headers = {"Allow": ALLOWED_METHODS, **extra, **self.headers(origin)}

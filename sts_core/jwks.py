@@ -66,7 +66,7 @@ class JwksKeys:
         jwks_url: Optional[str] = None,
         issuer: Optional[str] = None,
         ttl: float = 600,
-        refetch_interval: float = 60,
+        refetch_interval: float = 10,
         timeout: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

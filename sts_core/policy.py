@@ -2,15 +2,19 @@
 
 Everything here is a pure function of its arguments, so it is tested without mocks.
 
-- `build_policy` grants the profile's actions on ``<root>*``, or, when the caller
-  sends a COS SDK ``Scope``, only the listed (action, key) pairs. Size and type
-  conditions are attached only to the upload actions they apply to (a size rule
-  on GetObject would break downloads; reference §5.5).
+- `build_policy` grants each of the profile's grants (actions on a rendered root:
+  the user's ``users/alice/``, a declared shared area such as ``public/``) on
+  ``<root>*``, or, when the caller sends a COS SDK ``Scope``, only the listed
+  (action, key) pairs. Size and type conditions are attached only to the upload
+  actions they apply to (a size rule on GetObject would break downloads;
+  reference §5.5).
 - `check_scope` refuses (403), never clips, any entry outside the profile's
-  actions or the caller's root.
+  grants.
 - `guard` re-checks the final policy, independently of how it was built: explicit
-  actions only, every resource inside ``qcs::cos:<region>:uid/<appid>:<bucket>/<root>``.
-  A violation is a bug, and the request fails closed before STS is called.
+  actions only, every resource inside one of the target's declared roots
+  (``qcs::cos:<region>:uid/<appid>:<bucket>/<root>``). A listing may name the
+  bucket itself only together with a ``cos:prefix`` condition confined to those
+  roots. A violation is a bug, and the request fails closed before STS is called.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
+from urllib.parse import quote
 
 from .config import ACTION_RE, LENGTH_ACTIONS, TYPE_ACTIONS, Profile
 from .errors import Forbidden
@@ -28,30 +33,66 @@ MAX_KEY_BYTES = 850  # COS's object-key limit
 CONDITION_KEYS = {
     "numeric_less_than_equal": {"cos:content-length"},
     "string_equal": {"cos:content-type"},
-    "string_like": {"cos:content-type"},
+    "string_like": {"cos:content-type", "cos:prefix"},
     "ip_equal": {"qcs:ip"},
 }
+# Bucket-level listings a profile may grant, confined by their prefix (reference
+# cos-api.md §5.2): COS checks them against R(prefix) or, under the stricter
+# reading, against the bucket plus a `cos:prefix` condition.
+LISTING_ACTIONS = ("name/cos:GetBucket", "name/cos:ListMultipartUploads")
+CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
 
 
 class PolicyViolation(Exception):
     """The rendered policy is not confined to the user's root: a bug, never sent."""
 
 
+class RootGrant(NamedTuple):
+    """A profile's actions on one rendered root (``users/alice/``, ``public/``)."""
+
+    root: str
+    actions: tuple[str, ...]
+    per_user: bool = True  # rendered from a template with {uid}
+
+
 class Target(NamedTuple):
-    """Where a grant may land: one bucket, one user's root inside it."""
+    """Where a grant may land: one bucket, and the declared roots inside it.
+
+    `root` is the caller's own root (the response's ``prefix``); `grants` are all
+    the profile's rendered grants. Without `grants`, the profile's actions apply
+    to `root` alone (the shorthand ``actions:`` profile)."""
 
     region: str
     appid: str
     bucket: str
     root: str
     user_id: str
+    grants: tuple[RootGrant, ...] = ()
 
     @property
     def root_resource(self) -> str:
         return self.resource(self.root)
 
+    @property
+    def roots(self) -> tuple[str, ...]:
+        return tuple(grant.root for grant in self.grants) or (self.root,)
+
+    def root_grants(self, actions: Sequence[str]) -> tuple[RootGrant, ...]:
+        return self.grants or (RootGrant(self.root, tuple(actions)),)
+
     def resource(self, key: str) -> str:
         return f"qcs::cos:{self.region}:uid/{self.appid}:{self.bucket}/{key}"
+
+    def ci_resource(self, key: str) -> str:
+        """Cloud Infinite's resource for keys of this bucket (reference §5.2)."""
+        return f"qcs::ci:{self.region}:uid/{self.appid}:bucket/{self.bucket}/{key}"
+
+
+def prefix_condition_value(key: str) -> str:
+    """A granted key as `cos:prefix` compares it: request parameters are compared
+    URL-encoded (reference §5.5), with a trailing '*' kept as the wildcard."""
+    body, star = (key[:-1], "*") if key.endswith("*") else (key, "")
+    return quote(body, safe="-_.~") + star
 
 
 class ScopeEntry(NamedTuple):
@@ -98,6 +139,7 @@ def check_scope(
 ) -> dict[str, list[str]]:
     """Map each requested action to its granted keys, or raise Forbidden (403)."""
     grants: dict[str, list[str]] = {}
+    root_grants = target.root_grants(profile.actions)
     for index, entry in enumerate(scope):
         where = f"scope[{index}]"
         if entry.action not in profile.actions:
@@ -111,8 +153,15 @@ def check_scope(
             raise Forbidden("scope_denied", f"{where}: the region must be {target.region}")
         # SDKs disagree on a leading slash (qcloud-python-sts drops such scopes).
         key = entry.prefix[1:] if entry.prefix.startswith("/") else entry.prefix
-        if not key.startswith(target.root):
-            raise Forbidden("scope_denied", f"{where}: the key must start with {target.root}")
+        roots = [grant for grant in root_grants if key.startswith(grant.root)]
+        if not roots:
+            allowed = " or ".join(target.roots)
+            raise Forbidden("scope_denied", f"{where}: the key must start with {allowed}")
+        if not any(entry.action in grant.actions for grant in roots):
+            raise Forbidden(
+                "scope_denied",
+                f"{where}: {entry.action!r} is not granted on {roots[0].root} by this profile",
+            )
         problem = key_problem(key)
         if problem:
             raise Forbidden("scope_denied", f"{where}: the key is not allowed: {problem}")
@@ -140,24 +189,50 @@ def build_policy(
     target: Target,
     grants: Optional[Mapping[str, Sequence[str]]] = None,
     source_ip: Optional[str] = None,
+    listing_on_bucket: bool = False,
 ) -> dict[str, Any]:
-    """The policy for `profile` on `target`; `grants` (from check_scope) narrows it."""
+    """The policy for `profile` on `target`; `grants` (from check_scope) narrows it.
+
+    `listing_on_bucket`: listings are also granted on the bucket resource with a
+    `cos:prefix` condition, for a COS that checks them against the bucket
+    (reference cos-api.md §5.2, the strict reading)."""
     if grants is None:
-        grants = {action: [target.root + "*"] for action in profile.actions}
+        grants = {}
+        for root_grant in target.root_grants(profile.actions):
+            for action in root_grant.actions:
+                grants.setdefault(action, []).append(root_grant.root + "*")
     # Actions that share resources and conditions share one statement. Conditions
-    # depend only on which upload headers an action sends, so that is the key.
+    # depend only on which headers or parameters an action sends, so that is the key.
     statements: dict[tuple[Any, ...], dict[str, Any]] = {}
     for action, keys in grants.items():
-        group = (tuple(keys), action in LENGTH_ACTIONS, action in TYPE_ACTIONS)
+        listing = listing_on_bucket and action in LISTING_ACTIONS
+        group = (tuple(keys), action in LENGTH_ACTIONS, action in TYPE_ACTIONS, listing)
         statement = statements.get(group)
         if statement is None:
             statement = {"effect": "allow", "action": [], "resource": []}
             statement["resource"] = [target.resource(key) for key in keys]
             condition = _conditions(profile, action, source_ip)
+            if listing:
+                statement["resource"].append(target.resource(""))
+                condition["string_like"] = {
+                    "cos:prefix": [prefix_condition_value(key) for key in keys]
+                }
             if condition:
                 statement["condition"] = condition
             statements[group] = statement
         statement["action"].append(action)
+    ci_actions = getattr(profile, "ci_actions", ())
+    if ci_actions:
+        # Cloud Infinite on the caller's own root only (the PHP SDK's allowCiSource
+        # grants the whole bucket), for the CI actions the profile lists.
+        statement = {
+            "effect": "allow",
+            "action": list(ci_actions),
+            "resource": [target.ci_resource(target.root + "*")],
+        }
+        if source_ip:
+            statement["condition"] = {"ip_equal": {"qcs:ip": [source_ip]}}
+        statements[("ci",)] = statement
     return {"version": "2.0", "statement": list(statements.values())}
 
 
@@ -169,14 +244,13 @@ def render(policy: Mapping[str, Any]) -> str:
 # -- the final guard ----------------------------------------------------------------
 
 
-def _root_problem(target: Target) -> Optional[str]:
-    root = target.root
+def _root_problem(root: str, user_id: Optional[str]) -> Optional[str]:
     if not root.endswith("/") or root.startswith("/"):
-        return "the root must end with '/' and not start with '/'"
+        return "a root must end with '/' and not start with '/'"
     if key_problem(root) or "*" in root:
-        return "the root itself is not a safe key prefix"
-    if target.user_id not in root.split("/"):
-        return "the root does not contain the user ID as a whole segment"
+        return "a root is not a safe key prefix"
+    if user_id is not None and user_id not in root.split("/"):
+        return "a user's root does not contain the user ID as a whole segment"
     return None
 
 
@@ -190,9 +264,11 @@ def _strings(value: Any) -> Optional[list[str]]:
 
 def guard(policy: Any, target: Target) -> None:
     """Raise PolicyViolation unless every grant in `policy` is confined to `target`."""
-    problem = _root_problem(target)
-    if problem:
-        raise PolicyViolation(problem)
+    per_user = [grant.per_user for grant in target.grants] or [True]
+    for root, mine in zip(target.roots, per_user):
+        problem = _root_problem(root, target.user_id if mine else None)
+        if problem:
+            raise PolicyViolation(problem)
     if not isinstance(policy, Mapping) or set(policy) != {"version", "statement"}:
         raise PolicyViolation("the policy must have exactly 'version' and 'statement'")
     if policy["version"] != "2.0":
@@ -202,6 +278,11 @@ def guard(policy: Any, target: Target) -> None:
         raise PolicyViolation("the policy must have statements")
     for statement in statements:
         _check_statement(statement, target)
+
+
+def _inside(key: str, target: Target) -> bool:
+    """`key` (a granted object key or ``prefix*``) lies inside a declared root."""
+    return key_problem(key) is None and any(key.startswith(root) for root in target.roots)
 
 
 def _check_statement(statement: Any, target: Target) -> None:
@@ -214,20 +295,53 @@ def _check_statement(statement: Any, target: Target) -> None:
     actions = _strings(statement.get("action"))
     if actions is None:
         raise PolicyViolation("a statement has no action list")
-    for action in actions:
-        if not ACTION_RE.match(action) or "Bucket" in action or action == "name/cos:GetService":
-            raise PolicyViolation(f"{action!r} is not an explicit object-level COS action")
     resources = _strings(statement.get("resource"))
     if resources is None:
         raise PolicyViolation("a statement has no resource list")
-    prefix = target.root_resource
+    condition = statement.get("condition")
+    _check_condition(condition)
+    if all(CI_ACTION_RE.match(action) for action in actions):
+        _check_ci_resources(resources, target)
+        return
+    _check_cos_actions(actions)
+    bucket = target.resource("")
     for resource in resources:
-        if not resource.startswith(prefix):
-            raise PolicyViolation("a resource lies outside the user's root")
-        problem = key_problem(resource[len(prefix) - len(target.root) :])
-        if problem:
-            raise PolicyViolation(f"a resource key is unsafe: {problem}")
-    _check_condition(statement.get("condition"))
+        if resource == bucket:
+            _check_bucket_listing(actions, condition, target)
+            continue
+        if not resource.startswith(bucket):
+            raise PolicyViolation("a resource lies outside the bucket")
+        if not _inside(resource[len(bucket) :], target):
+            raise PolicyViolation("a resource lies outside the declared roots, or is unsafe")
+
+
+def _check_cos_actions(actions: list[str]) -> None:
+    for action in actions:
+        if not ACTION_RE.match(action) or action == "name/cos:GetService":
+            raise PolicyViolation(f"{action!r} is not an explicit COS action")
+        if "Bucket" in action and action not in LISTING_ACTIONS:
+            raise PolicyViolation(f"{action!r} is bucket-level and cannot be confined")
+
+
+def _check_bucket_listing(actions: list[str], condition: Any, target: Target) -> None:
+    """The bucket itself may be named only for listings pinned by `cos:prefix`."""
+    if not all(action in LISTING_ACTIONS for action in actions):
+        raise PolicyViolation("only listings may name the bucket itself: outside the roots")
+    pinned = (condition or {}).get("string_like", {}).get("cos:prefix")
+    values = _strings(pinned)
+    if values is None:
+        raise PolicyViolation("a listing on the bucket needs a cos:prefix condition")
+    allowed = {prefix_condition_value(root + "*") for root in target.roots}
+    for value in values:
+        if "*" in value[:-1] or not any(value.startswith(root[:-1]) for root in allowed):
+            raise PolicyViolation("a cos:prefix condition lies outside the declared roots")
+
+
+def _check_ci_resources(resources: list[str], target: Target) -> None:
+    prefix = target.ci_resource("")
+    for resource in resources:
+        if not resource.startswith(prefix) or not _inside(resource[len(prefix) :], target):
+            raise PolicyViolation("a Cloud Infinite resource lies outside the declared roots")
 
 
 def _check_condition(condition: Any) -> None:

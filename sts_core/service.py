@@ -1,18 +1,24 @@
 """What one warm SCF instance keeps between invocations: validated config, token
-verifier, STS client (with its keep-alive session) and CORS rules.
+verifier, STS client (with its keep-alive session), CORS rules, the key cache and
+rate limits, and, when STS_REDIS_URL is set, the connection to Redis they share.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from .config import JWKS, Config, load_config
+from .config import JWKS, Config, ConfigError, load_config
 from .credential_cache import CredentialCache
 from .http import Cors
+from .rate_limit import RateLimiter
 from .sts_client import RetryPolicy, StsClient
 from .tokens import TokenVerifier
+
+if TYPE_CHECKING:
+    from .redis_link import RedisLink
+    from .shared_cache import SharedCache
 
 
 class Service(NamedTuple):
@@ -22,6 +28,8 @@ class Service(NamedTuple):
     cors: Cors
     env: Mapping[str, str]  # read per invocation: role credentials rotate
     cache: Optional[CredentialCache] = None
+    shared: Optional[SharedCache] = None  # keys reused across instances (Redis)
+    limiter: Optional[RateLimiter] = None
 
 
 def build_service(
@@ -57,9 +65,13 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         )
     else:
         key = env.get("STS_JWT_SECRET", "")
-    cache = None
+    link = redis_link(config, env, sts.retry.min_attempt_time) if config.redis.enabled else None
+    cache = shared = None
     if config.cache_enabled:
         cache = CredentialCache(config.cache_max_entries, config.cache_min_remaining)
+        if link is not None and config.cache_shared:
+            shared = shared_cache(link, config.cache_min_remaining)
+    limiter = RateLimiter(config.rate_limit, link) if config.rate_limit.enabled else None
     return Service(
         config=config,
         verifier=TokenVerifier(auth, key),
@@ -67,4 +79,39 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         cors=Cors(config.cors_origins, config.cors_max_age),
         env=env,
         cache=cache,
+        shared=shared,
+        limiter=limiter,
     )
+
+
+MISSING_EXTRA = "Redis needs the redis extra (requirements-redis.txt): `make package REDIS=1`"
+
+
+def redis_link(config: Config, env: Mapping[str, str], reserve: float) -> RedisLink:
+    """The Redis connection (not yet opened); config.py has validated the variables.
+    Imports redis now, at cold start, so a package without it fails closed here."""
+    settings = config.redis
+    try:
+        from .redis_link import RedisLink
+
+        return RedisLink(
+            env.get("STS_REDIS_URL", ""),
+            env.get("STS_CACHE_KEY", "").encode("utf-8"),
+            timeout=settings.timeout,
+            cooldown=settings.cooldown,
+            reserve=reserve,
+            key_prefix=settings.key_prefix,
+        )
+    except ImportError:
+        raise ConfigError("STS_REDIS_URL", MISSING_EXTRA) from None
+    except (ValueError, TypeError):  # an option in the URL's query redis-py refuses
+        raise ConfigError("STS_REDIS_URL", "has an option redis-py cannot use") from None
+
+
+def shared_cache(link: RedisLink, min_remaining: Optional[int]) -> SharedCache:
+    try:
+        from .shared_cache import SharedCache
+
+        return SharedCache(link, min_remaining)
+    except ImportError:
+        raise ConfigError("STS_REDIS_URL", MISSING_EXTRA) from None

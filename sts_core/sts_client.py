@@ -254,14 +254,18 @@ class StsClient:
         policy: str,
         duration_seconds: int,
         deadline: Optional[float] = None,
+        external_id: Optional[str] = None,
     ) -> IssuedCredentials:
-        """Temporary keys of `role_arn` narrowed by `policy`; may be signed with role keys."""
-        params = {
+        """Temporary keys of `role_arn` narrowed by `policy`; may be signed with role keys.
+        `external_id` is sent only when given (never as an empty string)."""
+        params: dict[str, Any] = {
             "RoleArn": role_arn,
             "RoleSessionName": session_name,
             "Policy": url_encode(policy),
             "DurationSeconds": duration_seconds,
         }
+        if external_id:
+            params["ExternalId"] = external_id
         return self._issue(credentials, ASSUME_ROLE, params, deadline)
 
     # -- request building (pure, exposed for vector tests) -------------------------

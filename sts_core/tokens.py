@@ -82,6 +82,12 @@ class TokenVerifier:
     def user_id(self, authorization: Optional[str], deadline: Optional[float] = None) -> str:
         """The configured user-ID claim of a valid token. `deadline` (monotonic)
         bounds a key-set fetch."""
+        return self.identity(authorization, deadline)[0]
+
+    def identity(
+        self, authorization: Optional[str], deadline: Optional[float] = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The user ID and all claims of a valid token (claims may name roots)."""
         token = bearer_token(authorization, self.settings.max_token_bytes)
         claims = self.claims(token, deadline)
         claim = self.settings.user_id_claim
@@ -90,7 +96,7 @@ class TokenVerifier:
             raise Unauthorized("invalid_token", f"the token has no {claim!r} claim")
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise Forbidden("user_id_rejected", f"the {claim!r} claim is not a string")
-        return str(value)
+        return str(value), claims
 
     def claims(self, token: str, deadline: Optional[float] = None) -> dict[str, Any]:
         try:

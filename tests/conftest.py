@@ -51,3 +51,26 @@ def local_cos(emulator, local_cos_server):
     local_cos_server.reset()
     local_cos_server.log_lines.clear()
     return local_cos_server
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real redis-server on loopback for the whole run (nothing persisted)."""
+    from sts_core.local.redis_server import INSTALL_HINT, RedisServer
+    from tests.tools import require_executable
+
+    require_executable("redis-server", INSTALL_HINT)
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_db(redis_server):
+    """The session's Redis emptied (data and cached scripts), and a client to look in."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.script_flush()
+    yield client
+    client.close()

@@ -99,7 +99,7 @@ def test_make_run_endpoint_end_to_end(tmp_path):
     config_path.write_text(yaml.safe_dump(config))
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
     env["STS_CONFIG"] = str(config_path)
-    port, cos_port = free_port(), free_port()
+    port, cos_port, playground_port = free_port(), free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -110,6 +110,8 @@ def test_make_run_endpoint_end_to_end(tmp_path):
             str(port),
             "--cos-port",
             str(cos_port),
+            "--playground-port",
+            str(playground_port),
         ],
         cwd=ROOT,
         env=env,

@@ -132,8 +132,8 @@ def test_unknown_kid_flood_is_bounded(service, idp, keys):
     for index_ in range(50):
         token = idp.token(keys["rsa2"], kid=f"random-{index_}")
         assert status_and_code(call(service, token)) == (401, "invalid_token")
-    # At most one fetch per refetch interval (60 s), whatever asks for it: the
-    # first request's fetch already used this interval, so the flood caused none.
+    # At most one fetch per refetch interval (10 s by default), whatever asks for it:
+    # the first request's fetch already used this interval, so the flood caused none.
     assert idp.hits["jwks"] == 1
 
 
@@ -204,6 +204,24 @@ def test_rotation_is_picked_up_on_an_unknown_kid(idp, keys):
     with pytest.raises(Exception, match="not known"):
         keys_cache.key_for("rsa-2", "RS256", clock() + 5)  # within the refetch interval
     clock.now += 61
+    assert keys_cache.key_for("rsa-2", "RS256", clock() + 5)
+    assert idp.hits["jwks"] == 2
+
+
+def test_a_rotated_key_is_accepted_within_ten_seconds_by_default(emulator, idp, keys):
+    config = parse_config(shipped_config(), jwks_env(emulator, idp))
+    assert config.auth.jwks_refetch_interval == 10
+    clock = FakeClock()
+    keys_cache = JwksKeys(jwks_url=idp.jwks_url, monotonic=clock)  # the class's defaults
+    assert keys_cache.refetch_interval == 10
+    assert keys_cache.key_for("rsa-1", "RS256", clock() + 5)
+    idp.keys.append(keys["rsa2"])  # the provider rotates
+    for _ in range(20):  # a flood of the new kid within the interval: no fetch
+        with pytest.raises(Exception, match="not known"):
+            keys_cache.key_for("rsa-2", "RS256", clock() + 5)
+        clock.now += 0.45
+    assert idp.hits["jwks"] == 1
+    clock.now += 1  # 10 s after the first fetch
     assert keys_cache.key_for("rsa-2", "RS256", clock() + 5)
     assert idp.hits["jwks"] == 2
 

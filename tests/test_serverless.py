@@ -30,9 +30,11 @@ APIGW_ENDPOINT = {"path", "method", "apiId", "apiName", "description", "enableCO
 CONTRACT_VARIABLES = {
     "STS_CONFIG", "STS_SECRET_ID", "STS_SECRET_KEY", "STS_ROLE_ARN", "STS_ENDPOINT",
     "STS_JWT_SECRET", "STS_JWKS_URL", "STS_JWT_ISSUER", "STS_JWT_AUDIENCE", "COS_BUCKET",
-    "COS_REGION",
+    "COS_REGION", "STS_REDIS_URL", "STS_CACHE_KEY",
 }  # fmt: skip
-SECRET_VARIABLES = {"STS_SECRET_ID", "STS_SECRET_KEY", "STS_JWT_SECRET"}
+# STS_REDIS_URL may carry the Redis password.
+SECRET_VARIABLES = {"STS_SECRET_ID", "STS_SECRET_KEY", "STS_JWT_SECRET", "STS_REDIS_URL",
+                    "STS_CACHE_KEY"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,15 @@ def test_function_url_trigger(inputs):
     assert http["authType"] in ("NONE", "CAM")
     assert set(http["netConfig"]) <= {"enableIntranet", "enableExtranet"}
     assert http["netConfig"]["enableExtranet"] is True
+
+
+def test_the_commented_vpc_settings_are_valid_once_uncommented():
+    """README "Shared state at scale": uncommenting the block is all it takes."""
+    with open(os.path.join(ROOT, "serverless.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    block = re.search(r"\n  # vpcConfig:\n(  #   .*\n)+", text)
+    assert block, "the commented vpcConfig block is missing"
+    uncommented = text.replace(block.group(0), block.group(0).replace("  # ", "  "))
+    inputs = yaml.safe_load(uncommented)["inputs"]
+    assert inputs["vpcConfig"] == {"vpcId": "${env:SCF_VPC_ID}", "subnetId": "${env:SCF_SUBNET_ID}"}
+    assert set(inputs) <= COMPONENT_INPUTS

@@ -4,6 +4,7 @@ token    mint a development token
 explain  the dry run: the policy a request would send to STS, and what it allows
 invoke   run the handler once on an event file, as the SCF console's test button does
 serve    a local HTTP endpoint in front of the handler (what ``make run`` starts)
+deploy, console-event, check-deployment: deploying and checking a deployment (deploy_cli.py)
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return _fail(f"configuration: {exc}")
     try:
         values = _pairs(args.value, "--value")
+        claims = _claims(args.claim)
     except ValueError as exc:
         return _fail(str(exc))
     body = args.body.encode() if args.body is not None else b""
@@ -144,6 +146,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         source_ip=args.source_ip,
         values=values,
         list_resource=args.list_resource,
+        claims=claims,
     )
     print(report)
     return status
@@ -274,23 +277,40 @@ def sdk_snippet(url: str, token: str, cos_port: int, python: str) -> list[str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve http://HOST:PORT/<path>: each request becomes an API Gateway event for
     index.main_handler. Without Tencent keys in the environment the built-in STS
-    emulator answers, and a local COS on --cos-port enforces the keys it issues."""
+    emulator answers, a local COS on --cos-port enforces the keys it issues, and the
+    browser playground on --playground-port shows both."""
     from ..config import ConfigError
     from .devserver import DevServer
+    from .playground import start_for
 
-    prepared = local.prepare(cos_port=args.cos_port, cos_log=_print_line)
+    playground_port = None if args.no_playground else args.playground_port
+    prepared = local.prepare(
+        cos_port=args.cos_port, cos_log=_print_line, playground_port=playground_port
+    )
+    playground = None
     try:
         index = _start_function(prepared)
         if isinstance(index.SERVICE, ConfigError):
             prepared.stop()
             return _fail(f"configuration: {index.SERVICE}")
         server = DevServer(index.main_handler, args.host, args.port, args.time_limit_ms).start()
+        path = index.SERVICE.config.path
+        url = f"{server.url}{'/sts' if path == '*' else path}"
+        if playground_port is not None:
+            try:
+                playground = start_for(
+                    prepared, index.SERVICE.config, url, args.host, playground_port
+                )
+            except BaseException:
+                server.stop()
+                raise
     except BaseException:
         prepared.stop()
         raise
-    url = f"{server.url}{'/sts' if index.SERVICE.config.path == '*' else index.SERVICE.config.path}"
     lines = [f"cos-sts local endpoint: {url}  (HTTP -> API Gateway event -> index.main_handler)"]
     lines += [f"  {note}" for note in prepared.notes]
+    if playground is not None:
+        lines.append(f"  playground: {playground.url}  (this stack in a browser; development only)")
     lines += describe_config(
         index.SERVICE.config, os.environ.get("STS_CONFIG") or index.CONFIG_PATH
     )
@@ -309,6 +329,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if playground is not None:
+            playground.stop()
         server.stop()
         prepared.stop()
         print("stopped", flush=True)
@@ -355,6 +377,13 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("--body-file", help="read the request body from a file")
     explain.add_argument("--source-ip", help="the caller's address, for profiles with bind_ip")
     explain.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --user: a token claim a root template names, e.g. tenant=acme (repeatable)",
+    )
+    explain.add_argument(
         "--check",
         nargs=2,
         action="append",
@@ -393,11 +422,23 @@ def parser() -> argparse.ArgumentParser:
         help="the local COS's port (default 9001; only without Tencent keys)",
     )
     serve.add_argument(
+        "--playground-port",
+        type=int,
+        default=int(os.environ.get("PLAYGROUND_PORT") or 9002),
+        help="the browser playground's port (default 9002; only without Tencent keys)",
+    )
+    serve.add_argument(
+        "--no-playground", action="store_true", help="do not serve the browser playground"
+    )
+    serve.add_argument(
         "--time-limit-ms",
         type=int,
         default=3000,
         help="the time_limit_in_ms given to the handler (default 3000)",
     )
+    from .deploy_cli import add_commands
+
+    add_commands(commands)  # deploy, console-event, check-deployment
     return top
 
 

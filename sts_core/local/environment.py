@@ -95,8 +95,11 @@ def prepare(
     start_emulator: bool = True,
     cos_port: Optional[int] = None,
     cos_log: Optional[Callable[[str], None]] = None,
+    playground_port: Optional[int] = None,
 ) -> LocalEnvironment:
-    """The environment to run the function with locally (see module docstring)."""
+    """The environment to run the function with locally (see module docstring).
+    With `playground_port` (and the local COS), the function also allows the
+    playground's origins for this run (playground.allow_origins)."""
     env = dict(os.environ if base is None else base)
     local = LocalEnvironment(env)
     document = read_config_document(env)
@@ -113,6 +116,8 @@ def prepare(
     if has_tencent_keys(env):
         endpoint = env.get("STS_ENDPOINT") or "https://sts.tencentcloudapi.com"
         local.notes.append(f"STS: real Tencent STS at {endpoint} (keys from the environment)")
+        if playground_port is not None:
+            local.notes.append("playground: off (it runs only on the emulated STS and local COS)")
     elif start_emulator:
         local.emulator = StsEmulator().start()
         env.update(dev_key_env(local.emulator.endpoint))
@@ -127,6 +132,10 @@ def prepare(
                 f"COS: local COS at {local.cos.endpoint}, bucket {env['COS_BUCKET']} "
                 f"({env['COS_REGION']}) - checks signatures and enforces each key's policy"
             )
+            if playground_port is not None:
+                from .playground import allow_origins, origins_for
+
+                local.notes += allow_origins(env, origins_for(playground_port))
     return local
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 from ..config import Config
 from ..credential_request import parse_credential_request
 from ..errors import ApiError
 from ..grant import plan_grant
+from ..policy import RootGrant
 from ..sts_client import ASSUME_ROLE, federation_name, role_session_name
 from ..tokens import TokenVerifier
 from .cos import cam
@@ -42,18 +43,20 @@ def explain(
     source_ip: Optional[str] = None,
     values: Optional[Mapping[str, str]] = None,
     list_resource: str = LIST_RESOURCE_PREFIX,
+    claims: Optional[Mapping[str, Any]] = None,
 ) -> tuple[str, int]:
-    """The report and an exit status: 0 when every check is allowed, 1 otherwise."""
+    """The report and an exit status: 0 when every check is allowed, 1 otherwise.
+    `claims` stand in for the token's with --user (roots may name a claim)."""
     lines: list[str] = []
     try:
         if token is not None:
-            user_id = verifier.user_id(f"Bearer {token}")
+            user_id, claims = verifier.identity(f"Bearer {token}")
             lines.append(f"user:     {user_id}  (token verified)")
         else:
             user_id = user or ""
             lines.append(f"user:     {user_id}  (token check skipped: --user)")
         ask = parse_credential_request(body, config)
-        grant = plan_grant(config, user_id, ask, source_ip)
+        grant = plan_grant(config, user_id, ask, source_ip, claims)
     except ApiError as error:
         lines.append(f"REFUSED   {error.status} {error.code}: {error.message}")
         return "\n".join(lines), 1
@@ -66,7 +69,10 @@ def explain(
     lines += [
         f"profile:  {ask.profile.name}",
         f"duration: {ask.duration} s",
-        f"root:     {grant.target.root}",
+        f"bucket:   {grant.target.bucket} ({grant.target.region})",
+        f"root:     {grant.target.root}"
+        + ("  (a new folder for every credential)" if ask.profile.fresh_folder else ""),
+        *grant_lines(grant.target.root_grants(ask.profile.actions)),
         f"STS call: {call} DurationSeconds={ask.duration} (region {sts.region}, {sts.endpoint})",
         "",
         "policy, exactly as sent (URL-encoded into the Policy parameter):",
@@ -78,7 +84,7 @@ def explain(
     status = 0
     if checks:
         policy = cam.parse_policy(grant.policy_text)
-        bucket = Bucket(config.bucket, config.region)
+        bucket = Bucket(grant.target.bucket, grant.target.region)
         lines += ["", f"checks (the local COS's evaluator; listings read as {list_resource}):"]
         width = max(len(action) for action, _ in checks)
         for action, key in checks:
@@ -90,6 +96,15 @@ def explain(
             lines.append(f"  {mark}  {action:<{width}}  {key}  - {decision.reason}")
             lines.append(f"  {'':5}  {'':<{width}}  (request assumed: {shown})")
     return "\n".join(lines), status
+
+
+def grant_lines(grants: Sequence[RootGrant]) -> list[str]:
+    """Every grant of the profile, as rendered for this caller."""
+    lines = ["grants:"]
+    for grant in grants:
+        kind = "own root" if grant.per_user else "shared area"
+        lines.append(f"  {grant.root:<24} ({kind}): {', '.join(grant.actions)}")
+    return lines
 
 
 def request_values(

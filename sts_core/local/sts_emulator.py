@@ -302,6 +302,11 @@ class StsEmulator:
             session_name = params.get("RoleSessionName")
             if not isinstance(session_name, str) or not SESSION_NAME_RE.match(session_name):
                 raise _Refusal("InvalidParameter.ParamError", "RoleSessionName is invalid.")
+            external_id = params.get("ExternalId")
+            if external_id is not None and (
+                not isinstance(external_id, str) or not 2 <= len(external_id) <= 128
+            ):
+                raise _Refusal("InvalidParameter.ParamError", "ExternalId is invalid.")
             policy_text = self._policy_text(params, required=False)
         policy = None if policy_text is None else json.loads(policy_text)
         with self._lock:

@@ -1,0 +1,139 @@
+"""``python -m sts_core console-event``: a test event for the SCF console.
+
+The console's Test button sends a JSON event to the deployed function exactly as
+a trigger would. This builds an API Gateway event (reference scf-runtime.md
+§2.1, the shape of events/apigw-post.json) or a Function URL event (§4) carrying
+a freshly minted, short-lived token signed with the *deployed* secret
+(``STS_JWT_SECRET`` in this shell), ready to paste into the test box.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from . import environment as local
+
+API_GATEWAY = "apigw"
+FUNCTION_URL = "function-url"
+DEFAULT_TTL = 900  # long enough to paste and press Test, short enough to leak little
+
+
+class ConsoleEventError(ValueError):
+    pass
+
+
+def signing_secret(env: Mapping[str, str], allow_local: bool) -> str:
+    """The deployed HMAC secret from the environment; the public development
+    secret only when the caller says the target is local."""
+    secret = env.get("STS_JWT_SECRET") or ""
+    if not secret:
+        if allow_local:
+            return local.DEV_JWT_SECRET
+        raise ConsoleEventError(
+            "STS_JWT_SECRET is not set: export the deployed function's secret (the value "
+            "you deployed with), or pass --token with a token from your identity provider"
+        )
+    if secret == local.DEV_JWT_SECRET and not allow_local:
+        raise ConsoleEventError(
+            "STS_JWT_SECRET is the public development secret; a deployed function must not "
+            "accept it. Pass --local to build an event for a local run"
+        )
+    return secret
+
+
+def build_event(
+    token: str,
+    body: Mapping[str, Any],
+    *,
+    kind: str = API_GATEWAY,
+    path: str = "/sts",
+    origin: Optional[str] = None,
+    source_ip: str = "203.0.113.10",
+) -> dict[str, Any]:
+    text = json.dumps(dict(body), separators=(",", ":"))
+    headers = {
+        "accept": "application/json",
+        "authorization": f"Bearer {token}",
+        "content-type": "application/json",
+    }
+    if origin:
+        headers["origin"] = origin
+    if kind == FUNCTION_URL:
+        headers["content-length"] = str(len(text.encode("utf-8")))
+        headers["x-scf-remote-addr"] = source_ip
+        return {
+            "body": text,
+            "headers": headers,
+            "httpMethod": "POST",
+            "path": path,
+            "queryString": {},
+        }
+    headers["host"] = "service-console-1250000000.gz.apigw.tencentcs.com"
+    return {
+        "requestContext": {
+            "serviceId": "service-console",
+            "path": path,
+            "httpMethod": "POST",
+            "requestId": f"console-{uuid.uuid4()}",
+            "identity": {},
+            "sourceIp": source_ip,
+            "stage": "release",
+        },
+        "headers": headers,
+        "body": text,
+        "isBase64Encoded": False,
+        "pathParameters": {},
+        "queryStringParameters": {},
+        "headerParameters": {},
+        "stageVariables": {"stage": "release"},
+        "path": path,
+        "queryString": {},
+        "httpMethod": "POST",
+    }
+
+
+def console_event(
+    env: Mapping[str, str],
+    *,
+    user: str = "alice",
+    profile: Optional[str] = None,
+    ttl: int = DEFAULT_TTL,
+    kind: str = API_GATEWAY,
+    token: Optional[str] = None,
+    allow_local: bool = False,
+    origin: Optional[str] = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """(event, notes for the terminal)."""
+    from .cli import mint_token
+
+    document = local.read_config_document(env)
+    path = document.get("path") if isinstance(document, dict) else None
+    path = path if isinstance(path, str) and path != "*" else "/sts"
+    notes: list[str] = []
+    owner = "<the token's user>"
+    if token is None:
+        if local.uses_key_set(env, document):
+            raise ConsoleEventError(
+                "tokens come from your identity provider's key set (STS_JWKS_URL): this "
+                "cannot sign one; pass --token with a token the provider issued"
+            )
+        if not 60 <= ttl <= 86400:
+            raise ConsoleEventError("--ttl must be between 60 and 86400 seconds")
+        secret = signing_secret(env, allow_local)
+        token = mint_token(user, {**env, "STS_JWT_SECRET": secret}, ttl=ttl)
+        owner = user
+        expires = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + ttl))
+        notes.append(f"token for user {user!r}, valid until {expires} ({ttl} s)")
+    body: dict[str, Any] = {"profile": profile} if profile else {}
+    event = build_event(token, body, kind=kind, path=path, origin=origin)
+    notes += [
+        "SCF console: Functions > your function > Function code (or Test) > test event: "
+        "paste the JSON printed above, then Test",
+        f"expect statusCode 200 and, in body, keys for the prefix of {owner} "
+        "(users/<uid>/ by default); the function's log shows one JSON line per request",
+    ]
+    return event, notes

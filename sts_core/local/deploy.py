@@ -1,0 +1,519 @@
+"""``make deploy``: check what a deployment needs, build the package, run ``scf deploy``.
+
+The preflight reads ``serverless.yml`` the way Tencent's ``scf`` CLI
+(serverless-cloud-framework, on ``@serverless/components``) does before anything
+reaches the cloud, and refuses, naming the variable, what would otherwise deploy
+a broken or unsafe function:
+
+- Only ``${env:X}`` is resolved by the CLI. A value that is exactly ``${env:X}``
+  with X unset is **dropped** (the key disappears, so the component's default
+  applies: region ``ap-guangzhou``, no execution role); inside a longer string
+  it becomes the text ``undefined``. ``${name}``, ``${stage}``, ``${app}`` and
+  ``${org}`` are left for the platform, which substitutes them.
+- ``.env`` files are read (the nearest one from the project folder up, and
+  ``.env.<stage>`` first when a stage is given); the real environment wins.
+- The stage comes from ``serverless.yml`` (``dev``) unless ``--stage`` overrides it.
+
+Everything here is a pure function of (serverless.yml, config.yml, environment)
+except `run_deploy`, which runs ``make package`` and ``scf deploy``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from . import environment as local
+
+DEFAULT_STAGE = "dev"  # serverless.yml's `stage`, and the CLI's own default
+SCF_CLI = "scf"
+SCF_INSTALL = "npm install -g serverless-cloud-framework"
+# The component's validator (tencent-types scf@0.0.4) lists runtimes only up to
+# Python3.7 and API methods without OPTIONS: both of ours fail it.
+DEPLOY_FLAGS = ("--noValidation",)
+COMPONENT_DEFAULT_REGION = "ap-guangzhou"
+STAGE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+FUNCTION_NAME_RE = re.compile(r"^[A-Za-z][\w-]{0,58}[A-Za-z0-9]$")
+SECRET_ID_RE = re.compile(r"^AKID[A-Za-z0-9]{8,}$")
+EXECUTION_ROLE_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+PLATFORM_FIELDS = ("org", "app", "stage", "name")
+
+
+class _Undefined:
+    """JavaScript's `undefined`: what an unset ${env:X} resolves to."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED: Any = _Undefined()
+
+# @serverless/components (the scf CLI) src/cli/utils.js resolveVariables.
+_VARIABLE_RE = re.compile(r"\$\{(\w*:?[\w.-]+)\}")
+_ENV_RE = re.compile(r"\$\{env:(\w*[\w.-_]+)\}")  # [.-_] is a range, as in the JS
+_V1_VARIABLES = ("self", "opt", "sls", "cf", "s3", "ssm", "file")
+
+
+class VariableError(ValueError):
+    pass
+
+
+def _resolve_string(value: str, env: Mapping[str, str]) -> tuple[Any, bool]:
+    matches = [m.group(0) for m in _VARIABLE_RE.finditer(value)]
+    new: Any = value
+    resolved = False
+    for match in matches:
+        for v1 in _V1_VARIABLES:
+            if re.search(r"\$\{" + v1 + r":([\w.-_]+)}", match):
+                raise VariableError(
+                    f"Serverless Framework Components do not support this Variable: {match!r}"
+                )
+        if _ENV_RE.search(match):
+            name = match[2:-1].split(":")[1]
+            resolved = True
+            found = env.get(name)
+            if match == value:
+                new = UNDEFINED if found is None else found
+            else:
+                # Each match is replaced in the *original* string (a quirk kept
+                # here); the next pass picks up the others.
+                new = value.replace(match, "undefined" if found is None else found, 1)
+    return new, resolved
+
+
+def _resolve_pass(node: Any, env: Mapping[str, str]) -> tuple[Any, bool]:
+    if isinstance(node, str):
+        return _resolve_string(node, env)
+    if isinstance(node, dict):
+        out, any_resolved = {}, False
+        for key, value in node.items():
+            out[key], resolved = _resolve_pass(value, env)
+            any_resolved = any_resolved or resolved
+        return out, any_resolved
+    if isinstance(node, list):
+        items, any_resolved = [], False
+        for value in node:
+            item, resolved = _resolve_pass(value, env)
+            items.append(item)
+            any_resolved = any_resolved or resolved
+        return items, any_resolved
+    return node, False
+
+
+def _json_round_trip(node: Any) -> Any:
+    """JSON.parse(JSON.stringify(x)): undefined members vanish, undefined items become null."""
+    if isinstance(node, dict):
+        return {k: _json_round_trip(v) for k, v in node.items() if v is not UNDEFINED}
+    if isinstance(node, list):
+        return [None if v is UNDEFINED else _json_round_trip(v) for v in node]
+    return node
+
+
+def resolve_variables(document: Any, env: Mapping[str, str], max_passes: int = 20) -> Any:
+    """Resolve ``${env:X}`` as the scf CLI does, then the JSON round trip the
+    platform client does before sending (see the module docstring)."""
+    for _ in range(max_passes):
+        document, resolved = _resolve_pass(document, env)
+        if not resolved:
+            return _json_round_trip(document)
+    raise VariableError("${env:...} variables resolve to each other in a loop")
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """The subset of dotenv's format a .env for this project uses."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n")
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[name] = value
+    return values
+
+
+def dotenv_environment(
+    directory: str, env: Mapping[str, str], stage_flag: Optional[str] = None
+) -> dict[str, str]:
+    """The environment the CLI resolves with: real variables win over .env files."""
+    merged = dict(env)
+    names = ([f".env.{stage_flag}"] if stage_flag else []) + [".env"]
+    for name in names:
+        folder = os.path.abspath(directory)
+        while True:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                with open(candidate, encoding="utf-8") as handle:
+                    for key, value in parse_dotenv(handle.read()).items():
+                        merged.setdefault(key, value)
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return merged
+
+
+@dataclass
+class CliView:
+    """What the scf CLI would send the platform for this serverless.yml."""
+
+    instance: dict[str, Any]  # org, app, stage, name (platform-level fields)
+    inputs: dict[str, Any]  # resolved inputs, ${name}/${stage}/... still unsubstituted
+    env: dict[str, str]  # the environment used, .env files included
+
+    @property
+    def missing_platform_fields(self) -> list[str]:
+        return [f for f in PLATFORM_FIELDS if not isinstance(self.instance.get(f), str)]
+
+    def substitute(self, value: Any) -> Any:
+        """The platform's ${name}/${stage}/${app}/${org} substitution."""
+        if isinstance(value, str):
+            return re.sub(
+                r"\$\{(name|stage|app|org)\}", lambda m: str(self.instance.get(m.group(1))), value
+            )
+        if isinstance(value, list):
+            return [self.substitute(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.substitute(v) for k, v in value.items()}
+        return value
+
+    @property
+    def function_name(self) -> str:
+        return str(self.substitute(self.inputs.get("name", "")))
+
+    @property
+    def function_env(self) -> dict[str, str]:
+        environment = self.inputs.get("environment") or {}
+        variables = environment.get("variables") if isinstance(environment, dict) else None
+        return {
+            str(k): "" if v is None else str(v)
+            for k, v in (variables if isinstance(variables, dict) else {}).items()
+        }
+
+
+def cli_view(
+    root: str,
+    env: Mapping[str, str],
+    stage: Optional[str] = None,
+    org: str = "<your account's org>",
+    path: Optional[str] = None,
+    dotenv: bool = True,
+) -> CliView:
+    """serverless.yml as the CLI prepares it (loadInstanceConfig + resolveVariables).
+    ``dotenv=False`` ignores .env files (tests pass the whole environment)."""
+    import yaml
+
+    with open(path or os.path.join(root, "serverless.yml"), encoding="utf-8") as handle:
+        document = yaml.safe_load(handle) or {}
+    if not document.get("stage"):
+        document["stage"] = DEFAULT_STAGE
+    if stage:
+        document["stage"] = stage  # --stage
+    document["org"] = document.get("org") or org  # the platform's default org
+    document["app"] = document.get("app") or document.get("name")
+    full_env = dotenv_environment(root, env, stage) if dotenv else dict(env)
+    resolved = resolve_variables(document, full_env)
+    instance = {f: resolved.get(f) for f in PLATFORM_FIELDS}
+    return CliView(instance, resolved.get("inputs") or {}, full_env)
+
+
+# ------------------------------------------------------------------ preflight
+
+
+@dataclass(frozen=True)
+class Problem:
+    variable: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.message}"
+
+
+@dataclass
+class Preflight:
+    stage: str
+    view: Optional[CliView]
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    summary: list[tuple[str, str]] = field(default_factory=list)
+    key_set: bool = False
+    redis: bool = False  # STS_REDIS_URL: the package needs the Redis extra
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def refuse(self, variable: str, message: str) -> None:
+        if not any(p.variable == variable for p in self.problems):
+            self.problems.append(Problem(variable, message))
+
+
+def _config_document(root: str) -> dict[str, Any]:
+    import yaml
+
+    with open(os.path.join(root, "config.yml"), encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    return document if isinstance(document, dict) else {}
+
+
+def _check_stage(result: Preflight, view: CliView) -> None:
+    if view.missing_platform_fields:
+        missing = ", ".join(view.missing_platform_fields)
+        result.refuse(
+            "STAGE" if "stage" in view.missing_platform_fields else "serverless.yml",
+            f"{missing} would be missing after the CLI resolves serverless.yml (the platform "
+            "answers only \"'orgName' 'stageName' 'appName' 和 'instanceName' 是必填项\")",
+        )
+        return
+    if not STAGE_RE.match(result.stage):
+        result.refuse(
+            "STAGE", f"{result.stage!r}: use lower-case letters, digits and '-' (at most 20)"
+        )
+    name = view.function_name
+    if not FUNCTION_NAME_RE.match(name):
+        result.refuse("STAGE", f"the function name would be {name!r}, which SCF refuses")
+
+
+def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -> None:
+    from ..config import REGION_RE
+
+    region = view.inputs.get("region")
+    if region is None:
+        result.refuse(
+            "SCF_REGION",
+            "not set: the CLI drops `region` and the scf component would silently deploy to "
+            f"{COMPONENT_DEFAULT_REGION}; set it to the region to deploy to"
+            + (f" (COS_REGION is {cos_region})" if cos_region else ""),
+        )
+    elif not isinstance(region, str) or not REGION_RE.match(region):
+        result.refuse("SCF_REGION", f"{region!r} is not a region such as ap-guangzhou")
+    elif cos_region and region != cos_region:
+        result.notes.append(
+            f"the function runs in {region} and the bucket is in {cos_region}: that works, "
+            "but every upload's keys are fetched across regions"
+        )
+
+
+def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> None:
+    from ..config import BUCKET_RE, REGION_RE
+
+    bucket = fn_env.get("COS_BUCKET") or config.get("bucket")
+    if not bucket:
+        result.refuse("COS_BUCKET", "not set (and config.yml has no bucket): name-APPID")
+    elif not isinstance(bucket, str) or not BUCKET_RE.match(bucket):
+        result.refuse(
+            "COS_BUCKET", f"{bucket!r} is not a bucket name such as examplebucket-1250000000"
+        )
+    elif bucket == local.EXAMPLE_BUCKET:
+        result.refuse("COS_BUCKET", f"{bucket} is the local example bucket, not yours")
+    region = fn_env.get("COS_REGION") or config.get("region")
+    if not region:
+        result.refuse("COS_REGION", "not set (and config.yml has no region): e.g. ap-guangzhou")
+    elif not isinstance(region, str) or not REGION_RE.match(region):
+        result.refuse("COS_REGION", f"{region!r} is not a COS region such as ap-guangzhou")
+
+
+def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
+    from ..config import ROLE_ARN_RE
+    from .sts_emulator import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
+
+    role = view.inputs.get("role")
+    if role is not None and (not isinstance(role, str) or not EXECUTION_ROLE_RE.match(role)):
+        result.refuse("SCF_ROLE", f"{role!r} is not a CAM role name")
+    role_arn = fn_env.get("STS_ROLE_ARN")
+    if role_arn:
+        if not ROLE_ARN_RE.match(role_arn):
+            result.refuse("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
+        if role is None:
+            result.refuse(
+                "SCF_ROLE",
+                "not set: with STS_ROLE_ARN the function signs AssumeRole with its execution "
+                "role's keys, so it needs one (trusted entity service-scf.qcloud.com)",
+            )
+        return f"AssumeRole into {role_arn} (signed by execution role {role or '-'})"
+    secret_id, secret_key = fn_env.get("STS_SECRET_ID"), fn_env.get("STS_SECRET_KEY")
+    if not secret_id and not secret_key:
+        result.refuse(
+            "STS_ROLE_ARN",
+            "neither STS_ROLE_ARN (with SCF_ROLE) nor STS_SECRET_ID/STS_SECRET_KEY is set: "
+            "the function would have no key to call STS with",
+        )
+        return "-"
+    if not secret_id:
+        result.refuse("STS_SECRET_ID", "STS_SECRET_KEY is set but STS_SECRET_ID is not")
+    elif secret_id in (DEV_SECRET_ID, DEV_ROLE_SECRET_ID):
+        result.refuse("STS_SECRET_ID", "is the local STS emulator's development key")
+    elif not SECRET_ID_RE.match(secret_id):
+        result.refuse("STS_SECRET_ID", "does not look like a Tencent Cloud SecretId (AKID...)")
+    if not secret_key:
+        result.refuse("STS_SECRET_KEY", "STS_SECRET_ID is set but STS_SECRET_KEY is not")
+    return f"GetFederationToken with key {secret_id[:8] + '...' if secret_id else '-'}"
+
+
+def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> str:
+    from urllib.parse import urlsplit
+
+    from ..config import HS_ALGORITHMS
+
+    auth = local.config_section(config, "auth")
+    result.key_set = local.uses_key_set(fn_env, config)
+    if result.key_set:
+        url = fn_env.get("STS_JWKS_URL") or auth.get("jwks_url")
+        issuer = fn_env.get("STS_JWT_ISSUER") or auth.get("issuer")
+        audience = fn_env.get("STS_JWT_AUDIENCE") or auth.get("audience")
+        if url:
+            parts = urlsplit(str(url))
+            if parts.scheme != "https" or not parts.hostname:
+                result.refuse("STS_JWKS_URL", f"{url!r} is not an https URL")
+            elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
+                result.refuse("STS_JWKS_URL", f"{url!r} is a local address")
+        elif issuer and urlsplit(str(issuer)).scheme != "https":
+            result.refuse("STS_JWT_ISSUER", f"{issuer!r}: discovery needs an https issuer")
+        if not issuer:
+            result.refuse("STS_JWT_ISSUER", "must be set with a key set (tokens' iss)")
+        if not audience:
+            result.refuse("STS_JWT_AUDIENCE", "must be set with a key set (tokens' aud)")
+        if fn_env.get("STS_JWT_SECRET"):
+            result.notes.append(
+                "STS_JWT_SECRET is set but unused: tokens are checked with the key set"
+            )
+        return f"key set {url or '(discovery)'}, iss {issuer}, aud {audience}"
+    secret = fn_env.get("STS_JWT_SECRET") or ""
+    algorithms = auth.get("algorithms") or ["HS256"]
+    needed = max(HS_ALGORITHMS.get(str(a), 32) for a in algorithms)
+    if not secret:
+        result.refuse("STS_JWT_SECRET", "not set (or STS_JWKS_URL for an identity provider's keys)")
+    elif secret == local.DEV_JWT_SECRET:
+        result.refuse(
+            "STS_JWT_SECRET",
+            "is the public development secret: anyone could mint tokens; generate one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+        )
+    elif len(secret.encode("utf-8")) < needed:
+        result.refuse(
+            "STS_JWT_SECRET",
+            f"is {len(secret.encode())} bytes; {'/'.join(map(str, algorithms))} needs at least "
+            f"{needed} random bytes",
+        )
+    return f"{'/'.join(map(str, algorithms))} with STS_JWT_SECRET ({len(secret.encode())} bytes)"
+
+
+def preflight(
+    env: Mapping[str, str],
+    stage: Optional[str] = None,
+    root: Optional[str] = None,
+    *,
+    check_cli: bool = True,
+    dotenv: bool = True,
+) -> Preflight:
+    """Everything `make deploy` checks before building anything. Pure: reads files,
+    never runs a command (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
+    from ..config import ConfigError, parse_config
+
+    root = root or local.project_root()
+    stage = stage or env.get("STAGE") or None  # else serverless.yml's own
+    result = Preflight(stage or DEFAULT_STAGE, None)
+    try:
+        view = cli_view(root, env, stage, dotenv=dotenv)
+    except (OSError, VariableError) as exc:
+        result.refuse("serverless.yml", str(exc))
+        return result
+    result.view = view
+    if stage is None and isinstance(view.instance.get("stage"), str):
+        result.stage = view.instance["stage"]
+    config = _config_document(root)
+    fn_env = view.function_env
+    result.redis = bool(fn_env.get("STS_REDIS_URL"))
+    _check_stage(result, view)
+    for name, value in sorted(fn_env.items()):
+        if "undefined" in value or "${" in value:
+            result.refuse(name, f"would reach the function as {value!r}")
+        elif not value:
+            result.refuse(name, "is set but empty: unset it or give it a value")
+    _check_cos(result, fn_env, config)
+    cos_region = fn_env.get("COS_REGION") or config.get("region")
+    _check_region(result, view, cos_region if isinstance(cos_region, str) else None)
+    keys = _check_keys(result, view, fn_env)
+    auth = _check_auth(result, fn_env, config)
+    if not result.problems:
+        # The function's own validation, on exactly the variables it will get.
+        try:
+            parse_config(config, fn_env)
+        except ConfigError as exc:
+            # Key sets need cryptography where the function runs: `make package JWKS=1`
+            # vendors it; the deployer's own Python need not have it.
+            if not (result.key_set and "cryptography" in str(exc)):
+                result.refuse(exc.key, str(exc).split(": ", 1)[-1])
+    if check_cli and shutil.which(SCF_CLI) is None:
+        result.refuse(SCF_CLI, f"the scf CLI is not installed: {SCF_INSTALL}")
+    events = [next(iter(e)) for e in view.inputs.get("events") or [] if isinstance(e, dict)]
+    result.summary = [
+        ("stage", result.stage),
+        ("function", f"{view.function_name} in {view.inputs.get('region') or '-'}"),
+        ("runtime", f"{view.inputs.get('runtime')}, {view.inputs.get('memorySize')} MB, "
+                    f"{view.inputs.get('timeout')} s"),
+        ("execution role", str(view.inputs.get("role") or "-")),
+        ("bucket", f"{fn_env.get('COS_BUCKET') or config.get('bucket')} "
+                   f"({fn_env.get('COS_REGION') or config.get('region')})"),
+        ("STS", keys),
+        ("tokens", auth),
+        ("triggers", ", ".join(events) or "-"),
+    ]  # fmt: skip
+    return result
+
+
+def package_command(key_set: bool, redis: bool = False) -> list[str]:
+    """`make package` with the extras the function will import: cryptography for a
+    key set, redis-py (and cryptography) for shared state on Redis."""
+    return ["make", "package", *(["JWKS=1"] if key_set else []), *(["REDIS=1"] if redis else [])]
+
+
+def deploy_command(stage: str) -> list[str]:
+    return [SCF_CLI, "deploy", "--stage", stage, *DEPLOY_FLAGS]
+
+
+def run_deploy(env: Mapping[str, str], stage: Optional[str], dry_run: bool, out: Any = None) -> int:
+    """Preflight, then ``make package`` and ``scf deploy`` (or, with dry_run, print them)."""
+    out = out or sys.stdout
+    root = local.project_root()
+    result = preflight(env, stage, root, check_cli=not dry_run)
+    if not result.ok:
+        print("deploy preflight failed:", file=sys.stderr)
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+        print("Nothing was built or deployed. See README.md, section Deploying.", file=sys.stderr)
+        return 2
+    width = max(len(k) for k, _ in result.summary)
+    print("deploy preflight passed:", file=out)
+    for key, value in result.summary:
+        print(f"  {key.ljust(width)}  {value}", file=out)
+    for note in result.notes:
+        print(f"  note: {note}", file=out)
+    commands = [package_command(result.key_set, result.redis), deploy_command(result.stage)]
+    if dry_run:
+        if shutil.which(SCF_CLI) is None:
+            print(f"  note: the scf CLI is not installed here ({SCF_INSTALL})", file=out)
+        print("would run (in the project folder):", file=out)
+        for command in commands:
+            print(f"  {shlex.join(command)}", file=out)
+        return 0
+    for command in commands:
+        print(f"$ {shlex.join(command)}", file=out, flush=True)
+        completed = subprocess.run(command, cwd=root, check=False)  # noqa: S603
+        if completed.returncode != 0:
+            return completed.returncode
+    return 0

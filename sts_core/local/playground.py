@@ -1,0 +1,462 @@
+"""The browser playground: a page on its own port that drives the local stack.
+
+`make run` serves it (default http://127.0.0.1:9002/) when the emulated stack
+runs, and only then: with real Tencent keys there is no local COS to show, so it
+is off and says so. Like moto's dashboard it is a static page plus JSON routes on
+the same server (the style guide's shape), with no CDN: the official
+cos-js-sdk-v5 is vendored beside the page (`static/`, sha256 pinned in
+`SDK_SHA256` and checked by tests/test_playground.py).
+
+The page is a different origin from the credential endpoint and from the local
+COS, so the browser does what it does for a real web app: a CORS preflight for
+the Bearer request to /sts, and preflights for the SDK's requests to COS. For
+that to pass, `allow_origins` adds the playground's origins to the function's
+``cors.allowed_origins`` for the local run only (a copy of the config in a
+temporary folder; config.yml is never changed).
+
+Routes (all on the playground's own port, so no object key can shadow them):
+
+GET  /                 the page (static/playground.html)
+GET  /static/<file>    the page's scripts and style, and the vendored SDK
+GET  /api/config       what the page needs: endpoint, bucket, region, COS domain, profiles
+POST /api/token        {"user", "ttl"} -> a development token, signed with the public
+                       development secret (refused when another secret is in use)
+GET  /api/keys?secretId=AKID...   the policy the local STS attached to that key
+GET  /state.json       the local COS's request log (newest first) and its objects
+POST /reset            empties the local COS (objects and request log); issued keys stay
+
+Development tooling: it lives in sts_core/local (never packaged) and only ever
+handles the public development secret and the emulators' fake keys. It never
+logs a request: tokens travel in bodies and headers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .cos.server import CosEmulator
+    from .environment import LocalEnvironment
+    from .keyring import Keyring
+
+DEFAULT_PORT = 9002
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+# The official cos-js-sdk-v5 1.10.1, dist/cos-js-sdk-v5.min.js from its npm package
+# (tests/browser/package-lock.json pins the same release; MIT LICENSE beside it).
+SDK_FILE = "cos-js-sdk-v5.min.js"
+SDK_VERSION = "1.10.1"
+SDK_SHA256 = "16a5fa25ad090647e9e5e928fb260e5a9d8ddf8a063cedb5a3a7cbc2105a66e7"
+# The getAuthorization adapter: the README's code block is this file, word for word.
+ADAPTER_FILE = "cos-auth.js"
+STATIC_TYPES = {
+    "playground.html": "text/html; charset=utf-8",
+    "playground.js": "text/javascript; charset=utf-8",
+    "playground.css": "text/css; charset=utf-8",
+    ADAPTER_FILE: "text/javascript; charset=utf-8",
+    SDK_FILE: "text/javascript; charset=utf-8",
+}
+SUGGESTED_USERS = ("alice", "bob", "carol")
+MAX_RECORDS = 300  # the newest COS requests /state.json returns
+MAX_BODY = 16 * 1024
+MAX_TTL = 24 * 3600
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def origins_for(port: int) -> tuple[str, ...]:
+    """The origins a browser gives the playground's page (both loopback spellings)."""
+    return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
+
+
+def allow_origins(env: dict[str, str], origins: Sequence[str]) -> list[str]:
+    """Let `origins` call the locally-run function: point ``STS_CONFIG`` at a copy of
+    the config whose ``cors.allowed_origins`` also lists them. For this process
+    only (the copy is deleted at exit); the config file itself is never changed.
+    Returns the notes to print."""
+    import yaml
+
+    from .environment import default_config_path, read_config_document
+
+    source = env.get("STS_CONFIG") or default_config_path()
+    document = read_config_document(env)
+    cors = document.get("cors") if isinstance(document, dict) else None
+    cors = {} if cors is None else cors
+    listed = cors.get("allowed_origins") if isinstance(cors, dict) else None
+    listed = [] if listed is None else listed
+    if not isinstance(document, dict) or not isinstance(cors, dict) or not isinstance(listed, list):
+        return [f"playground: {source} is not a readable config, so its origin was not allowed"]
+    missing = [origin for origin in origins if origin not in listed and "*" not in listed]
+    if not missing:
+        return [f"CORS: the playground's origin is already allowed by {source}"]
+    document = {**document, "cors": {**cors, "allowed_origins": [*listed, *missing]}}
+    folder = tempfile.mkdtemp(prefix="cos-sts-playground-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = os.path.join(folder, "config.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(
+            f"# {source} plus the playground's origins (written by make run; local only)\n"
+        )
+        yaml.safe_dump(document, handle, sort_keys=False, allow_unicode=True)
+    env["STS_CONFIG"] = path
+    return [
+        f"CORS: for this local run the function also allows the playground's origins "
+        f"{', '.join(missing)} (a copy of {source} at {path}; the file is unchanged)"
+    ]
+
+
+class Reply(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _json(status: int, payload: Any) -> Reply:
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Reply(status, "application/json; charset=utf-8", data)
+
+
+def _error(status: int, code: str, message: str) -> Reply:
+    return _json(status, {"error": {"code": code, "message": message}})
+
+
+class Playground:
+    """The page and its JSON routes on one loopback port. The socket is bound at
+    construction (so `origins` is known before the function starts); `start()`
+    serves it. Use as a context manager, or `start()`/`stop()`."""
+
+    def __init__(
+        self,
+        *,
+        cos: CosEmulator,
+        keyring: Keyring,
+        sts_url: str,
+        config: Optional[Config],
+        env: Mapping[str, str],
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        users: Sequence[str] = SUGGESTED_USERS,
+    ) -> None:
+        self.cos = cos
+        self.keyring = keyring
+        self.sts_url = sts_url
+        self.config = config
+        self.env = env
+        self.users = tuple(users)
+        self._server = _Server((host, port), _Handler, self)
+        self._thread: Optional[threading.Thread] = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return origins_for(self.port)
+
+    def start(self) -> Playground:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name="playground", daemon=True,
+        )  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> Playground:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what the page reads ----------------------------------------------------------
+
+    @property
+    def cos_domain(self) -> str:
+        """cos-js-sdk-v5's Domain: Chromium resolves ``*.localhost`` to loopback, so the
+        bucket arrives in Host as with real COS (reference cos-api.md §7.3)."""
+        return "{Bucket}.cos.{Region}.localhost:" + str(self.cos.port)
+
+    @property
+    def cos_origin(self) -> str:
+        bucket = self.cos.bucket
+        return f"http://{bucket.name}.cos.{bucket.region}.localhost:{self.cos.port}"
+
+    def dev_tokens(self) -> Optional[str]:
+        """None when the page may mint tokens, else why not."""
+        from ..config import HMAC
+        from .environment import DEV_JWT_SECRET
+
+        if self.config is not None and self.config.auth.mode != HMAC:
+            return "tokens come from an identity provider's key set: paste one of its tokens"
+        if self.env.get("STS_JWT_SECRET") != DEV_JWT_SECRET:
+            return (
+                "STS_JWT_SECRET is not the public development secret, so the playground does "
+                "not sign tokens: paste a token"
+            )
+        if self.config is not None and "HS256" not in self.config.auth.algorithms:
+            return "auth.algorithms does not allow HS256: paste a token"
+        return None
+
+    def page_config(self) -> dict[str, Any]:
+        config = self.config
+        profiles: dict[str, Any] = {}
+        if config is not None:
+            for name, profile in config.profiles.items():
+                profiles[name] = {
+                    "actions": list(profile.actions),
+                    "maxContentLength": profile.max_content_length,
+                    "contentTypes": list(profile.content_types),
+                    "bindIp": profile.bind_ip,
+                }
+        bucket = self.cos.bucket
+        return {
+            "stsUrl": self.sts_url,
+            "bucket": bucket.name,
+            "region": bucket.region,
+            "cosDomain": self.cos_domain,
+            "cosOrigin": self.cos_origin,
+            "profiles": profiles,
+            "defaultProfile": config.default_profile if config is not None else None,
+            "prefixTemplate": config.prefix_template if config is not None else "users/{uid}/",
+            "duration": {
+                "default": config.default_duration if config is not None else None,
+                "min": config.min_duration if config is not None else None,
+                "max": config.max_duration if config is not None else None,
+            },
+            "corsOrigins": list(config.cors_origins) if config is not None else [],
+            "users": list(self.users),
+            "devTokens": self.dev_tokens() is None,
+            "devTokensOff": self.dev_tokens(),
+            "sdkVersion": SDK_VERSION,
+        }
+
+    def mint(self, request: Mapping[str, Any]) -> Reply:
+        from .cli import mint_token
+
+        refusal = self.dev_tokens()
+        if refusal is not None:
+            return _error(403, "dev_tokens_off", refusal)
+        user = request.get("user")
+        ttl = request.get("ttl", 3600)
+        if not isinstance(user, str) or not user or len(user) > 256:
+            return _error(400, "invalid_user", "user: a non-empty string (the token's subject)")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= MAX_TTL:
+            return _error(400, "invalid_ttl", f"ttl: whole seconds, 1 to {MAX_TTL}")
+        claims = {}
+        if self.config is not None and self.config.auth.user_id_claim != "sub":
+            claims[self.config.auth.user_id_claim] = user
+        # The user ID is not checked here on purpose: the function must refuse bad ones.
+        return _json(200, {"token": mint_token(user, self.env, ttl=ttl, claims=claims)})
+
+    def key(self, secret_id: str) -> Reply:
+        issued = self.keyring.get(secret_id)
+        if issued is None:
+            return _error(404, "unknown_key", "the local STS did not issue this SecretId")
+        policy = None
+        if issued.policy_text is not None:
+            try:
+                policy = json.loads(issued.policy_text)
+            except ValueError:
+                policy = None
+        return _json(
+            200,
+            {
+                "secretId": issued.secret_id,
+                "expiredTime": issued.expired_time,
+                "action": issued.action,
+                "policyText": issued.policy_text,
+                "policy": policy,
+            },
+        )
+
+    def state(self) -> Reply:
+        records = list(self.cos.records)[-MAX_RECORDS:]
+        records.reverse()
+        objects = [
+            {
+                "key": stored.key,
+                "size": len(stored.body),
+                "etag": stored.etag,
+                "contentType": stored.content_type,
+                "lastModified": stored.last_modified,
+            }
+            for stored in self.cos.store.objects(self.cos.bucket.name)
+        ]
+        return _json(
+            200,
+            {
+                "now": time.time(),
+                "bucket": self.cos.bucket.name,
+                "records": [record._asdict() for record in records],
+                "objects": objects,
+            },
+        )
+
+    def reset(self) -> Reply:
+        self.cos.reset()
+        return _json(200, {"reset": True})
+
+    # -- routing ----------------------------------------------------------------------
+
+    def content_security_policy(self) -> str:
+        """The page may talk to itself, the endpoint and the local COS, nothing else."""
+        sts = urlsplit(self.sts_url)
+        return "; ".join(
+            (
+                "default-src 'none'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "img-src 'self' data:",
+                f"connect-src 'self' {sts.scheme}://{sts.netloc} {self.cos_origin}",
+                "base-uri 'none'",
+                "form-action 'none'",
+                "frame-ancestors 'none'",
+            )
+        )
+
+    def route(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Answer one request (the HTTP front only reads and writes)."""
+        host = headers.get("host", "")
+        if host.rsplit(":", 1)[0] not in LOOPBACK_NAMES:
+            # DNS rebinding: a page on another name that resolves here gets nothing.
+            return _error(403, "bad_host", "the playground answers loopback names only")
+        parts = urlsplit(target)
+        if method == "POST":
+            return self._post(parts.path, headers, body)
+        if method not in ("GET", "HEAD"):
+            return _error(405, "method_not_allowed", "GET or POST")
+        if parts.path in ("/", "/index.html"):
+            return self._static("playground.html")
+        if parts.path.startswith("/static/"):
+            return self._static(parts.path[len("/static/") :])
+        if parts.path == "/api/config":
+            return _json(200, self.page_config())
+        if parts.path == "/api/keys":
+            return self.key(parse_qs(parts.query).get("secretId", [""])[0])
+        if parts.path == "/state.json":
+            return self.state()
+        return _error(404, "not_found", "no such route")
+
+    def _post(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        refused = self._check_post(headers)
+        if refused is not None:
+            return refused
+        if path == "/reset":
+            return self.reset()
+        if path != "/api/token":
+            return _error(404, "not_found", "no such route")
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, "invalid_body", "the body must be JSON")
+        if not isinstance(request, dict):
+            return _error(400, "invalid_body", "the body must be a JSON object")
+        return self.mint(request)
+
+    def _check_post(self, headers: Mapping[str, str]) -> Optional[Reply]:
+        """POSTs come from the page itself: JSON (which a foreign page cannot send
+        without a preflight this server never grants) and, if named, our origin."""
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _error(415, "json_only", "POST application/json")
+        origin = headers.get("origin")
+        if origin is not None and origin not in self.origins:
+            return _error(403, "foreign_origin", "only the playground's own page may POST here")
+        return None
+
+    def _static(self, name: str) -> Reply:
+        content_type = STATIC_TYPES.get(name)
+        if content_type is None:  # a fixed list: no path ever reaches the file system
+            return _error(404, "not_found", "no such file")
+        with open(os.path.join(STATIC, name), "rb") as handle:
+            data = handle.read()
+        extra: tuple[tuple[str, str], ...] = ()
+        if name == "playground.html":
+            extra = (
+                ("Content-Security-Policy", self.content_security_policy()),
+                ("Referrer-Policy", "no-referrer"),
+            )
+        return Reply(200, content_type, data, extra)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: Any, playground: Playground) -> None:
+        self.playground = playground
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # never log requests: a token may be in them
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._write(_error(413, "too_large", "body too large"))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            reply = self.server.playground.route(self.command, self.path, headers, body)
+        except Exception as exc:  # a bug here: the type only (never a token)
+            reply = _error(500, "internal_error", f"playground error: {type(exc).__name__}")
+        self._write(reply)
+
+    def _write(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _serve
+
+
+def start_for(
+    prepared: LocalEnvironment, config: Config, sts_url: str, host: str, port: int
+) -> Optional[Playground]:
+    """The playground for `make run`'s stack, started; None unless the emulated STS
+    and the local COS run (with real Tencent keys there is nothing local to show)."""
+    if prepared.cos is None or prepared.emulator is None:
+        return None
+    playground = Playground(
+        cos=prepared.cos, keyring=prepared.emulator.keyring, sts_url=sts_url, config=config,
+        env=prepared.env, host=host, port=port,
+    )  # fmt: skip
+    return playground.start()

@@ -1,0 +1,330 @@
+"""`make deploy`: the CLI's variable resolution, the preflight's refusals and the
+exact commands it runs (the scf CLI itself is not installable here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from sts_core.local import deploy
+from sts_core.local import environment as local
+from sts_core.local import sts_emulator as emu
+from tests.support import ROOT
+
+SECRET = "preflight-secret-0123456789-abcdefghijklmnopqrstuvw"  # 51 bytes
+ROLE_ARN = "qcs::cam::uin/100000000001:roleName/cos-sts-vending"
+ROLE_ENV = {
+    "SCF_REGION": "ap-shanghai",
+    "SCF_ROLE": "cos-sts-scf-role",
+    "COS_BUCKET": "photos-1250000000",
+    "COS_REGION": "ap-shanghai",
+    "STS_JWT_SECRET": SECRET,
+    "STS_ROLE_ARN": ROLE_ARN,
+}
+KEY_ENV = {
+    "SCF_REGION": "ap-shanghai",
+    "COS_BUCKET": "photos-1250000000",
+    "COS_REGION": "ap-shanghai",
+    "STS_JWT_SECRET": SECRET,
+    "STS_SECRET_ID": "AKIDpreflight00000000000000000",
+    "STS_SECRET_KEY": "preflight-key",
+}
+JWKS_ENV = {
+    **{k: v for k, v in KEY_ENV.items() if k != "STS_JWT_SECRET"},
+    "STS_JWKS_URL": "https://login.example.com/.well-known/jwks.json",
+    "STS_JWT_ISSUER": "https://login.example.com/",
+    "STS_JWT_AUDIENCE": "photos",
+}
+
+
+def check(env, stage=None, root=ROOT):
+    return deploy.preflight(env, stage, root, check_cli=False, dotenv=False)
+
+
+def refused(env, stage=None, root=ROOT):
+    return [p.variable for p in check(env, stage, root).problems]
+
+
+def without(env, *names):
+    return {k: v for k, v in env.items() if k not in names}
+
+
+# -- the scf CLI's variable resolution ------------------------------------------------
+
+
+def test_exact_unset_variables_are_dropped_and_embedded_ones_become_undefined():
+    document = {
+        "a": "${env:SET}",
+        "b": "${env:UNSET}",
+        "c": "fn-${env:UNSET}",
+        "d": "${env:SET}-${env:OTHER}",
+        "e": ["${env:UNSET}", "x"],
+        "f": "cos-sts-${stage}",
+        "g": "$DEFAULT",
+        "h": None,
+        "i": 64,
+    }
+    resolved = deploy.resolve_variables(document, {"SET": "one", "OTHER": "two"})
+    assert resolved == {
+        "a": "one",
+        "c": "fn-undefined",
+        "d": "one-two",
+        "e": [None, "x"],
+        "f": "cos-sts-${stage}",  # the platform's, not the CLI's
+        "g": "$DEFAULT",
+        "h": None,
+        "i": 64,
+    }
+
+
+def test_an_empty_variable_stays_empty_and_values_are_resolved_again():
+    resolved = deploy.resolve_variables(
+        {"a": "${env:EMPTY}", "b": "${env:NESTED}"}, {"EMPTY": "", "NESTED": "${env:EMPTY}x"}
+    )
+    assert resolved == {"a": "", "b": "x"}
+
+
+@pytest.mark.parametrize("variable", ["${self:custom.x}", "${opt:stage}", "x-${ssm:a}"])
+def test_framework_v1_variables_are_refused(variable):
+    with pytest.raises(deploy.VariableError):
+        deploy.resolve_variables({"a": variable}, {})
+
+
+def test_dotenv_files_real_environment_first(tmp_path):
+    (tmp_path / ".env").write_text(
+        "# comment\nA=from-dotenv\nB='quoted # not a comment'\nC=\"two\\nlines\"\nD=x # note\n"
+    )
+    (tmp_path / ".env.prod").write_text("A=from-stage-file\nE=stage-only\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    env = deploy.dotenv_environment(str(project), {"A": "real"})
+    assert env["A"] == "real"
+    assert env["B"] == "quoted # not a comment"
+    assert env["C"] == "two\nlines"
+    assert env["D"] == "x"
+    assert "E" not in env
+    staged = deploy.dotenv_environment(str(project), {}, "prod")
+    assert staged["A"] == "from-stage-file"
+    assert staged["E"] == "stage-only"
+
+
+def test_cli_view_reads_dotenv_beside_serverless_yml(tmp_path):
+    shutil.copy(os.path.join(ROOT, "serverless.yml"), tmp_path)
+    (tmp_path / ".env").write_text("SCF_REGION=ap-beijing\nSCF_ROLE=from-dotenv\n")
+    view = deploy.cli_view(str(tmp_path), {"SCF_ROLE": "real-role"})
+    assert view.inputs["region"] == "ap-beijing"
+    assert view.inputs["role"] == "real-role"
+
+
+def test_cli_view_stage_app_and_function_name():
+    view = deploy.cli_view(ROOT, ROLE_ENV, dotenv=False)
+    assert view.instance["stage"] == "dev"
+    assert view.instance["app"] == "cos-sts"
+    assert view.function_name == "cos-sts-dev"
+    assert deploy.cli_view(ROOT, ROLE_ENV, "prod", dotenv=False).function_name == "cos-sts-prod"
+    # Variables the CLI drops never reach the function, not even empty.
+    assert set(view.function_env) == {
+        "COS_BUCKET", "COS_REGION", "STS_JWT_SECRET", "STS_ROLE_ARN", "STS_ENDPOINT",
+    }  # fmt: skip
+
+
+# -- the preflight ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", [ROLE_ENV, KEY_ENV, JWKS_ENV], ids=["role", "keys", "key-set"])
+def test_a_complete_environment_passes(env):
+    result = check(env, "prod")
+    assert result.ok, result.problems
+    assert result.stage == "prod"
+    summary = dict(result.summary)
+    assert summary["function"] == "cos-sts-prod in ap-shanghai"
+    assert summary["triggers"] == "http, apigw"
+    assert SECRET not in repr(result.summary)
+
+
+@pytest.mark.parametrize(
+    ("change", "variable", "words"),
+    [
+        (lambda e: without(e, "SCF_REGION"), "SCF_REGION", "ap-guangzhou"),
+        (lambda e: {**e, "SCF_REGION": "Shanghai"}, "SCF_REGION", "region"),
+        (lambda e: without(e, "COS_BUCKET"), "COS_BUCKET", "not set"),
+        (lambda e: {**e, "COS_BUCKET": "photos"}, "COS_BUCKET", "bucket name"),
+        (lambda e: {**e, "COS_BUCKET": local.EXAMPLE_BUCKET}, "COS_BUCKET", "example"),
+        (lambda e: without(e, "COS_REGION"), "COS_REGION", "not set"),
+        (lambda e: {**e, "COS_REGION": "gz"}, "COS_REGION", "COS region"),
+        (lambda e: without(e, "STS_JWT_SECRET"), "STS_JWT_SECRET", "not set"),
+        (lambda e: {**e, "STS_JWT_SECRET": local.DEV_JWT_SECRET}, "STS_JWT_SECRET", "development"),
+        (lambda e: {**e, "STS_JWT_SECRET": "x" * 31}, "STS_JWT_SECRET", "at least 32"),
+        (lambda e: without(e, "SCF_ROLE"), "SCF_ROLE", "execution role"),
+        (lambda e: {**e, "SCF_ROLE": "bad role"}, "SCF_ROLE", "role name"),
+        (lambda e: {**e, "STS_ROLE_ARN": "cos-sts-vending"}, "STS_ROLE_ARN", "qcs::cam"),
+        (lambda e: without(e, "STS_ROLE_ARN", "SCF_ROLE"), "STS_ROLE_ARN", "no key"),
+        (lambda e: {**e, "STS_JWT_ISSUER": ""}, "STS_JWT_ISSUER", "empty"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_refusals_name_the_variable(change, variable, words):
+    result = check(change(ROLE_ENV))
+    assert variable in [p.variable for p in result.problems], result.problems
+    (problem,) = [p for p in result.problems if p.variable == variable]
+    assert words in problem.message
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        (lambda e: without(e, "STS_SECRET_KEY"), "STS_SECRET_KEY"),
+        (lambda e: without(e, "STS_SECRET_ID"), "STS_SECRET_ID"),
+        (lambda e: {**e, "STS_SECRET_ID": emu.DEV_SECRET_ID}, "STS_SECRET_ID"),
+        (lambda e: {**e, "STS_SECRET_ID": "not-a-key"}, "STS_SECRET_ID"),
+    ],
+)
+def test_permanent_key_refusals(change, variable):
+    assert variable in refused(change(KEY_ENV))
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        (lambda e: {**e, "STS_JWKS_URL": "http://login.example.com/jwks"}, "STS_JWKS_URL"),
+        (lambda e: {**e, "STS_JWKS_URL": "https://localhost/jwks"}, "STS_JWKS_URL"),
+        (lambda e: without(e, "STS_JWT_ISSUER"), "STS_JWT_ISSUER"),
+        (lambda e: without(e, "STS_JWT_AUDIENCE"), "STS_JWT_AUDIENCE"),
+    ],
+)
+def test_key_set_refusals(change, variable):
+    assert variable in refused(change(JWKS_ENV))
+
+
+def test_the_secret_length_follows_the_configured_algorithm(tmp_path):
+    shutil.copy(os.path.join(ROOT, "serverless.yml"), tmp_path)
+    with open(os.path.join(ROOT, "config.yml"), encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    document["auth"]["algorithms"] = ["HS512"]
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(document))
+    result = check(ROLE_ENV, root=str(tmp_path))  # a 51-byte secret
+    assert [p.variable for p in result.problems] == ["STS_JWT_SECRET"]
+    assert "HS512 needs at least 64" in result.problems[0].message
+
+
+def test_the_function_config_is_validated_with_the_deployed_variables(tmp_path):
+    shutil.copy(os.path.join(ROOT, "serverless.yml"), tmp_path)
+    with open(os.path.join(ROOT, "config.yml"), encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    document["cors"]["allowed_origins"] = ["app.example.com"]  # no scheme
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(document))
+    assert refused(ROLE_ENV, root=str(tmp_path)) == ["cors.allowed_origins[0]"]
+
+
+def test_stage_default_override_and_shape():
+    assert check(ROLE_ENV).stage == "dev"
+    assert check({**ROLE_ENV, "STAGE": "staging"}).stage == "staging"
+    assert check({**ROLE_ENV, "STAGE": "staging"}, "prod").stage == "prod"  # --stage wins
+    assert "STAGE" in refused(ROLE_ENV, "Prod_1")
+
+
+def test_a_missing_scf_cli_is_refused_with_how_to_install(monkeypatch):
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: None)
+    result = deploy.preflight(ROLE_ENV, dotenv=False)
+    (problem,) = result.problems
+    assert problem.variable == "scf"
+    assert deploy.SCF_INSTALL in problem.message
+
+
+# -- the commands -----------------------------------------------------------------------
+
+
+def test_the_exact_commands():
+    assert deploy.package_command(False) == ["make", "package"]
+    assert deploy.package_command(True) == ["make", "package", "JWKS=1"]
+    assert deploy.package_command(False, redis=True) == ["make", "package", "REDIS=1"]
+    assert deploy.deploy_command("prod") == ["scf", "deploy", "--stage", "prod", "--noValidation"]
+
+
+def test_dry_run_prints_and_runs_nothing(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(deploy, "dotenv_environment", lambda root, env, stage=None: dict(env))
+    assert deploy.run_deploy(JWKS_ENV, "prod", dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert ran == []
+    assert "would run (in the project folder):\n  make package JWKS=1\n" in out
+    assert "  scf deploy --stage prod --noValidation\n" in out
+
+
+def test_a_real_run_builds_then_deploys_and_stops_at_a_failure(monkeypatch, capsys):
+    ran = []
+
+    class Done:
+        def __init__(self, code):
+            self.returncode = code
+
+    codes = iter([0, 0])
+    monkeypatch.setattr(
+        deploy.subprocess,
+        "run",
+        lambda cmd, **kw: ran.append((cmd, kw["cwd"])) or Done(next(codes)),
+    )
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: "/usr/local/bin/scf")
+    monkeypatch.setattr(deploy, "dotenv_environment", lambda root, env, stage=None: dict(env))
+    assert deploy.run_deploy(ROLE_ENV, None, dry_run=False) == 0
+    assert ran == [
+        (["make", "package"], ROOT),
+        (["scf", "deploy", "--stage", "dev", "--noValidation"], ROOT),
+    ]
+    ran.clear()
+    codes = iter([2])
+    assert deploy.run_deploy(ROLE_ENV, None, dry_run=False) == 2
+    assert ran == [(["make", "package"], ROOT)]  # no deploy after a failed build
+
+
+def test_a_refused_preflight_runs_nothing(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(deploy, "dotenv_environment", lambda root, env, stage=None: dict(env))
+    assert deploy.run_deploy(without(ROLE_ENV, "SCF_REGION"), None, dry_run=False) == 2
+    assert ran == []
+    err = capsys.readouterr().err
+    assert "SCF_REGION: not set" in err
+    assert "Nothing was built or deployed" in err
+
+
+@pytest.mark.skipif(
+    os.path.exists(os.path.join(ROOT, ".env")), reason="a developer .env would change the result"
+)
+def test_make_deploy_dry_run_end_to_end():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STS_", "COS_", "SCF_"))}
+    clean.pop("STAGE", None)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "deploy", "DRY_RUN=1", "STAGE=prod",
+         f"BIN={os.path.dirname(sys.executable)}"],
+        cwd=ROOT, env={**clean, **ROLE_ENV}, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "--stage prod --dry-run" in result.stdout
+    assert "scf deploy --stage prod --noValidation" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    failed = subprocess.run(
+        ["make", "--no-print-directory", "deploy", "DRY_RUN=1",
+         f"BIN={os.path.dirname(sys.executable)}"],
+        cwd=ROOT, env={**clean, **without(ROLE_ENV, "STS_JWT_SECRET")}, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert failed.returncode != 0
+    assert "STS_JWT_SECRET: not set" in failed.stderr
+
+
+@pytest.mark.parametrize("command", ["deploy", "console-event", "check-deployment"])
+def test_the_deployment_commands_have_help(command):
+    result = subprocess.run(
+        [sys.executable, "-m", "sts_core", command, "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"usage: python -m sts_core {command}" in result.stdout
