@@ -6,7 +6,6 @@ so what the dry run prints is what production sends.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -39,6 +38,8 @@ def bound_address(source_ip: Optional[str]) -> str:
 
 def new_folder_name() -> str:
     """A fresh upload folder: 128 random bits, so no one can guess another's."""
+    import secrets  # only for fresh_folder profiles: off the common cold path
+
     return secrets.token_hex(16)
 
 
