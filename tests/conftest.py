@@ -74,3 +74,14 @@ def redis_db(redis_server):
     client.script_flush()
     yield client
     client.close()
+
+
+@pytest.fixture
+def link(redis_server, redis_db):
+    """A Redis connection as the function makes one, to the test server's clean db."""
+    from sts_core.redis_link import RedisLink
+    from tests.shared_support import CACHE_KEY
+
+    link = RedisLink(redis_server.url, CACHE_KEY.encode())
+    yield link
+    link.close()

@@ -20,6 +20,22 @@ from tests.support import BUCKET, REGION, body_of, context, event, token
 # + `Port` (virtual-host style: Host is <bucket>.cos.<region>.myqcloud.com).
 MODES = ("domain", "virtual-host")
 
+# action -> (method, query parameters), as the SDKs send them (cos-api.md §3.1);
+# None marks the listing's prefix (a bucket-level request).
+REQUESTS = {
+    "name/cos:PutObject": ("PUT", {}),
+    "name/cos:GetObject": ("GET", {}),
+    "name/cos:HeadObject": ("HEAD", {}),
+    "name/cos:DeleteObject": ("DELETE", {}),
+    "name/cos:InitiateMultipartUpload": ("POST", {"uploads": ""}),
+    "name/cos:UploadPart": ("PUT", {"partNumber": "1", "uploadId": "u1"}),
+    "name/cos:CompleteMultipartUpload": ("POST", {"uploadId": "u1"}),
+    "name/cos:AbortMultipartUpload": ("DELETE", {"uploadId": "u1"}),
+    "name/cos:ListParts": ("GET", {"uploadId": "u1"}),
+    "name/cos:ListMultipartUploads": ("GET", {"uploads": "", "prefix": None}),
+    "name/cos:GetBucket": ("GET", {"prefix": None}),
+}
+
 
 def mint(
     service: Any,
@@ -102,6 +118,3 @@ def refused(call: Any, *args: Any, **kwargs: Any) -> CosServiceError:
 
 def last_record(cos: Any) -> dict[str, Any]:
     return json.loads(cos.log_lines[-1])
-
-
-BUCKET_NAME = BUCKET

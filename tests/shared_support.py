@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from typing import Any, Optional
 
 import yaml
@@ -19,6 +20,11 @@ from sts_core.service import Service, service_for
 from tests.support import ROOT, make_env, shipped_config
 
 CACHE_KEY = "cache-KEY-for-tests-0123456789abcdefghijklmnop"
+
+
+def far() -> float:
+    """A deadline (monotonic) no test reaches: for calls whose time bound is not tested."""
+    return time.monotonic() + 60
 
 
 def redis_env(endpoint: str, url: str, **overrides: Optional[str]) -> dict[str, str]:

@@ -24,6 +24,16 @@ REGION = "ap-guangzhou"
 ROOT_RESOURCE = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/"
 
 
+class Clock:
+    """A settable clock for code that takes `clock=`: tests move time, never sleep."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def shipped_config() -> dict[str, Any]:
     with open(os.path.join(ROOT, "config.yml"), encoding="utf-8") as handle:
         return yaml.safe_load(handle)

@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 from sts_core.local.explain import explain
-from tests.cos_support import mint, sign
+from tests.cos_support import REQUESTS, mint, sign
 from tests.support import make_env, make_service, shipped_config
 
 PROFILES = sorted(shipped_config()["profiles"])
@@ -21,20 +21,6 @@ KEYS = [
     "users/bob/a.txt",
     "a.txt",
 ]
-# action -> (method, query parameters), as the SDKs send them (cos-api.md §3.1).
-REQUESTS = {
-    "name/cos:PutObject": ("PUT", {}),
-    "name/cos:GetObject": ("GET", {}),
-    "name/cos:HeadObject": ("HEAD", {}),
-    "name/cos:DeleteObject": ("DELETE", {}),
-    "name/cos:InitiateMultipartUpload": ("POST", {"uploads": ""}),
-    "name/cos:UploadPart": ("PUT", {"partNumber": "1", "uploadId": "u1"}),
-    "name/cos:CompleteMultipartUpload": ("POST", {"uploadId": "u1"}),
-    "name/cos:AbortMultipartUpload": ("DELETE", {"uploadId": "u1"}),
-    "name/cos:ListParts": ("GET", {"uploadId": "u1"}),
-    "name/cos:ListMultipartUploads": ("GET", {"uploads": "", "prefix": None}),
-    "name/cos:GetBucket": ("GET", {"prefix": None}),
-}
 
 
 def signed_request(keys, action, key, body):

@@ -15,17 +15,10 @@ from hypothesis import strategies as st
 
 from sts_core.local.cos import errors
 from sts_core.local.cos.store import CosStore, Part, Upload, byte_range
+from tests.support import Clock
 
 B = "examplebucket-1250000000"
 MIN = 8  # a small minimum part size keeps the tests' bodies short
-
-
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

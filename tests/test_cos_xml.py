@@ -23,6 +23,7 @@ from qcloud_cos.cos_exception import CosServiceError
 from sts_core.local.cos import cosxml, errors
 from sts_core.local.cos.errors import error_xml
 from sts_core.local.cos.store import CosStore, ListPage, Part, StoredObject, Upload
+from tests.support import Clock
 
 B = "examplebucket-1250000000"
 PROLOG = b"<?xml version='1.0' encoding='utf-8' ?>"
@@ -112,17 +113,9 @@ class FakeCos:
         raise AssertionError(f"the SDK sent an unexpected {method} {url} {params}")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -11,7 +11,16 @@ from sts_core.config import parse_config
 from sts_core.credential_cache import CredentialCache
 from sts_core.service import service_for
 from sts_core.sts_client import IssuedCredentials
-from tests.support import body_of, context, event, make_env, make_service, shipped_config, token
+from tests.support import (
+    Clock,
+    body_of,
+    context,
+    event,
+    make_env,
+    make_service,
+    shipped_config,
+    token,
+)
 
 NOW = 1_700_000_000
 
@@ -20,19 +29,11 @@ def issued(expired, request_id="rid"):
     return IssuedCredentials("AKIDx", "key", "token", NOW, expired, "", request_id)
 
 
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
-
-
 # -- the cache itself ------------------------------------------------------------------
 
 
 def test_hit_until_the_remaining_life_is_too_short():
-    clock = Clock()
+    clock = Clock(NOW)
     cache = CredentialCache(clock=clock)
     cache.put("policy", 1800, issued(NOW + 1800))
     assert cache.get("policy", 1800).request_id == "rid"
@@ -44,7 +45,7 @@ def test_hit_until_the_remaining_life_is_too_short():
 
 
 def test_never_under_five_minutes_of_life():
-    clock = Clock()
+    clock = Clock(NOW)
     cache = CredentialCache(clock=clock)
     cache.put("p", 900, issued(NOW + 900))
     assert cache.required_life(900) == 450
@@ -56,14 +57,14 @@ def test_never_under_five_minutes_of_life():
 
 
 def test_miss_on_any_difference_in_policy_or_duration():
-    cache = CredentialCache(clock=Clock())
+    cache = CredentialCache(clock=Clock(NOW))
     cache.put("policy-a", 1800, issued(NOW + 1800))
     assert cache.get("policy-b", 1800) is None
     assert cache.get("policy-a", 3600) is None
 
 
 def test_least_recently_used_goes_first():
-    cache = CredentialCache(max_entries=2, clock=Clock())
+    cache = CredentialCache(max_entries=2, clock=Clock(NOW))
     cache.put("a", 1800, issued(NOW + 1800, "a"))
     cache.put("b", 1800, issued(NOW + 1800, "b"))
     assert cache.get("a", 1800).request_id == "a"  # a is now the most recent

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 
 import pytest
 
@@ -27,34 +26,16 @@ from tests.shared_support import (
     CACHE_KEY,
     document_with,
     dump,
+    far,
     instance,
     log_lines,
     redis_env,
     run_process,
     write_config,
 )
-from tests.support import body_of, context, event, make_env, shipped_config, token
+from tests.support import Clock, body_of, context, event, make_env, shipped_config, token
 
 SETTINGS = RateLimitSettings(True, Bucket(1.0, 3), Bucket(100.0, 100))
-
-
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def link(redis_server, redis_db):
-    link = RedisLink(redis_server.url, CACHE_KEY.encode())
-    yield link
-    link.close()
-
-
-def far():
-    return time.monotonic() + 60
 
 
 def scoped(user, index_):

@@ -22,6 +22,7 @@ from tests.shared_support import (
     SilentRedis,
     document_with,
     dump,
+    far,
     instance,
     log_lines,
     redis_env,
@@ -30,6 +31,7 @@ from tests.shared_support import (
 from tests.support import (
     BUCKET,
     JWT_SECRET,
+    Clock,
     body_of,
     context,
     event,
@@ -42,14 +44,6 @@ from tests.tools import require_executable
 NOW = 1_700_000_000
 
 
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def issued(expired, request_id="rid"):
     return IssuedCredentials(
         "AKIDshared", "shared-key", "shared-token", NOW, expired, "", request_id
@@ -59,17 +53,6 @@ def issued(expired, request_id="rid"):
 @pytest.fixture
 def env(emulator, redis_server, redis_db):
     return redis_env(emulator.endpoint, redis_server.url)
-
-
-@pytest.fixture
-def link(redis_server, redis_db):
-    link = RedisLink(redis_server.url, CACHE_KEY.encode())
-    yield link
-    link.close()
-
-
-def far():
-    return time.monotonic() + 60
 
 
 def scoped(user, name):
@@ -161,7 +144,7 @@ def test_redis_holds_nothing_readable(emulator, env, redis_db):
 
 
 def test_values_are_encrypted_and_bound_to_their_name(link, redis_db):
-    cache = SharedCache(link, clock=Clock())
+    cache = SharedCache(link, clock=Clock(NOW))
     cache.put("alice-policy", 1800, issued(NOW + 1800, "rid-a"), far())
     cache.put("bob-policy", 1800, issued(NOW + 1800, "rid-b"), far())
     alice, bob = cache.name("alice-policy", 1800), cache.name("bob-policy", 1800)
@@ -202,7 +185,7 @@ def test_a_bad_value_is_replaced_by_fresh_keys(emulator, env, redis_db, capsys):
 
 
 def test_the_same_rules_as_the_local_cache(link, redis_db):
-    clock = Clock()
+    clock = Clock(NOW)
     cache = SharedCache(link, clock=clock)
     cache.put("policy", 1800, issued(NOW + 1800), far())
     assert cache.get("policy", 1800, far()) == issued(NOW + 1800)
@@ -215,7 +198,7 @@ def test_the_same_rules_as_the_local_cache(link, redis_db):
 
 
 def test_ttl_is_the_remaining_life_less_the_margin(link, redis_db):
-    clock = Clock()
+    clock = Clock(NOW)
     cache = SharedCache(link, clock=clock)
     cache.put("p", 1800, issued(NOW + 1800), far())
     assert redis_db.ttl(cache.name("p", 1800)) == 900
