@@ -32,6 +32,7 @@ from sts_core.sts_client import (
     StsError,
     federation_name,
     role_session_name,
+    user_digest,
 )
 
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.yml")
@@ -106,13 +107,17 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #    instance's, else with Redis any instance's); otherwise, if the
         #    caller's and the function's rate limits allow, from STS within the
         #    invocation's remaining time. Redis trouble only ever means asking STS.
-        issued = reuse(service, grant.policy_text, ask.duration, time_left, log)
+        #    Keys are reused per user even where two users' policies are identical
+        #    (a profile of shared areas only): STS named the session after one user.
+        reuse_key = f"{user_digest(user_id)}\n{grant.policy_text}"
+        issued = reuse(service, reuse_key, ask.duration, time_left, log)
         if issued is not None:
             log.set(stsRequestId=issued.request_id)
         else:
             admit(service, user_id, time_left, log)
             issued = issue(service, user_id, grant.policy_text, ask.duration, time_left)
-            remember(service, grant.policy_text, ask.duration, issued, time_left, log)
+            if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
+                remember(service, reuse_key, ask.duration, issued, time_left, log)
             log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
 
         # 9. The answer, in the shape the COS client SDKs consume.

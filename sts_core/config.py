@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 from urllib.parse import urlsplit
 
+from .prefix import PLACEHOLDER as PLACEHOLDER_RE
 from .sts_client import (
     ASSUME_ROLE,
     DEFAULT_ENDPOINT,
@@ -27,8 +28,6 @@ BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
 ACTION_RE = re.compile(r"^name/cos:[A-Z][A-Za-z]{2,63}$")
 CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
-# {uid} or {claim:NAME}, each a whole path segment of a root template.
-PLACEHOLDER_RE = re.compile(r"\{(uid|claim:[A-Za-z0-9_.-]{1,64})\}")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
@@ -300,6 +299,29 @@ def _segments_overlap(first: str, second: str) -> bool:
     )
 
 
+def _could_own(user_template: str, root: str) -> bool:
+    """Could some user's root rendered from `user_template` be `root` itself or one of
+    its parents? (Its segments line up with `root`'s first ones; a placeholder on
+    either side matches any one segment.)"""
+    mine, theirs = user_template.rstrip("/").split("/"), root.rstrip("/").split("/")
+    return len(mine) <= len(theirs) and _segments_overlap(user_template, root)
+
+
+def _check_root_ownership(user_roots: dict[str, str], shared: dict[str, str]) -> None:
+    """No user's root may be, or contain, another template's roots: with
+    ``data/{uid}/`` beside ``data/shared/{uid}/`` the user ``shared`` would own everyone's
+    ``data/shared/<uid>/``; with ``{uid}/`` the user ``public`` would own ``public/``."""
+    for template in user_roots:
+        others = [(t, k) for t, k in user_roots.items() if t != template]
+        for root, where in [*others, *shared.items()]:
+            if _could_own(template, root):
+                raise ConfigError(
+                    where,
+                    f"{root!r} could lie inside a user's own root {template!r} (for a user ID "
+                    "equal to one of its segments): keep per-user roots and shared areas apart",
+                )
+
+
 def _grants(
     section: _Section, default_root: str, shared_roots: tuple[str, ...]
 ) -> tuple[GrantTemplate, ...]:
@@ -375,6 +397,11 @@ def _profile(
     region = section.string("region")
     if region is not None and not REGION_RE.match(region):
         raise ConfigError(section.key("region"), "must be a COS region such as ap-guangzhou")
+    if (bucket is None) != (region is None):
+        raise ConfigError(
+            section.key("region" if region is None else "bucket"),
+            "a profile names its bucket and region together (or neither)",
+        )
     fresh_folder = section.boolean("fresh_folder", False)
     if fresh_folder and not grants[0].per_user:
         raise ConfigError(
@@ -436,11 +463,15 @@ def _profiles(
     }
     if not profiles:
         raise ConfigError("profiles", "must define at least one profile")
-    user_roots = {template} | {
-        grant.root for profile in profiles.values() for grant in profile.grants if grant.per_user
-    }
+    user_roots = {template: "prefix.template"}
+    shared: dict[str, str] = {}
     for name, profile in profiles.items():
-        _check_shared_areas(f"profiles.{name}", profile.grants, user_roots)
+        for index, grant in enumerate(profile.grants):
+            where = f"profiles.{name}.grants[{index}].root"
+            (user_roots if grant.per_user else shared).setdefault(grant.root, where)
+    _check_root_ownership(user_roots, shared)
+    for name, profile in profiles.items():
+        _check_shared_areas(f"profiles.{name}", profile.grants, set(user_roots))
     return profiles
 
 
@@ -551,13 +582,17 @@ def check_redis_url(url: str) -> None:
     """redis:// or rediss:// with a host; the message never repeats the URL (it may
     hold a password)."""
     key = "STS_REDIS_URL"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - raises ValueError for a malformed [IPv6] host
+    except ValueError:
+        raise ConfigError(key, "is not a valid URL: redis://[:password@]host[:port][/db]") from None
     if parts.scheme not in ("redis", "rediss"):
         raise ConfigError(key, "must be a redis:// or rediss:// (TLS) URL")
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise ConfigError(key, "has a port that is not a number") from None
+        raise ConfigError(key, "has a port that is not a number from 0 to 65535") from None
     if not parts.hostname:
         raise ConfigError(key, "must name a host: redis://[:password@]host[:port][/db]")
     if parts.path.strip("/") and not parts.path.strip("/").isdigit():

@@ -26,7 +26,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote
 
-from .config import ACTION_RE, LENGTH_ACTIONS, TYPE_ACTIONS, Profile
+from .config import (
+    ACTION_RE,
+    CI_ACTION_RE,
+    LENGTH_ACTIONS,
+    LISTING_ACTIONS,
+    TYPE_ACTIONS,
+    Profile,
+)
 from .errors import Forbidden
 
 MAX_KEY_BYTES = 850  # COS's object-key limit
@@ -36,15 +43,13 @@ CONDITION_KEYS = {
     "string_like": {"cos:content-type", "cos:prefix"},
     "ip_equal": {"qcs:ip"},
 }
-# Bucket-level listings a profile may grant, confined by their prefix (reference
-# cos-api.md §5.2): COS checks them against R(prefix) or, under the stricter
-# reading, against the bucket plus a `cos:prefix` condition.
-LISTING_ACTIONS = ("name/cos:GetBucket", "name/cos:ListMultipartUploads")
-CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
+# Listings (LISTING_ACTIONS) are confined by their prefix (reference cos-api.md
+# §5.2): COS checks them against R(prefix) or, under the stricter reading,
+# against the bucket plus a `cos:prefix` condition.
 
 
 class PolicyViolation(Exception):
-    """The rendered policy is not confined to the user's root: a bug, never sent."""
+    """The rendered policy is not confined to the declared roots: a bug, never sent."""
 
 
 class RootGrant(NamedTuple):
@@ -196,6 +201,7 @@ def build_policy(
     `listing_on_bucket`: listings are also granted on the bucket resource with a
     `cos:prefix` condition, for a COS that checks them against the bucket
     (reference cos-api.md §5.2, the strict reading)."""
+    scoped = grants is not None
     if grants is None:
         grants = {}
         for root_grant in target.root_grants(profile.actions):
@@ -221,13 +227,13 @@ def build_policy(
                 statement["condition"] = condition
             statements[group] = statement
         statement["action"].append(action)
-    ci_actions = getattr(profile, "ci_actions", ())
-    if ci_actions:
+    if profile.ci_actions and not scoped:
         # Cloud Infinite on the caller's own root only (the PHP SDK's allowCiSource
-        # grants the whole bucket), for the CI actions the profile lists.
+        # grants the whole bucket), for the CI actions the profile lists; a COS SDK
+        # scope names COS actions only, so a scoped request gets no CI grant.
         statement = {
             "effect": "allow",
-            "action": list(ci_actions),
+            "action": list(profile.ci_actions),
             "resource": [target.ci_resource(target.root + "*")],
         }
         if source_ip:
@@ -280,9 +286,15 @@ def guard(policy: Any, target: Target) -> None:
         _check_statement(statement, target)
 
 
-def _inside(key: str, target: Target) -> bool:
-    """`key` (a granted object key or ``prefix*``) lies inside a declared root."""
-    return key_problem(key) is None and any(key.startswith(root) for root in target.roots)
+def _inside(key: str, target: Target, actions: Sequence[str] = ()) -> bool:
+    """`key` (a granted object key or ``prefix*``) lies inside a declared root that
+    grants all of `actions` (a read-only shared area never carries a write)."""
+    if key_problem(key) is not None:
+        return False
+    if not target.grants:
+        return any(key.startswith(root) for root in target.roots)
+    wanted = set(actions)
+    return any(key.startswith(g.root) and wanted <= set(g.actions) for g in target.grants)
 
 
 def _check_statement(statement: Any, target: Target) -> None:
@@ -311,8 +323,10 @@ def _check_statement(statement: Any, target: Target) -> None:
             continue
         if not resource.startswith(bucket):
             raise PolicyViolation("a resource lies outside the bucket")
-        if not _inside(resource[len(bucket) :], target):
-            raise PolicyViolation("a resource lies outside the declared roots, or is unsafe")
+        if not _inside(resource[len(bucket) :], target, actions):
+            raise PolicyViolation(
+                "a resource lies outside the declared roots granting its actions, or is unsafe"
+            )
 
 
 def _check_cos_actions(actions: list[str]) -> None:
@@ -331,7 +345,10 @@ def _check_bucket_listing(actions: list[str], condition: Any, target: Target) ->
     values = _strings(pinned)
     if values is None:
         raise PolicyViolation("a listing on the bucket needs a cos:prefix condition")
-    allowed = {prefix_condition_value(root + "*") for root in target.roots}
+    grants = target.root_grants(actions)
+    allowed = {
+        prefix_condition_value(g.root + "*") for g in grants if set(actions) <= set(g.actions)
+    }
     for value in values:
         if "*" in value[:-1] or not any(value.startswith(root[:-1]) for root in allowed):
             raise PolicyViolation("a cos:prefix condition lies outside the declared roots")

@@ -5,6 +5,7 @@ same request signed by the official SDK's signer with keys from the handler."""
 from __future__ import annotations
 
 import itertools
+from urllib.parse import quote
 
 import pytest
 
@@ -31,10 +32,12 @@ def signed_request(keys, action, key, body):
     return sign(keys, method, "" if bucket_level else key, params, body)
 
 
+@pytest.mark.parametrize("on_bucket", [False, True])
 @pytest.mark.parametrize("profile", PROFILES)
-def test_explain_and_the_local_cos_agree_over_a_table(emulator, local_cos, profile):
-    env = make_env(emulator.endpoint)
-    service = make_service(env)
+def test_explain_and_the_local_cos_agree_over_a_table(emulator, local_cos, profile, on_bucket):
+    document = shipped_config()
+    document["listing"] = {"bucket_resource": on_bucket}
+    service = make_service(make_env(emulator.endpoint), document)
     keys = mint(service, body={"profile": profile})
     disagreements, seen = [], {"allow": 0, "deny": 0}
     for action, key, size in itertools.product(REQUESTS, KEYS, (0, 10)):
@@ -45,6 +48,8 @@ def test_explain_and_the_local_cos_agree_over_a_table(emulator, local_cos, profi
         values = {"qcs:ip": "127.0.0.1"}
         if "Content-Length" in headers:
             values["cos:content-length"] = headers["Content-Length"]
+        if None in REQUESTS[action][1].values():  # a listing: its prefix parameter
+            values["cos:prefix"] = quote(key, safe="-_.~")
         _, status = explain(
             service.config, service.verifier, user="alice",
             body=f'{{"profile":"{profile}"}}'.encode(), checks=[(action, key)], values=values,

@@ -215,3 +215,37 @@ def test_log_lines_say_what_decided_and_never_carry_secrets(service, local_cos):
     for secret in (keys["credentials"]["tmpSecretKey"], keys["credentials"]["sessionToken"]):
         assert secret not in text
     assert keys["credentials"]["tmpSecretId"] not in text  # only its last characters
+
+
+def test_a_signature_past_its_window_is_request_has_expired_while_the_key_lives(service, emulator):
+    offset = [0.0]
+    with CosEmulator(emulator.keyring, bucket=BUCKET, region=REGION, log=lambda _: None,
+                     clock=lambda: time.time() + offset[0]) as cos:  # fmt: skip
+        keys = mint(service, body={"profile": "upload", "durationSeconds": 1800})
+        request = sign(keys, "PUT", "users/alice/a.txt", {}, b"x")  # q-sign-time: now+600
+        assert cos.handle(*request).status == 200
+        offset[0] = 700  # the key has 1100 s left; the signature's window is over
+        response = cos.handle(*request)
+        assert response.status == 403
+        assert b"<Code>AccessDenied</Code><Message>Request has expired</Message>" in response.body
+
+
+def test_a_repeated_signed_parameter_is_refused(service, local_cos):
+    """Otherwise the signature could cover one prefix while the listing uses another."""
+    keys = mint(service, body={"profile": "upload"})
+    method, target, headers, body = sign(keys, "GET", "", {"uploads": "", "prefix": "users/alice/"})
+    doubled = target.replace("prefix=users%2Falice%2F", "prefix=users%2Falice%2F&prefix=users%2F")
+    assert doubled != target
+    response = local_cos.handle(method, doubled, headers, body)
+    assert response.status == 403
+    assert b"<Code>SignatureDoesNotMatch</Code>" in response.body
+    assert local_cos.handle(method, target, headers, body).status == 200
+
+
+def test_preflights_for_methods_the_rule_does_not_list_are_refused(local_cos):
+    response = local_cos.handle(
+        "OPTIONS", "/users/alice/a.txt",
+        {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PATCH"},
+    )  # fmt: skip
+    assert response.status == 403
+    assert b"<Code>AccessForbidden</Code>" in response.body

@@ -114,19 +114,74 @@ def test_a_shared_area_holding_other_users_roots_may_only_be_read():
     error = refused_config(writable_users_folder)
     assert error.key == "profiles.peek.grants[0].actions"
     assert "may only be read" in str(error)
-    # A single user's folder named as a "shared" area overlaps {uid} just the same.
+    # A single user's folder named as a "shared" area: user "admin" would own it.
     error = refused_config(
         lambda d: (
             d.update(shared_roots=["users/admin/"]),
             d["profiles"].update(
-                adm={"grants": [{"root": "users/admin/", "actions": ["name/cos:DeleteObject"]}]}
+                adm={"grants": [{"root": "users/admin/", "actions": ["name/cos:GetObject"]}]}
             ),
         )
     )
-    assert "may only be read" in str(error)
+    assert error.key == "profiles.adm.grants[0].root"
+    assert "inside a user's own root" in str(error)
     # Reading is fine (Amplify's protected area), and an unrelated area may be written.
     document = amplify()
     assert parse_config(document, make_env()).profiles["protected"].grants[1].root == "protected/"
+
+
+@pytest.mark.parametrize(
+    ("template", "grant_root", "shared"),
+    [
+        ("data/{uid}/", "data/shared/{uid}/", []),  # user "shared" would own data/shared/*
+        ("{uid}/", "users/{uid}/", []),  # user "users" would own users/*
+        ("users/{uid}/", "users/{uid}/archive/{claim:org}/", []),  # nested: refused too
+        ("{uid}/", "public/", ["public/"]),  # user "public" would own the shared area
+        ("t/{claim:tenant}/{uid}/", "t/{claim:tenant}/shared/", ["t/{claim:tenant}/shared/"]),
+    ],
+)
+def test_no_users_root_may_be_or_contain_another_templates_roots(template, grant_root, shared):
+    def overlapping(document):
+        document["prefix"]["template"] = template
+        document["shared_roots"] = shared
+        document["profiles"]["other"] = {
+            "grants": [{"root": grant_root, "actions": ["name/cos:GetObject"]}]
+        }
+
+    error = refused_config(overlapping)
+    assert error.key in ("profiles.other.grants[0].root", "prefix.template")
+    assert "must contain {uid} at most once" in str(error) or "inside a user's own root" in str(
+        error
+    )
+
+
+def test_roots_that_cannot_meet_are_accepted():
+    document = shipped_config()
+    document["shared_roots"] = ["public/", "tenants/{claim:tenant}/shared/"]
+    document["profiles"]["mix"] = {
+        "grants": [
+            {"root": "users/{uid}/", "actions": ["name/cos:GetObject"]},
+            {"root": "uploads/{uid}/", "actions": ["name/cos:PutObject"]},
+            {"root": "tenants/{claim:tenant}/users/{uid}/", "actions": ["name/cos:GetObject"]},
+            {"root": "tenants/{claim:tenant}/shared/", "actions": ["name/cos:PutObject"]},
+            {"root": "public/", "actions": ["name/cos:PutObject"]},
+        ]
+    }
+    assert len(parse_config(document, make_env()).profiles["mix"].grants) == 5
+
+
+@pytest.mark.parametrize("url", ["redis://:pw@[::1", "redis://[zz]:6379", "redis://h:99999"])
+def test_malformed_redis_urls_fail_closed_naming_the_variable(url):
+    env = make_env(STS_REDIS_URL=url, STS_CACHE_KEY="k" * 40)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(shipped_config(), env)
+    assert caught.value.key == "STS_REDIS_URL"
+    assert "pw" not in str(caught.value)
+
+
+def test_a_profile_names_its_bucket_and_region_together():
+    error = refused_config(lambda d: d["profiles"]["upload"].update(bucket=AVATARS))
+    assert error.key == "profiles.upload.region"
 
 
 def test_external_id_needs_assume_role_and_a_safe_value():
@@ -163,6 +218,14 @@ def test_each_area_profile_grants_exactly_its_roots(areas, emulator):
                 if RESOURCE + "protected/*" in s["resource"]]  # fmt: skip
     assert {a for s in readable for a in s["action"]} <= {
         "name/cos:GetObject", "name/cos:HeadObject", "name/cos:GetBucket"}  # fmt: skip
+
+
+def test_a_scope_cannot_write_into_a_read_only_area(areas, emulator):
+    scope = [{"action": "name/cos:PutObject", "prefix": "protected/bob/avatar.png"}]
+    response = ask(areas, body={"profile": "protected", "scope": scope})
+    assert response["statusCode"] == 403
+    assert body_of(response)["error"]["code"] == "scope_denied"
+    assert emulator.calls == []
 
 
 def test_amplify_areas_with_the_sdk(areas, local_cos):
@@ -370,6 +433,13 @@ def test_cloud_infinite_actions_on_the_users_root_only(emulator):
         "action": ["name/ci:CreateMediaJobs"],
         "resource": [f"qcs::ci:{REGION}:uid/1250000000:bucket/{BUCKET}/users/alice/*"],
     }]  # fmt: skip
+    scope = [{"action": "name/cos:PutObject", "prefix": "users/alice/one.jpg"}]
+    assert ask(service, body={"profile": "upload", "scope": scope})["statusCode"] == 200
+    assert all(
+        not a.startswith("name/ci:")
+        for s in policy_sent(emulator)["statement"]
+        for a in s["action"]
+    )  # a scope narrows everything, Cloud Infinite included
 
 
 @pytest.mark.parametrize("external_id", [None, "partner-7f3a"])
@@ -400,11 +470,13 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import event as tally  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-AREA_ROOTS = {  # written from examples/amplify.yml by hand, not from the product's code
-    "private": ["private/{u}/"],
-    "protected": ["protected/{u}/", "protected/"],
-    "public": ["public/"],
+# The oracle's view of examples/amplify.yml: read as plain YAML, not through the
+# product's config code; {uid} becomes {u} for plain string replacement.
+AREA_GRANTS = {
+    name: [(g["root"].replace("{uid}", "{u}"), set(g["actions"])) for g in profile["grants"]]
+    for name, profile in amplify()["profiles"].items()
 }
+AREA_ROOTS = {name: [root for root, _ in grants] for name, grants in AREA_GRANTS.items()}
 ALL_ACTIONS = sorted({a for p in amplify()["profiles"].values() for g in p["grants"]
                       for a in g["actions"]})  # fmt: skip
 pieces = st.sampled_from(["private/", "protected/", "public/", "users/", "alice/", "bob/", "..",
@@ -423,16 +495,17 @@ scopes = st.lists(
 
 def outside_declared_roots(policy, user, profile):
     """The independent oracle: resources (and listing conditions) a policy names that do
-    not lie under the profile's roots for `user`."""
-    roots = [root.replace("{u}", user) for root in AREA_ROOTS[profile]]
-    encoded = [root.replace("/", "%2F") for root in roots]
+    not lie under a root of the profile granting all of the statement's actions."""
+    grants = [(root.replace("{u}", user), actions) for root, actions in AREA_GRANTS[profile]]
     strays = []
     for statement in policy["statement"]:
+        wanted = set(statement["action"])
+        roots = [root for root, actions in grants if wanted <= actions]
+        encoded = [root.replace("/", "%2F") for root in roots]
         for resource in statement["resource"]:
             key = resource[len(RESOURCE) :] if resource.startswith(RESOURCE) else None
             if key == "":
-                listing = set(statement["action"]) <= {"name/cos:GetBucket",
-                                                       "name/cos:ListMultipartUploads"}  # fmt: skip
+                listing = wanted <= {"name/cos:GetBucket", "name/cos:ListMultipartUploads"}
                 pinned = statement.get("condition", {}).get("string_like", {}).get("cos:prefix")
                 if (
                     not listing
@@ -507,6 +580,9 @@ def pinned(*values):
         (statement("name/cos:PutBucket", RESOURCE + "private/alice/*"), "bucket-level"),
         (statement("name/cos:GetObject", RESOURCE + "private/*"), "outside"),
         (statement("name/cos:GetObject", RESOURCE + "publicity/*"), "outside"),
+        # Per root, only that root's actions: public/ is read-only here, and unlisted.
+        (statement("name/cos:PutObject", RESOURCE + "public/x.txt"), "granting its actions"),
+        (statement("name/cos:GetBucket", RESOURCE, pinned("public%2F*")), "outside"),
         (statement("name/ci:CreateMediaJobs", CI + "private/bob/*"), "Cloud Infinite"),
         (statement("name/ci:CreateMediaJobs", CI + "*"), "Cloud Infinite"),
         (statement("name/ci:CreateMediaJobs", RESOURCE + "private/alice/*"), "Cloud Infinite"),
@@ -519,6 +595,37 @@ def test_the_guard_refuses_listings_and_ci_outside_the_roots(policy, words):
 
 def test_the_guard_accepts_what_the_builder_emits_for_these_rules():
     guard(statement("name/cos:GetBucket", RESOURCE, pinned("private%2Falice%2F*")), TARGET)
-    guard(statement("name/cos:GetBucket", RESOURCE, pinned("public%2F*")), TARGET)
     guard(statement("name/ci:CreateMediaJobs", CI + "private/alice/*"), TARGET)
     guard(statement("name/cos:GetObject", RESOURCE + "public/readme.txt"), TARGET)
+
+
+def test_keys_for_a_shared_area_are_never_reused_across_users(emulator):
+    """Two users of a profile with shared areas only get identical policies; STS
+    names each session after its user, so keys are reused per user only."""
+    service = make_service(make_env(emulator.endpoint), amplify(), cache=True)
+    first = mint(service, "alice", body={"profile": "public"})
+    assert mint(service, "alice", body={"profile": "public"}) == first  # reused for alice
+    bob = mint(service, "bob", body={"profile": "public"})
+    assert bob["credentials"] != first["credentials"]
+    names = [call.params["Name"] for call in emulator.calls]
+    assert len(names) == 2
+    assert names[0] != names[1]
+
+
+@pytest.mark.parametrize("reading", ["prefix", "bucket"])
+def test_explain_assumes_the_listing_prefix_like_the_sdk_sends_it(emulator, reading):
+    from sts_core.local.explain import explain
+
+    document = amplify()
+    document["listing"] = {"bucket_resource": True}
+    service = make_service(make_env(emulator.endpoint), document)
+    checks = [("name/cos:GetBucket", "private/alice/"), ("name/cos:GetBucket", "private/")]
+    report, status = explain(
+        service.config, service.verifier, user="alice", body=b'{"profile":"private"}',
+        checks=checks, list_resource=reading,
+    )  # fmt: skip
+    verdicts = [line.split()[0] for line in report.splitlines() if line.startswith("  ALLOW")
+                or line.startswith("  DENY")]  # fmt: skip
+    assert verdicts == ["ALLOW", "DENY"], report
+    assert "cos:prefix=private%2Falice%2F" in report
+    assert status == 1

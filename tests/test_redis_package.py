@@ -17,6 +17,7 @@ import pytest
 from sts_core.local import sts_emulator as emu
 from tests.shared_support import CACHE_KEY
 from tests.support import JWT_SECRET, ROOT, token
+from tests.test_package import require_scf_python
 
 
 def _load_script():
@@ -47,9 +48,7 @@ def scf_interpreters():
     for version in ("3.9", "3.10"):
         pattern = os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")
         found += sorted(glob.glob(pattern))[-1:]
-    return found or [
-        pytest.param(None, marks=pytest.mark.skip(reason="no Python 3.9/3.10 on this machine"))
-    ]
+    return found or [None]  # the test then skips (or fails under CI=true)
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +104,7 @@ def test_contents_and_bytecode(built_with_redis):
 def test_packaged_handler_shares_keys_through_redis(
     built_with_redis, python, emulator, redis_server, redis_db
 ):
+    require_scf_python(python)
     env = emu.function_env(emulator.endpoint, JWT_SECRET)
     env.update(STS_REDIS_URL=redis_server.url, STS_CACHE_KEY=CACHE_KEY)
     first = run(python, built_with_redis, env, request())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
+from urllib.parse import quote
 
 from ..config import Config
 from ..credential_request import parse_credential_request
@@ -88,7 +89,7 @@ def explain(
         lines += ["", f"checks (the local COS's evaluator; listings read as {list_resource}):"]
         width = max(len(action) for action, _ in checks)
         for action, key in checks:
-            assumed = request_values(action, source_ip, values or {})
+            assumed = request_values(action, key, source_ip, values or {})
             decision = check(policy, bucket, action, key, assumed, list_resource)
             status |= 0 if decision.allowed else 1
             mark = "ALLOW" if decision.allowed else "DENY "
@@ -108,13 +109,18 @@ def grant_lines(grants: Sequence[RootGrant]) -> list[str]:
 
 
 def request_values(
-    action: str, source_ip: Optional[str], given: Mapping[str, str]
+    action: str, key: str, source_ip: Optional[str], given: Mapping[str, str]
 ) -> dict[str, str]:
     """The condition values of the request a check imagines: what an SDK sends by
-    default for `action`, from `source_ip`, overridden by `given`."""
+    default for `action` on `key` (a listing's prefix parameter), from `source_ip`,
+    overridden by `given`."""
     values = {"qcs:ip": source_ip or "127.0.0.1"}
-    if action.rpartition(":")[2] in BODY_APIS:
+    name = action.rpartition(":")[2]
+    if name in BODY_APIS:
         values["cos:content-length"] = "0"
+    if Api(name).bucket_level and key:
+        # The listing's prefix parameter, compared URL-encoded (reference §5.2).
+        values["cos:prefix"] = quote(key.lstrip("/"), safe="-_.~")
     values.update(given)
     return values
 
