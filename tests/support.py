@@ -6,6 +6,9 @@ import base64
 import copy
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
 from typing import Any, Optional
 
@@ -106,3 +109,29 @@ def context(time_limit_ms: int = 3000) -> dict[str, Any]:
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
     return json.loads(response["body"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_serve(env: dict[str, str], port: int, cos_port: int, playground_port: int) -> Any:
+    """`python -m sts_core serve` (what make run starts) as a process, and its banner
+    up to "Ctrl-C stops." (or whatever it printed within 30 s)."""
+    command = [sys.executable, "-m", "sts_core", "serve", "--port", str(port)]
+    command += ["--cos-port", str(cos_port), "--playground-port", str(playground_port)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    banner = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        banner.append(line)
+        if "Ctrl-C stops." in line:
+            break
+    return process, "".join(banner)

@@ -6,10 +6,7 @@ import base64
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -19,7 +16,7 @@ from sts_core.events import API_GATEWAY, parse_event
 from sts_core.local import environment as local
 from sts_core.local import sts_emulator as emu
 from sts_core.local.devserver import DevServer, to_event
-from tests.support import BUCKET, ROOT, shipped_config
+from tests.support import BUCKET, ROOT, free_port, shipped_config, start_serve
 from tests.test_cli import CONTRACT_ENV
 
 
@@ -84,12 +81,6 @@ def test_malformed_function_results_get_the_gateway_error(fake_gateway, result):
     assert "Invalid scf response format" in response.text
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_make_run_endpoint_end_to_end(tmp_path):
     """What the README promises: start, mint, POST, keys from the emulator, 401,
     preflight, Ctrl-C."""
@@ -100,36 +91,8 @@ def test_make_run_endpoint_end_to_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
     env["STS_CONFIG"] = str(config_path)
     port, cos_port, playground_port = free_port(), free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sts_core",
-            "serve",
-            "--port",
-            str(port),
-            "--cos-port",
-            str(cos_port),
-            "--playground-port",
-            str(playground_port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    banner = []
+    process, text = start_serve(env, port, cos_port, playground_port)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            banner.append(line)
-            if "Ctrl-C stops." in line:
-                break
-        text = "".join(banner)
         assert "Ctrl-C stops." in text, text
         assert "built-in emulator" in text
         assert "FAKE" in text

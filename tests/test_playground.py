@@ -12,10 +12,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 from urllib.parse import urlsplit
 
 import jwt
@@ -36,7 +33,7 @@ from sts_core.local.playground import (
     allow_origins,
     origins_for,
 )
-from tests.support import ROOT, make_env, make_service, shipped_config
+from tests.support import ROOT, free_port, make_env, make_service, shipped_config, start_serve
 from tests.test_cli import CONTRACT_ENV
 
 BROWSER_PACKAGES = os.path.join(ROOT, "tests", "browser")
@@ -314,31 +311,6 @@ def test_state_lists_cos_requests_newest_first_and_reset_empties_it(playground, 
 # -- make run serves it (and not with real keys) -------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(env, *ports):
-    port, cos_port, playground_port = ports
-    command = [sys.executable, "-m", "sts_core", "serve", "--port", str(port)]
-    command += ["--cos-port", str(cos_port), "--playground-port", str(playground_port)]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    banner = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        banner.append(line)
-        if "Ctrl-C stops." in line:
-            break
-    return process, "".join(banner)
-
-
 def stop(process):
     process.send_signal(signal.SIGINT)
     try:
@@ -351,7 +323,7 @@ def stop(process):
 
 def test_make_run_serves_the_playground_and_lets_its_origin_call_the_endpoint():
     ports = free_port(), free_port(), free_port()
-    process, banner = serve(base_env(), *ports)
+    process, banner = start_serve(base_env(), *ports)
     try:
         assert "Ctrl-C stops." in banner, banner
         page = f"http://127.0.0.1:{ports[2]}/"
@@ -386,7 +358,7 @@ def test_make_run_with_real_keys_has_no_playground():
     env = base_env(
         STS_SECRET_ID="AKIDnotused", STS_SECRET_KEY="not-used", STS_ENDPOINT="http://127.0.0.1:9"
     )
-    process, banner = serve(env, *ports)
+    process, banner = start_serve(env, *ports)
     try:
         assert "playground: off" in banner, banner
         assert "playground: http" not in banner
