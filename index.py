@@ -19,7 +19,7 @@ from sts_core.access_log import RequestLog, log_event
 from sts_core.config import Config, ConfigError
 from sts_core.credential_request import parse_credential_request
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
-from sts_core.events import parse_event
+from sts_core.events import parse_event, safe_request_id
 from sts_core.grant import plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.keys import signing_credentials
@@ -58,9 +58,9 @@ def main_handler(event: Any, context: Any) -> dict[str, Any]:
 def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     context = context if isinstance(context, Mapping) else {}
-    # The gateway's id when there is one, else SCF's; a new one only when invoked
-    # without either (by hand).
-    request_id = str(context.get("request_id") or "")
+    # SCF's id, else the trigger's (both bounded to a safe alphabet: a Function URL
+    # header could be the client's); a new one only when invoked by hand.
+    request_id = safe_request_id(context.get("request_id")) or ""
     raw_ids = isinstance(service, Service) and service.config.log_raw_user_id
     log = RequestLog(request_id, raw_user_id=raw_ids)
     headers: dict[str, str] = {}
@@ -71,8 +71,10 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 1. The HTTP request, whichever trigger (API Gateway, Function URL) sent it.
         request = parse_event(event)
-        request_id = request.gateway_request_id or request_id or new_request_id()
+        request_id = request_id or request.gateway_request_id or new_request_id()
         log.set(requestId=request_id, trigger=request.kind, method=request.method)
+        if request.gateway_request_id not in (None, request_id):
+            log.set(gatewayRequestId=request.gateway_request_id)
         headers = {"X-Request-Id": request_id, **service.cors.headers(request.header("origin"))}
 
         # 2. Routing: path, CORS preflight, method.
@@ -101,7 +103,8 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #      their own root (users/alice/*) and any declared shared area, narrowed
         #      by the scope, bound to their address if the profile says so, capped
         #      in size, then guarded whatever the config says.
-        grant = plan_grant(config, user_id, ask, request.source_ip, claims)
+        source_ip = request.client_ip(config.trust_function_url_address)
+        grant = plan_grant(config, user_id, ask, source_ip, claims)
 
         # 8. Temporary keys: reused while they have enough life left (this
         #    instance's, else with Redis any instance's); otherwise, if the

@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 from urllib.parse import urlsplit
 
-from .prefix import PLACEHOLDER as PLACEHOLDER_RE
+from .cos_actions import (
+    CREATE_ACTIONS,
+    LENGTH_ACTIONS,
+    action_problem,
+)
+from .roots import TemplateError, check_areas, check_template, collect_areas
 from .sts_client import (
     ASSUME_ROLE,
     DEFAULT_ENDPOINT,
@@ -26,7 +30,6 @@ from .sts_client import (
 
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
-ACTION_RE = re.compile(r"^name/cos:[A-Z][A-Za-z]{2,63}$")
 CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -45,18 +48,22 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                          "ES256", "ES384", "ES512")  # fmt: skip
 HMAC = "hmac"
 JWKS = "jwks"
-# Object-level actions whose requests carry the body's length / type headers.
-LENGTH_ACTIONS = ("name/cos:PutObject", "name/cos:PostObject", "name/cos:AppendObject")
-TYPE_ACTIONS = (*LENGTH_ACTIONS, "name/cos:InitiateMultipartUpload")
-# Bucket-level listings that can still be confined to a root by their prefix.
-LISTING_ACTIONS = ("name/cos:GetBucket", "name/cos:ListMultipartUploads")
-# What a shared area that contains other users' roots may grant: reading only.
-READ_ACTIONS = ("name/cos:GetObject", "name/cos:HeadObject", "name/cos:GetBucket")
+# COS storage classes (docs/tencent/cam-policy.md §2); uploads default to STANDARD.
+STORAGE_CLASSES = (
+    "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
+    "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
+)  # fmt: skip
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# user:password@ in a URL: redacted from every configuration message.
+_URL_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]*@")
 
 
 class ConfigError(Exception):
+    """A configuration problem, naming the key. Credentials in a quoted URL are
+    redacted: the message reaches the startup log and every request's log line."""
+
     def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
+        super().__init__(f"{key}: {_URL_CREDENTIALS.sub('***@', problem)}")
         self.key = key
 
 
@@ -84,6 +91,7 @@ class Profile(NamedTuple):
     region: Optional[str] = None
     fresh_folder: bool = False  # each credential gets a new folder under the user's root
     ci_actions: tuple[str, ...] = ()  # Cloud Infinite actions on the user's root
+    storage_classes: tuple[str, ...] = ("STANDARD",)  # what an upload may ask for
 
 
 class AuthSettings(NamedTuple):
@@ -95,6 +103,9 @@ class AuthSettings(NamedTuple):
     max_token_bytes: int
     max_age: Optional[int]
     mode: str = HMAC  # or JWKS
+    # How far in the future a token's exp may lie: a ten-year token is a leaked
+    # credential for ten years. 30 days admits every common IdP's longest tokens.
+    max_lifetime: int = 30 * 86400
     jwks_url: Optional[str] = None
     discovery: bool = False
     jwks_ttl: int = 600
@@ -171,6 +182,7 @@ class Config(NamedTuple):
     rate_limit: RateLimitSettings = RateLimitSettings()
     shared_roots: tuple[str, ...] = ()
     listing_on_bucket: bool = False
+    trust_function_url_address: bool = False
 
 
 class _Section:
@@ -247,30 +259,11 @@ def _template(value: Optional[str], key: str) -> str:
 
 def _root_template(value: Optional[str], key: str) -> str:
     """A grant's root: {uid} at most once, {claim:NAME} segments, or neither (a shared
-    area). Never the whole bucket."""
-    if not value:
-        raise ConfigError(key, "must be set (the whole bucket is never granted)")
-    segments = value.rstrip("/").split("/")
-    placeholders = PLACEHOLDER_RE.findall(value)
-    problems = (
-        (value.count("{uid}") > 1, "must contain {uid} at most once"),
-        (any(c in PLACEHOLDER_RE.sub("", value) for c in "{}"),
-         "only {uid} and {claim:NAME} may be braced"),
-        (not value.endswith("/"), "must end with '/' so one user's root never prefixes another's"),
-        (len(placeholders) != sum(bool(PLACEHOLDER_RE.fullmatch(seg)) for seg in segments),
-         "{uid} and {claim:NAME} must each be a whole path segment, as in users/{uid}/"),
-        (value.startswith("/"), "must not start with '/' (object keys have no leading slash)"),
-        (any(c in value for c in "*?\\$%\"'"), "must not contain * ? \\ $ % or quotes"),
-        ("//" in value or "/./" in value or value.startswith("./"),
-         "must not have empty or '.' segments"),
-        (".." in value, "must not contain '..'"),
-        (any(c.isspace() or unicodedata.category(c)[0] == "C" for c in value),
-         "must not contain whitespace or control characters"),
-    )  # fmt: skip
-    for failed, message in problems:
-        if failed:
-            raise ConfigError(key, message)
-    return value
+    area). Never the whole bucket (roots.check_template)."""
+    try:
+        return check_template(value or "")
+    except TemplateError as error:
+        raise ConfigError(key, str(error)) from None
 
 
 def _actions(section: _Section, name: str) -> tuple[str, ...]:
@@ -278,48 +271,10 @@ def _actions(section: _Section, name: str) -> tuple[str, ...]:
     if not actions:
         raise ConfigError(section.key(name), "must list at least one action")
     for index, action in enumerate(actions):
-        key = f"{section.key(name)}[{index}]"
-        if "*" in action:
-            raise ConfigError(key, f"wildcard action {action!r} is not allowed; list actions")
-        if not ACTION_RE.match(action):
-            raise ConfigError(key, f"{action!r} is not an explicit COS action (name/cos:Action)")
-        bucket_level = "Bucket" in action and action not in LISTING_ACTIONS
-        if bucket_level or action == "name/cos:GetService":
-            raise ConfigError(
-                key, f"{action} is bucket-level and cannot be confined to a user's prefix"
-            )
+        problem = action_problem(action)
+        if problem:
+            raise ConfigError(f"{section.key(name)}[{index}]", problem)
     return tuple(dict.fromkeys(actions))
-
-
-def _segments_overlap(first: str, second: str) -> bool:
-    """Could a key lie under both root templates? Placeholders match any one segment."""
-    a, b = first.rstrip("/").split("/"), second.rstrip("/").split("/")
-    return all(
-        x == y or PLACEHOLDER_RE.fullmatch(x) or PLACEHOLDER_RE.fullmatch(y) for x, y in zip(a, b)
-    )
-
-
-def _could_own(user_template: str, root: str) -> bool:
-    """Could some user's root rendered from `user_template` be `root` itself or one of
-    its parents? (Its segments line up with `root`'s first ones; a placeholder on
-    either side matches any one segment.)"""
-    mine, theirs = user_template.rstrip("/").split("/"), root.rstrip("/").split("/")
-    return len(mine) <= len(theirs) and _segments_overlap(user_template, root)
-
-
-def _check_root_ownership(user_roots: dict[str, str], shared: dict[str, str]) -> None:
-    """No user's root may be, or contain, another template's roots: with
-    ``data/{uid}/`` beside ``data/shared/{uid}/`` the user ``shared`` would own everyone's
-    ``data/shared/<uid>/``; with ``{uid}/`` the user ``public`` would own ``public/``."""
-    for template in user_roots:
-        others = [(t, k) for t, k in user_roots.items() if t != template]
-        for root, where in [*others, *shared.items()]:
-            if _could_own(template, root):
-                raise ConfigError(
-                    where,
-                    f"{root!r} could lie inside a user's own root {template!r} (for a user ID "
-                    "equal to one of its segments): keep per-user roots and shared areas apart",
-                )
 
 
 def _grants(
@@ -348,22 +303,6 @@ def _grants(
     return (GrantTemplate(default_root, _actions(section, "actions")),)
 
 
-def _check_shared_areas(path: str, grants: tuple[GrantTemplate, ...], user_roots: set[str]) -> None:
-    """A shared area that could hold another user's root may only be read, and the
-    user-ID segment of no root may fall inside another grant of the same profile."""
-    for index, grant in enumerate(grants):
-        if grant.per_user:
-            continue
-        writes = [a for a in grant.actions if a not in READ_ACTIONS]
-        crossing = sorted(t for t in user_roots if _segments_overlap(grant.root, t))
-        if writes and crossing:
-            raise ConfigError(
-                f"{path}.grants[{index}].actions",
-                f"{grant.root!r} holds other users' roots ({crossing[0]}), so it may only be "
-                f"read ({', '.join(READ_ACTIONS)}), not {writes[0]}",
-            )
-
-
 def _profile(
     name: str,
     section: _Section,
@@ -380,15 +319,7 @@ def _profile(
         raise ConfigError(
             section.key("max_content_length"), "no action in this profile sends a body it bounds"
         )
-    content_types = section.strings("content_types")
-    for index, content_type in enumerate(content_types):
-        if not CONTENT_TYPE_RE.match(content_type):
-            raise ConfigError(
-                f"{section.key('content_types')}[{index}]",
-                f"{content_type!r} is not a lower-case media type (type/subtype or type/*)",
-            )
-    if content_types and not set(actions) & set(TYPE_ACTIONS):
-        raise ConfigError(section.key("content_types"), "no action in this profile uploads")
+    content_types, storage_classes = _upload_pins(section, actions)
     max_duration = section.integer("max_duration", None, *duration_bounds)
     bind_ip = section.boolean("bind_ip", False)
     bucket = section.string("bucket")
@@ -419,8 +350,31 @@ def _profile(
     section.done()
     return Profile(
         name, actions, max_length, content_types, max_duration, bind_ip, grants, bucket,
-        region, fresh_folder, tuple(dict.fromkeys(ci_actions)),
+        region, fresh_folder, tuple(dict.fromkeys(ci_actions)), storage_classes,
     )  # fmt: skip
+
+
+def _upload_pins(
+    section: _Section, actions: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The content types and storage classes a profile's uploads may use."""
+    content_types = section.strings("content_types")
+    for index, content_type in enumerate(content_types):
+        if not CONTENT_TYPE_RE.match(content_type):
+            raise ConfigError(
+                f"{section.key('content_types')}[{index}]",
+                f"{content_type!r} is not a lower-case media type (type/subtype or type/*)",
+            )
+    if content_types and not set(actions) & set(CREATE_ACTIONS):
+        raise ConfigError(section.key("content_types"), "no action in this profile uploads")
+    storage_classes = section.strings("storage_classes", ("STANDARD",))
+    unknown = [c for c in storage_classes if c not in STORAGE_CLASSES]
+    if not storage_classes or unknown:
+        where = section.key("storage_classes")
+        if unknown:
+            where += f"[{storage_classes.index(unknown[0])}]"
+        raise ConfigError(where, f"must list COS storage classes ({', '.join(STORAGE_CLASSES)})")
+    return content_types, tuple(dict.fromkeys(storage_classes))
 
 
 def _override(section: _Section, name: str, env: Mapping[str, str], variable: str) -> Optional[str]:
@@ -463,15 +417,22 @@ def _profiles(
     }
     if not profiles:
         raise ConfigError("profiles", "must define at least one profile")
-    user_roots = {template: "prefix.template"}
-    shared: dict[str, str] = {}
+    uses: list[tuple[str, str, str, tuple[str, ...]]] = [
+        (template, "prefix.template", "prefix.template", ())
+    ]
     for name, profile in profiles.items():
         for index, grant in enumerate(profile.grants):
-            where = f"profiles.{name}.grants[{index}].root"
-            (user_roots if grant.per_user else shared).setdefault(grant.root, where)
-    _check_root_ownership(user_roots, shared)
-    for name, profile in profiles.items():
-        _check_shared_areas(f"profiles.{name}", profile.grants, set(user_roots))
+            where = f"profiles.{name}.grants[{index}]"
+            if "grants" not in section.data[name]:
+                where = f"profiles.{name}"  # the shorthand: actions on the user's root
+                uses.append((grant.root, f"{where}.actions", f"{where}.actions", grant.actions))
+            else:
+                uses.append((grant.root, f"{where}.root", f"{where}.actions", grant.actions))
+    uses += [(root, f"shared_roots[{i}]", f"shared_roots[{i}]", ()) for i, root in
+             enumerate(shared_roots)]  # fmt: skip
+    problem = check_areas(collect_areas(uses))
+    if problem is not None:
+        raise ConfigError(*problem)
     return profiles
 
 
@@ -544,6 +505,9 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     listing = top.section("listing")
     listing_on_bucket = listing.boolean("bucket_resource", False)
     listing.done()
+    function_url = top.section("function_url")
+    trust_address = function_url.boolean("trust_remote_addr", False)
+    function_url.done()
     top.done()
 
     return Config(
@@ -575,6 +539,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         rate_limit=rate_limit,
         shared_roots=shared_roots,
         listing_on_bucket=listing_on_bucket,
+        trust_function_url_address=trust_address,
     )
 
 
@@ -678,17 +643,22 @@ def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
         external_id=external_id,
     )
     section.done()
+    where = "STS_ENDPOINT" if env.get("STS_ENDPOINT") else "sts.endpoint"
     try:
         parse_endpoint(settings.endpoint)
     except ValueError as exc:
-        raise ConfigError("sts.endpoint", str(exc)) from None
+        raise ConfigError(where, str(exc)) from None
+    parts = urlsplit(settings.endpoint.strip())
+    if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+        # Plain HTTP would carry the signed request and the issued keys in clear text.
+        raise ConfigError(where, "must be an https URL (plain http only for a loopback host)")
     return settings
 
 
 def check_https_url(value: str, key: str) -> str:
     """https only (plain http just for a local test IdP)."""
     parts = urlsplit(value)
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    local = parts.hostname in LOOPBACK_HOSTS
     if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
         raise ConfigError(key, f"must be an https URL, got {value!r}")
     return value
@@ -717,6 +687,8 @@ def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
         max_token_bytes=section.integer("max_token_bytes", 8192, 256, 65536) or 8192,
         max_age=section.integer("max_age", None, 1, 30 * 86400),
         mode=mode,
+        max_lifetime=section.integer("max_token_lifetime", 30 * 86400, 60, 366 * 86400)
+        or 30 * 86400,
         jwks_url=jwks_url,
         discovery=discovery,
         jwks_ttl=section.integer("jwks_ttl", 600, 60, 86400) or 600,

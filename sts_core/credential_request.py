@@ -33,6 +33,20 @@ def _document(body: bytes) -> Any:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("invalid_body", "the body must be JSON (or empty)") from None
+    except RecursionError:  # [[[[...]]]]: the body limit still admits thousands of levels
+        raise BadRequest("invalid_body", "the body is nested too deeply") from None
+
+
+def _is_text(value: Any) -> bool:
+    """A JSON string that is real Unicode text: JSON's "\ud800" escapes decode to lone
+    surrogates, which no key, log line or response could carry."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scope(value: Any, limit: int) -> tuple[ScopeEntry, ...]:
@@ -49,11 +63,11 @@ def _scope(value: Any, limit: int) -> tuple[ScopeEntry, ...]:
             raise BadRequest("invalid_field", f"{where} must be an object")
         unknown = sorted(str(k) for k in item if k not in SCOPE_FIELDS)
         if unknown:
-            raise BadRequest("invalid_field", f"{where} has an unknown field {unknown[0]!r}")
+            raise BadRequest("invalid_field", f"{where} has an unknown field {unknown[0][:64]!r}")
         for name in SCOPE_FIELDS:
             field_value = item.get(name)
             required = name in ("action", "prefix")
-            if (required or field_value is not None) and not isinstance(field_value, str):
+            if (required or field_value is not None) and not _is_text(field_value):
                 raise BadRequest("invalid_field", f"{where}.{name} must be a string")
         entries.append(
             ScopeEntry(item["action"], item["prefix"], item.get("bucket"), item.get("region"))
@@ -70,11 +84,11 @@ def parse_credential_request(body: bytes, config: Config) -> CredentialRequest:
     unknown = sorted(str(k) for k in document if k not in FIELDS)
     if unknown:
         raise BadRequest(
-            "invalid_field", f"unknown field {unknown[0]!r} (expected {', '.join(FIELDS)})"
+            "invalid_field", f"unknown field {unknown[0][:64]!r} (expected {', '.join(FIELDS)})"
         )
 
     name = document.get("profile", config.default_profile)
-    if not isinstance(name, str):
+    if not _is_text(name):
         raise BadRequest("invalid_field", "profile must be a string")
     profile = config.profiles.get(name)
     if profile is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
@@ -19,6 +20,16 @@ from .errors import BadRequest, PayloadTooLarge
 
 API_GATEWAY = "apigw"
 FUNCTION_URL = "function_url"
+# A request id from an event or a header is echoed in X-Request-Id and the log: a
+# client may have sent it, so only a short id of a safe alphabet is kept (Tencent's
+# published samples mask theirs with '*').
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:*-]{0,127}", re.ASCII)
+
+
+def safe_request_id(value: Any) -> Optional[str]:
+    """`value` if it is a plausible request id, else None (never reflected)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if _REQUEST_ID.fullmatch(text) else None
 
 
 class HttpRequest(NamedTuple):
@@ -30,13 +41,21 @@ class HttpRequest(NamedTuple):
     raw_body: str
     base64_body: bool
     source_ip: Optional[str]
-    gateway_request_id: Optional[str]
+    gateway_request_id: Optional[str]  # safe_request_id of the trigger's own id
 
     def __repr__(self) -> str:  # headers carry the caller's token, the body its request
         return f"HttpRequest({self.method} {self.path}, kind={self.kind})"
 
     def header(self, name: str) -> Optional[str]:
         return self.headers.get(name.lower())
+
+    def client_ip(self, trust_function_url: bool) -> Optional[str]:
+        """The caller's address, where the platform establishes it: API Gateway's
+        requestContext; on a Function URL the x-scf-remote-addr header only when the
+        config trusts it (whether SCF overwrites a client-sent copy is unverified)."""
+        if self.kind == FUNCTION_URL and not trust_function_url:
+            return None
+        return self.source_ip
 
     def body(self, limit: int) -> bytes:
         """The request body, refusing anything longer than `limit` bytes."""
@@ -134,5 +153,5 @@ def parse_event(event: Any) -> HttpRequest:
         raw_body=body,
         base64_body=_flag(event.get("isBase64Encoded")),
         source_ip=str(source_ip).strip() if source_ip else None,
-        gateway_request_id=str(request_id).strip() if request_id else None,
+        gateway_request_id=safe_request_id(request_id),
     )

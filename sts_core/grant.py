@@ -31,7 +31,8 @@ def bound_address(source_ip: Optional[str]) -> str:
     except ValueError:
         raise BadRequest(
             "no_source_ip",
-            "this profile binds keys to the caller's address, but the request has none",
+            "this profile binds keys to the caller's address, but the request has none "
+            "(on a Function URL only with function_url.trust_remote_addr)",
         ) from None
     return f"{address}/{address.max_prefixlen}"
 

@@ -26,7 +26,9 @@ def json_response(
         "isBase64Encoded": False,
         "statusCode": status,
         "headers": {**BASE_HEADERS, **(headers or {})},
-        "body": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        # ASCII escapes: any text a message quotes (a lone surrogate included) is
+        # still a body every client and SCF itself can encode.
+        "body": json.dumps(payload, separators=(",", ":")),
     }
 
 

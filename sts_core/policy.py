@@ -20,28 +20,24 @@ Everything here is a pure function of its arguments, so it is tested without moc
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote
 
-from .config import (
-    ACTION_RE,
-    CI_ACTION_RE,
-    LENGTH_ACTIONS,
-    LISTING_ACTIONS,
-    TYPE_ACTIONS,
-    Profile,
-)
+from .config import CI_ACTION_RE, Profile
+from .cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS, action_problem
 from .errors import Forbidden
+from .object_keys import key_problem
 
-MAX_KEY_BYTES = 850  # COS's object-key limit
+# The ACLs an upload may set: private, or the bucket's own (the operator's choice).
+PRIVATE_ACLS = ("private", "default")
+PIN = "string_equal_if_exist"  # holds when the header is absent: plain uploads still work
 CONDITION_KEYS = {
     "numeric_less_than_equal": {"cos:content-length"},
     "string_equal": {"cos:content-type"},
     "string_like": {"cos:content-type", "cos:prefix"},
     "ip_equal": {"qcs:ip"},
+    PIN: {"cos:x-cos-acl", "cos:x-cos-storage-class"},
 }
 # Listings (LISTING_ACTIONS) are confined by their prefix (reference cos-api.md
 # §5.2): COS checks them against R(prefix) or, under the stricter reading,
@@ -109,36 +105,6 @@ class ScopeEntry(NamedTuple):
     region: Optional[str] = None
 
 
-_UNSAFE_KEY_CHARACTERS = re.compile(r"[?%\\]")
-
-
-def _has_control_character(text: str) -> bool:
-    return any(unicodedata.category(c)[0] == "C" for c in text)
-
-
-def key_problem(key: str) -> Optional[str]:
-    """Why `key` is unsafe as a granted object key or ``prefix*``, or None."""
-    if not key:
-        return "it is empty"
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        return "it is too long"
-    if "*" in key[:-1]:
-        return "'*' is allowed only as the last character"
-    if _UNSAFE_KEY_CHARACTERS.search(key):
-        return "it contains '?', '%' or '\\'"
-    segments = key.rstrip("*").split("/")
-    if any(segment in (".", "..") for segment in segments):
-        return "it has a '.' or '..' segment"
-    if "//" in key:
-        return "it has an empty segment"
-    # For ASCII, isprintable() is exactly "no control characters", in C.
-    if (not key.isprintable()) if key.isascii() else _has_control_character(key):
-        return "it contains control characters"
-    if unicodedata.normalize("NFKC", key) != key:
-        return "it is not in Unicode NFKC form"
-    return None
-
-
 def check_scope(
     profile: Profile, target: Target, scope: Sequence[ScopeEntry]
 ) -> dict[str, list[str]]:
@@ -181,9 +147,16 @@ def _conditions(profile: Profile, action: str, source_ip: Optional[str]) -> dict
     if profile.max_content_length is not None and action in LENGTH_ACTIONS:
         # Without _if_exist: a request with no Content-Length is denied (fails closed).
         condition["numeric_less_than_equal"] = {"cos:content-length": profile.max_content_length}
-    if profile.content_types and action in TYPE_ACTIONS:
+    if profile.content_types and action in CREATE_ACTIONS:
         operator = "string_like" if any("*" in t for t in profile.content_types) else "string_equal"
         condition[operator] = {"cos:content-type": list(profile.content_types)}
+    if action in CREATE_ACTIONS:
+        # A created object stays private and in an allowed storage class: without the
+        # pin, upload keys publish files world-readable or push archive-class objects.
+        condition[PIN] = {
+            "cos:x-cos-acl": list(PRIVATE_ACLS),
+            "cos:x-cos-storage-class": list(profile.storage_classes),
+        }
     if source_ip:
         condition["ip_equal"] = {"qcs:ip": [source_ip]}
     return condition
@@ -207,12 +180,17 @@ def build_policy(
         for root_grant in target.root_grants(profile.actions):
             for action in root_grant.actions:
                 grants.setdefault(action, []).append(root_grant.root + "*")
-    # Actions that share resources and conditions share one statement. Conditions
-    # depend only on which headers or parameters an action sends, so that is the key.
+    # Actions that share resources, conditions and the grant that allows them share
+    # one statement. Conditions depend only on which headers or parameters an action
+    # sends; the grant matters where grants nest (Delete from protected/alice/, Get
+    # from protected/ on one key): each statement stays within one grant, as the
+    # guard requires.
     statements: dict[tuple[Any, ...], dict[str, Any]] = {}
     for action, keys in grants.items():
         listing = listing_on_bucket and action in LISTING_ACTIONS
-        group = (tuple(keys), action in LENGTH_ACTIONS, action in TYPE_ACTIONS, listing)
+        granting = tuple(_granting_root(target, profile, action, key) for key in keys)
+        group = (tuple(keys), granting, action in LENGTH_ACTIONS, action in CREATE_ACTIONS,
+                 listing)  # fmt: skip
         statement = statements.get(group)
         if statement is None:
             statement = {"effect": "allow", "action": [], "resource": []}
@@ -240,6 +218,16 @@ def build_policy(
             statement["condition"] = {"ip_equal": {"qcs:ip": [source_ip]}}
         statements[("ci",)] = statement
     return {"version": "2.0", "statement": list(statements.values())}
+
+
+def _granting_root(target: Target, profile: Profile, action: str, key: str) -> str:
+    """The most specific declared root that covers `key` and grants `action`."""
+    covering = [
+        grant.root
+        for grant in target.root_grants(profile.actions)
+        if key.startswith(grant.root) and action in grant.actions
+    ]
+    return max(covering, key=len, default="")
 
 
 def render(policy: Mapping[str, Any]) -> str:
@@ -315,7 +303,7 @@ def _check_statement(statement: Any, target: Target) -> None:
     if all(CI_ACTION_RE.match(action) for action in actions):
         _check_ci_resources(resources, target)
         return
-    _check_cos_actions(actions)
+    _check_cos_actions(actions, condition)
     bucket = target.resource("")
     for resource in resources:
         if resource == bucket:
@@ -327,14 +315,25 @@ def _check_statement(statement: Any, target: Target) -> None:
             raise PolicyViolation(
                 "a resource lies outside the declared roots granting its actions, or is unsafe"
             )
+    _check_pins(actions, condition)
 
 
-def _check_cos_actions(actions: list[str]) -> None:
+def _check_cos_actions(actions: list[str], condition: Any) -> None:
     for action in actions:
-        if not ACTION_RE.match(action) or action == "name/cos:GetService":
-            raise PolicyViolation(f"{action!r} is not an explicit COS action")
-        if "Bucket" in action and action not in LISTING_ACTIONS:
-            raise PolicyViolation(f"{action!r} is bucket-level and cannot be confined")
+        problem = action_problem(action)
+        if problem:
+            raise PolicyViolation(problem)
+
+
+def _check_pins(actions: list[str], condition: Any) -> None:
+    """Every statement that creates objects keeps them private and in a chosen class."""
+    if any(action in CREATE_ACTIONS for action in actions):
+        pins = (condition or {}).get(PIN, {})
+        acls = _strings(pins.get("cos:x-cos-acl"))
+        if acls is None or not set(acls) <= set(PRIVATE_ACLS):
+            raise PolicyViolation("an upload statement must pin cos:x-cos-acl to private ACLs")
+        if _strings(pins.get("cos:x-cos-storage-class")) is None:
+            raise PolicyViolation("an upload statement must pin cos:x-cos-storage-class")
 
 
 def _check_bucket_listing(actions: list[str], condition: Any, target: Target) -> None:

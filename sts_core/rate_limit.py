@@ -17,8 +17,11 @@ either limit the request is answered 429 ``rate_limited`` with ``Retry-After``
   up to N times the limits, and a new instance starts with full buckets.
 
 Both sides do the same integer arithmetic (milliseconds, micro-tokens), so they
-decide alike. Times come from the instance's clock: the instances' clocks are
-NTP-synchronised, and a bucket never refills backwards.
+decide alike. A bucket read back from Redis is clamped (tokens within the bucket,
+a time no later than now) and a wait longer than one token's refill is refused
+as a bad value: whoever can write to Redis cannot lock users out for long. Times
+come from the instance's clock: the instances' clocks are NTP-synchronised, and a
+bucket never refills backwards.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ for i = 1, 2 do
   local saved = redis.call('HMGET', KEYS[i], 't', 's')
   local t, s = tonumber(saved[1]), tonumber(saved[2])
   if t == nil or s == nil then t, s = size, now end
+  t, s = math.max(0, math.min(size, t)), math.min(s, now)
   if now > s then
     t = math.min(size, t + math.floor((now - s) * rate))
     s = now
@@ -123,6 +127,7 @@ class LocalBuckets:
             waits = [0, 0]
             for i, ((rate, size), state) in enumerate(zip(self._rates, states)):
                 tokens, stamp = (size, now) if state is None else state
+                tokens, stamp = max(0, min(size, tokens)), min(stamp, now)
                 if now > stamp:
                     tokens = min(size, tokens + math.floor((now - stamp) * rate))
                     stamp = now
@@ -152,6 +157,8 @@ class RedisBuckets:
         user_rate, user_size = _rates(settings.per_user)
         global_rate, global_size = _rates(settings.overall)
         self._args = (repr(user_rate), user_size, repr(global_rate), global_size)
+        # The longest honest wait: one token's refill from an empty bucket.
+        self._max_waits = (math.ceil(MICRO / user_rate), math.ceil(MICRO / global_rate))
         self._clock = clock
 
     def user_key(self, user_id: str) -> str:
@@ -166,6 +173,9 @@ class RedisBuckets:
             allowed, wait_user, wait_global = (int(value) for value in reply)
         except (TypeError, ValueError):
             raise self.link.Error("bad_value") from None
+        bounded = all(0 <= w <= m + 1 for w, m in zip((wait_user, wait_global), self._max_waits))
+        if allowed not in (0, 1) or not bounded:
+            raise self.link.Error("bad_value")
         return Decision(True) if allowed == 1 else decide(wait_user, wait_global)
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 VERSION = b"\x01"
 NONCE_BYTES = 12
+CLOCK_SLACK = 300  # seconds instances' clocks may differ by, for the sanity bound
 
 
 class SharedCache:
@@ -62,7 +63,10 @@ class SharedCache:
             # Not ours, or tampered with: a miss (STS will be asked and the entry
             # overwritten), reported without cooling Redis down.
             raise self.link.Error("bad_value")
-        if issued.expired_time - self._clock() < required_life(duration, self.min_remaining):
+        life = issued.expired_time - self._clock()
+        if life > duration + CLOCK_SLACK:
+            raise self.link.Error("bad_value")  # no key asked for `duration` lives longer
+        if life < required_life(duration, self.min_remaining):
             return None  # clocks differ between instances: the rule, not the TTL, decides
         return issued
 

@@ -162,11 +162,12 @@ def parse_endpoint(endpoint: str) -> tuple[str, str]:
     """Return (url, host header) for an STS base URL, rejecting anything odd."""
     parts = urlsplit(endpoint.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"STS endpoint must be an http(s) URL, got {endpoint!r}")
+        # Never quote the value: it may carry credentials (user:password@host).
+        raise ValueError("must be an http(s) URL with a host")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("STS endpoint must not carry credentials, a query or a fragment")
+        raise ValueError("must not carry credentials, a query or a fragment")
     if parts.path not in ("", "/"):
-        raise ValueError("STS endpoint must not have a path")
+        raise ValueError("must not have a path")
     host = parts.hostname.lower()
     if parts.port and parts.port != {"http": 80, "https": 443}[parts.scheme]:
         host = f"{host}:{parts.port}"

@@ -2,7 +2,8 @@
 
 - Algorithms come from the configuration, never from the token's header, so
   ``alg: none`` and HS/RS confusion are refused by construction.
-- ``exp`` is required; ``iss``/``aud`` are required and checked when configured;
+- ``exp`` is required, and may lie at most ``max_token_lifetime`` ahead (30 days
+  by default); ``iss``/``aud`` are required and checked when configured;
   ``nbf``/``iat`` are honoured with a small leeway; ``max_age`` optionally bounds
   how old ``iat`` may be.
 - With a key set (JWKS), the token's ``alg`` must be allowed before any key is
@@ -114,6 +115,9 @@ class TokenVerifier:
                 if isinstance(exc, kind):
                     raise Unauthorized(code, message) from None
             raise  # pragma: no cover - the last row catches every PyJWTError
+        # PyJWT has checked that exp is a number in the future; refuse one too far out.
+        if int(claims["exp"]) - self._clock() > self.settings.max_lifetime + self.settings.leeway:
+            raise Unauthorized("invalid_token", "the token's expiry lies too far in the future")
         max_age = self.settings.max_age
         if max_age is not None:
             issued_at = claims.get("iat")

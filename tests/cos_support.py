@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import json
+import time
 from typing import Any, Optional
 from urllib.parse import quote, urlencode
 
@@ -14,6 +18,8 @@ from qcloud_cos.cos_exception import CosServiceError
 
 import index
 from tests.support import BUCKET, REGION, body_of, context, event, token
+
+MIB = 1024 * 1024
 
 # The SDK's two ways to reach a custom endpoint (cos-api.md §7.1): `Domain`
 # (the bucket appears nowhere; the local COS serves its one bucket) and `IP`
@@ -118,3 +124,42 @@ def refused(call: Any, *args: Any, **kwargs: Any) -> CosServiceError:
 
 def last_record(cos: Any) -> dict[str, Any]:
     return json.loads(cos.log_lines[-1])
+
+
+def form_upload(cos, keys, key, body, *, content_type=None, max_length=10 * MIB, extra=None):
+    """A browser-style PostObject (cos-api.md §3.2), signed here with plain hmac."""
+    creds = keys["credentials"]
+    now = int(time.time())
+    key_time = f"{now - 60};{now + 900}"
+    expiration = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now + 900))
+    conditions = [
+        {"q-sign-algorithm": "sha1"},
+        {"q-ak": creds["tmpSecretId"]},
+        {"q-sign-time": key_time},
+        {"bucket": BUCKET},
+        ["starts-with", "$key", keys["prefix"]],
+        ["content-length-range", 0, max_length],
+    ]
+    policy = json.dumps({"expiration": expiration, "conditions": conditions}).encode()
+    sign_key = hmac.new(creds["tmpSecretKey"].encode(), key_time.encode(), hashlib.sha1)
+    digest = hashlib.sha1(policy).hexdigest()
+    signature = hmac.new(sign_key.hexdigest().encode(), digest.encode(), hashlib.sha1)
+    fields = {
+        "key": key,
+        "policy": base64.b64encode(policy).decode(),
+        "q-sign-algorithm": "sha1",
+        "q-ak": creds["tmpSecretId"],
+        "q-key-time": key_time,
+        "q-signature": signature.hexdigest(),
+        "x-cos-security-token": creds["sessionToken"],
+    }
+    if content_type:
+        fields["Content-Type"] = content_type
+    fields.update(extra or {})  # uncovered by the policy: only CAM can refuse them
+    return requests.post(
+        cos.endpoint + "/",
+        data=fields,
+        files={"file": ("upload.bin", body)},
+        headers={"Host": f"{BUCKET}.cos.{REGION}.myqcloud.com"},
+        timeout=10,
+    )

@@ -294,3 +294,28 @@ def test_the_optional_extra_pins_what_the_tests_use():
     extra = pins("requirements-check.txt")
     assert any(line.startswith("cos-python-sdk-v5==") for line in extra)
     assert extra <= pins("requirements-dev.txt")
+
+
+def test_keys_that_can_publish_or_archive_are_caught(
+    capsys, monkeypatch, endpoint, local_cos, config_file
+):
+    """A deployment whose upload keys carry no ACL/storage-class pin (an older build, or a
+    COS that ignored the keys): COS accepts both uploads and the check says so."""
+    real = grant.build_policy
+
+    def unpinned(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        policy = real(*args, **kwargs)
+        for statement in policy["statement"]:
+            statement.get("condition", {}).pop("string_equal_if_exist", None)
+            if statement.get("condition") == {}:
+                del statement["condition"]
+        return policy
+
+    monkeypatch.setattr(grant, "build_policy", unpinned)
+    monkeypatch.setattr(grant, "guard", lambda policy, target: None)
+    url = endpoint(deployed_config())
+    status, rows = run_check(capsys, url, local_cos, config_file)
+    assert status == 1
+    failed = {name for name, s in statuses(rows).items() if s == "FAIL"}
+    assert failed == {check.PUBLIC_MINE, check.ARCHIVE_MINE}
+    assert "COS ignored the pin; deleted again" in rows[check.PUBLIC_MINE]["detail"]

@@ -3,9 +3,7 @@ reading switch, and what it logs. (The SDK round trips are in test_cos_sdk.py.)"
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import os
 import time
@@ -14,7 +12,7 @@ import pytest
 import requests
 
 from sts_core.local.cos.server import CosEmulator
-from tests.cos_support import client, last_record, mint, refused, sign
+from tests.cos_support import client, form_upload, last_record, mint, refused, sign
 from tests.support import BUCKET, REGION, make_env, make_service, shipped_config
 
 MIB = 1024 * 1024
@@ -23,44 +21,6 @@ MIB = 1024 * 1024
 @pytest.fixture
 def service(emulator):
     return make_service(make_env(emulator.endpoint))
-
-
-def form_upload(cos, keys, key, body, *, content_type=None, max_length=10 * MIB):
-    """A browser-style PostObject (cos-api.md §3.2), signed here with plain hmac."""
-    creds = keys["credentials"]
-    now = int(time.time())
-    key_time = f"{now - 60};{now + 900}"
-    expiration = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now + 900))
-    conditions = [
-        {"q-sign-algorithm": "sha1"},
-        {"q-ak": creds["tmpSecretId"]},
-        {"q-sign-time": key_time},
-        {"bucket": BUCKET},
-        ["starts-with", "$key", keys["prefix"]],
-        ["content-length-range", 0, max_length],
-    ]
-    policy = json.dumps({"expiration": expiration, "conditions": conditions}).encode()
-    sign_key = hmac.new(creds["tmpSecretKey"].encode(), key_time.encode(), hashlib.sha1)
-    digest = hashlib.sha1(policy).hexdigest()
-    signature = hmac.new(sign_key.hexdigest().encode(), digest.encode(), hashlib.sha1)
-    fields = {
-        "key": key,
-        "policy": base64.b64encode(policy).decode(),
-        "q-sign-algorithm": "sha1",
-        "q-ak": creds["tmpSecretId"],
-        "q-key-time": key_time,
-        "q-signature": signature.hexdigest(),
-        "x-cos-security-token": creds["sessionToken"],
-    }
-    if content_type:
-        fields["Content-Type"] = content_type
-    return requests.post(
-        cos.endpoint + "/",
-        data=fields,
-        files={"file": ("upload.bin", body)},
-        headers={"Host": f"{BUCKET}.cos.{REGION}.myqcloud.com"},
-        timeout=10,
-    )
 
 
 def test_form_upload_into_the_users_root(service, local_cos):

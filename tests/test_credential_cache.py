@@ -141,9 +141,28 @@ def test_shipped_config_reuses_keys_by_default(emulator):
 
 @pytest.fixture
 def bound(emulator):
+    """bind_ip, on a deployment that trusts the Function URL's x-scf-remote-addr."""
     document = shipped_config()
     document["profiles"]["upload"]["bind_ip"] = True
+    document["function_url"] = {"trust_remote_addr": True}
     return make_service(make_env(emulator.endpoint), document, cache=True)
+
+
+def test_an_untrusted_function_url_address_binds_nothing(emulator):
+    """By default x-scf-remote-addr is not trusted (whether SCF overwrites a client's
+    copy is unverified): a bind_ip profile fails closed there, and API Gateway's
+    requestContext address still binds."""
+    document = shipped_config()
+    document["profiles"]["upload"]["bind_ip"] = True
+    service = make_service(make_env(emulator.endpoint), document)
+    url_event = event(token(), sample="function_url.json")
+    response = index.handle(service, url_event, context())
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"]["code"] == "no_source_ip"
+    assert emulator.calls == []
+    response = index.handle(service, event(token()), context())
+    assert response["statusCode"] == 200
+    assert all(c["ip_equal"] == {"qcs:ip": ["10.0.2.14/32"]} for c in conditions(emulator))
 
 
 def conditions(emulator):

@@ -147,6 +147,16 @@ def test_a_complete_environment_passes(env):
     assert SECRET not in repr(result.summary)
 
 
+def test_hs256_without_issuer_and_audience_is_warned_about():
+    """Any JWT signed with the shared secret is then a login (another service's tokens
+    too): the preflight passes, but says so."""
+    warning = [n for n in check(KEY_ENV, "prod").notes if "without iss and aud" in n]
+    assert warning
+    assert "STS_JWT_ISSUER" in warning[0]
+    pinned = {**KEY_ENV, "STS_JWT_ISSUER": "https://app.example.com", "STS_JWT_AUDIENCE": "cos"}
+    assert not [n for n in check(pinned, "prod").notes if "warning" in n]
+
+
 @pytest.mark.parametrize(
     ("change", "variable", "words"),
     [

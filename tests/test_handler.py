@@ -445,7 +445,8 @@ def test_one_json_log_line_per_request_with_hashed_user(service, capsys):
     assert issued["status"] == 200
     assert issued["user"] != "alice"
     assert len(issued["user"]) == 16
-    assert issued["requestId"] == "c6af9ac6-****-****-9a41-93e8deadbeef"
+    assert issued["requestId"] == "scf-req-0001"  # SCF's id wins; the gateway's is kept
+    assert issued["gatewayRequestId"] == "c6af9ac6-****-****-9a41-93e8deadbeef"
     assert issued["stsRequestId"]
     assert issued["profile"] == "upload"
     assert issued["trigger"] == "apigw"

@@ -261,13 +261,19 @@ def test_profile_policy_grants_root_star_with_conditions_only_on_uploads():
     assert set(resources_of(policy)) == {target.root_resource + "*"}
     put = statement_for(policy, "name/cos:PutObject")
     assert "name/cos:PostObject" in put["action"]
+    pins = {
+        "cos:x-cos-acl": ["private", "default"],
+        "cos:x-cos-storage-class": ["STANDARD"],
+    }
     assert put["condition"] == {
         "numeric_less_than_equal": {"cos:content-length": 1024},
         "string_equal": {"cos:content-type": ["image/jpeg", "image/png"]},
+        "string_equal_if_exist": pins,
     }
     initiate = statement_for(policy, "name/cos:InitiateMultipartUpload")
     assert initiate["condition"] == {
-        "string_equal": {"cos:content-type": ["image/jpeg", "image/png"]}
+        "string_equal": {"cos:content-type": ["image/jpeg", "image/png"]},
+        "string_equal_if_exist": pins,
     }
     part = statement_for(policy, "name/cos:UploadPart")
     assert "condition" not in part
@@ -289,7 +295,7 @@ def test_download_policy_has_no_upload_conditions():
 def test_wildcard_content_types_use_string_like():
     profile = Profile("img", ("name/cos:PutObject",), content_types=("image/*",))
     condition = build_policy(profile, target_for("a"))["statement"][0]["condition"]
-    assert condition == {"string_like": {"cos:content-type": ["image/*"]}}
+    assert condition["string_like"] == {"cos:content-type": ["image/*"]}
 
 
 def test_ip_binding_condition():
@@ -328,11 +334,13 @@ def ok_policy(target, **statement):
         ({"resource": [IN_BUCKET + "users/alice/../b"]},
          "unsafe"),
         ({"resource": []}, "no resource"),
-        ({"action": ["*"]}, "explicit"),
-        ({"action": ["name/cos:*"]}, "explicit"),
+        ({"action": ["*"]}, "wildcard"),
+        ({"action": ["name/cos:*"]}, "wildcard"),
         ({"action": ["name/cos:DeleteBucket"]}, "bucket-level"),
-        ({"action": ["name/cos:GetBucketAcl"]}, "bucket-level"),
-        ({"action": ["name/cvm:RunInstances"]}, "explicit"),
+        ({"action": ["name/cos:GetBucketACL"]}, "bucket-level"),
+        ({"action": ["name/cos:GetBucketAcl"]}, "not a COS action"),
+        ({"action": ["name/cos:PutObjectACL"]}, "public"),
+        ({"action": ["name/cvm:RunInstances"]}, "not a COS action"),
         ({"action": []}, "no action"),
         ({"effect": "deny"}, "allow"),
         ({"principal": {"qcs": ["*"]}}, "unexpected element"),

@@ -168,6 +168,17 @@ def test_values_are_encrypted_and_bound_to_their_name(link, redis_db):
     assert cache.get("carol-policy", 1800, far()) is None
 
 
+def test_a_cached_key_living_longer_than_asked_is_a_bad_value(link, redis_db):
+    """Even a sealed entry is bounded: keys asked for 1800 s cannot live ten years
+    (whoever holds STS_CACHE_KEY could seal one; the bound keeps it out of use)."""
+    cache = SharedCache(link, clock=Clock(NOW))
+    cache.put("p", 1800, issued(NOW + 1800 + 300), far())  # clock skew: still fine
+    assert cache.get("p", 1800, far()) is not None
+    cache.put("p", 1800, issued(NOW + 10 * 365 * 86400), far())
+    with pytest.raises(SharedError, match="bad_value"):
+        cache.get("p", 1800, far())
+
+
 def test_a_bad_value_is_replaced_by_fresh_keys(emulator, env, redis_db, capsys):
     index.handle(instance(env), event(token()), context())
     (name,) = redis_db.keys("cos-sts:k:*")

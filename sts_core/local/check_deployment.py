@@ -44,6 +44,8 @@ DELETE_MINE = "delete the probe object"
 WRITE_OTHER = "write to another user's folder refused by COS"
 WRITE_ROOT = "write to the bucket root refused by COS"
 READ_OTHER = "read of another user's key refused by COS"
+PUBLIC_MINE = "a public-read upload refused by COS"
+ARCHIVE_MINE = "an archive-class upload refused by COS"
 
 
 @dataclass
@@ -335,6 +337,7 @@ class Checker:
                 self.rows[-1].detail += f" (the probe object {mine} is left in the bucket)"
         else:
             self.skip(DELETE_MINE, "nothing was written")
+        self._check_pins(probe, mine, body, wrote.ok)
 
         # Outside the prefix: COS itself must refuse, whatever the profile says.
         other_root = self.other_root(prefix)
@@ -342,19 +345,36 @@ class Checker:
             (WRITE_OTHER, f"{other_root}cos-sts-check-{run_id}.txt"),
             (WRITE_ROOT, f"cos-sts-check-{run_id}.txt"),
         ):
-            outcome = probe.put(key, body, self.expect.content_type)
-            detail = f"{key}: {outcome.describe()}"
-            if outcome.ok:
-                detail += " - COS accepted the write"
-                cleanup = probe.delete(key)
-                detail += "; deleted again" if cleanup.ok else f"; LEFT IN THE BUCKET: {key}"
-            self.add(check, outcome.status == 403, detail)
+            self._refused_write(probe, check, key, body, "COS accepted the write")
         other = self.other_key or f"{other_root}cos-sts-check-{run_id}-absent.txt"
         outcome = probe.get(other)
         detail = f"{other}: {outcome.describe()}"
         if outcome.status == 404:
             detail += " - COS looked for it: the keys may read there"
         self.add(READ_OTHER, outcome.status == 403, detail)
+
+    def _refused_write(
+        self, probe: CosProbe, check: str, key: str, body: bytes, accepted: str, **extra: str
+    ) -> None:
+        """A write COS must refuse (403); if it was accepted, delete it again."""
+        outcome = probe.put(key, body, self.expect.content_type, **extra)
+        detail = f"{key}{f' with {extra}' if extra else ''}: {outcome.describe()}"
+        if outcome.ok:
+            detail += f" - {accepted}"
+            cleanup = probe.delete(key)
+            detail += "; deleted again" if cleanup.ok else f"; LEFT IN THE BUCKET: {key}"
+        self.add(check, outcome.status == 403, detail)
+
+    def _check_pins(self, probe: CosProbe, key: str, body: bytes, can_write: bool) -> None:
+        """Upload keys pin the object ACL and storage class (policy conditions with
+        _if_exist); whether COS enforces those keys on temporary keys is unverified,
+        so try: COS must refuse both, on the real bucket."""
+        for check, extra in ((PUBLIC_MINE, {"ACL": "public-read"}),
+                             (ARCHIVE_MINE, {"StorageClass": "DEEP_ARCHIVE"})):  # fmt: skip
+            if not can_write:
+                self.skip(check, "the keys cannot write here")
+                continue
+            self._refused_write(probe, check, key, body, "COS ignored the pin", **extra)
 
     def _inside(
         self,
@@ -469,9 +489,11 @@ class CosProbe:
         except CosClientError as exc:
             return CosOutcome(0, type(exc).__name__ + ": " + str(exc)[:200])
 
-    def put(self, key: str, body: bytes, content_type: str) -> CosOutcome:
+    def put(self, key: str, body: bytes, content_type: str, **extra: str) -> CosOutcome:
         def run() -> CosOutcome:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra
+            )
             return CosOutcome(200)
 
         return self._call(run)

@@ -394,6 +394,15 @@ def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[st
         return f"key set {url or '(discovery)'}, iss {issuer}, aud {audience}"
     secret = fn_env.get("STS_JWT_SECRET") or ""
     algorithms = auth.get("algorithms") or ["HS256"]
+    issuer = fn_env.get("STS_JWT_ISSUER") or auth.get("issuer")
+    audience = fn_env.get("STS_JWT_AUDIENCE") or auth.get("audience")
+    if not issuer or not audience:
+        result.notes.append(
+            "warning: tokens are checked without "
+            + " and ".join(n for n, v in (("iss", issuer), ("aud", audience)) if not v)
+            + ": any JWT signed with STS_JWT_SECRET (by any service sharing it) is a login; "
+            "set STS_JWT_ISSUER and STS_JWT_AUDIENCE and have the app's tokens carry them"
+        )
     needed = max(HS_ALGORITHMS.get(str(a), 32) for a in algorithms)
     if not secret:
         result.refuse("STS_JWT_SECRET", "not set (or STS_JWKS_URL for an identity provider's keys)")

@@ -74,6 +74,7 @@ def explain(
         f"root:     {grant.target.root}"
         + ("  (a new folder for every credential)" if ask.profile.fresh_folder else ""),
         *grant_lines(grant.target.root_grants(ask.profile.actions)),
+        *wildcard_notes(ask.profile.content_types),
         f"STS call: {call} DurationSeconds={ask.duration} (region {sts.region}, {sts.endpoint})",
         "",
         "policy, exactly as sent (URL-encoded into the Policy parameter):",
@@ -106,6 +107,17 @@ def grant_lines(grants: Sequence[RootGrant]) -> list[str]:
         kind = "own root" if grant.per_user else "shared area"
         lines.append(f"  {grant.root:<24} ({kind}): {', '.join(grant.actions)}")
     return lines
+
+
+def wildcard_notes(content_types: Sequence[str]) -> list[str]:
+    """What a `type/*` admits: CAM's string_like matches any text with that start."""
+    return [
+        f"note:     content type {pattern!r} is a string_like match: it admits any value "
+        f"starting with {pattern[:-1]!r}, e.g. {pattern[:-1]}svg+xml (scripts run when "
+        f"served inline) and '{pattern[:-1]}png, text/html'; list exact types instead"
+        for pattern in content_types
+        if pattern.endswith("/*")
+    ]
 
 
 def request_values(

@@ -329,6 +329,13 @@ class CosEmulator:
             form_type = field(form, "content-type")
             if form_type is not None:
                 values["cos:content-type"] = form_type
+            # The form's ACL and storage class are fields; COS lists both keys for
+            # PostObject, but how it reads them from a form is unverified: the
+            # stricter reading (the field, else the header) is taken here.
+            for name, condition_key in FORM_CONDITION_FIELDS.items():
+                value = field(form, name)
+                if value is not None:
+                    values[condition_key] = value
         resource = resource_for(
             self.bucket, api, object_key, request.param("prefix"), self.list_resource
         )
@@ -564,6 +571,9 @@ class CosEmulator:
 
 
 # -- small helpers --------------------------------------------------------------------
+
+
+FORM_CONDITION_FIELDS = {"acl": "cos:x-cos-acl", "x-cos-storage-class": "cos:x-cos-storage-class"}
 
 
 def _stderr(line: str) -> None:
