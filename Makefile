@@ -54,19 +54,19 @@ test: lint system-deps node-deps
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
 # built-in STS emulator and a local COS unless Tencent keys are in the environment.
 run: $(VENV)/.runtime
-	$(BIN)/python -m sts_core serve --port $(PORT) --cos-port $(COS_PORT) --playground-port $(PLAYGROUND_PORT)
+	$(BIN)/python -m sts_tools serve --port $(PORT) --cos-port $(COS_PORT) --playground-port $(PLAYGROUND_PORT)
 
-# build/scf and build/cos-sts-scf.zip: what SCF runs (see scripts/package.py).
+# build/scf and build/cos-sts-scf.zip: what SCF runs (see sts_tools/commands/package.py).
 # JWKS=1 adds cryptography for tokens from an OIDC provider's key set; REDIS=1
 # adds redis-py and cryptography for shared state on Redis (STS_REDIS_URL).
 package: $(VENV)/.runtime
-	$(BIN)/python scripts/package.py $(if $(JWKS),--with-jwks) $(if $(REDIS),--with-redis)
+	$(BIN)/python -m sts_tools package $(if $(JWKS),--with-jwks) $(if $(REDIS),--with-redis)
 
 # Preflight (fails fast, naming the variable), make package, then
 # scf deploy --stage $(STAGE) --noValidation. STAGE defaults to dev; DRY_RUN=1
 # runs the preflight and prints the commands without running them.
 deploy: $(VENV)/.runtime
-	$(BIN)/python -m sts_core deploy $(if $(STAGE),--stage $(STAGE)) $(if $(DRY_RUN),--dry-run)
+	$(BIN)/python -m sts_tools deploy $(if $(STAGE),--stage $(STAGE)) $(if $(DRY_RUN),--dry-run)
 
 # Ours vs qcloud-python-sts vs the official SDK, in one run (see bench/bench.py).
 bench: $(VENV)/.dev

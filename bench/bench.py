@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
-import importlib.util
 import io
 import json
 import os
@@ -37,7 +36,8 @@ from urllib.parse import quote
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from sts_core.local import sts_emulator as emu  # noqa: E402
+from sts_tools.commands import package as package_script  # noqa: E402
+from sts_tools.emulators import sts_emulator as emu  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 BUCKET = "examplebucket-1250000000"
@@ -89,7 +89,7 @@ class StandIn:
     """The STS emulator in its own process (so it never competes for our GIL)."""
 
     def __init__(self, tls: Optional[dict[str, str]] = None) -> None:
-        command = [sys.executable, "-m", "sts_core.local.sts_emulator", "--port", "0"]
+        command = [sys.executable, "-m", "sts_tools.emulators.sts_emulator", "--port", "0"]
         if tls:
             command += ["--certfile", tls["server"]]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -432,17 +432,10 @@ def bench_pins() -> dict[str, str]:
     return pins
 
 
-def _package_script() -> Any:
-    spec = importlib.util.spec_from_file_location("package_script", f"{ROOT}/scripts/package.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def build_folders(directory: str, version: str) -> dict[str, str]:
     """Each contender vendored into its own folder for SCF's platform, as deployed."""
     folders = {}
-    folder, archive = _package_script().build(os.path.join(directory, "ours"))
+    folder, archive = package_script.build(os.path.join(directory, "ours"))
     folders["ours"] = folder
     folders["ours_zip"] = archive
     pins = bench_pins()

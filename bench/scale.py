@@ -49,11 +49,11 @@ with contextlib.redirect_stdout(io.StringIO()):  # its cold start logs a line: n
     import index
 from sts_core.config import parse_config  # noqa: E402
 from sts_core.credential_cache import CredentialCache  # noqa: E402
-from sts_core.local import sts_emulator as emu  # noqa: E402
-from sts_core.local.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
 from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_core.sts_client import IssuedCredentials  # noqa: E402
+from sts_tools.emulators import sts_emulator as emu  # noqa: E402
+from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 CACHE_KEY = "bench-cache-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -329,7 +329,7 @@ class EmulatorProcess:
     """The STS emulator in its own process, for one real round trip to compare with."""
 
     def __init__(self) -> None:
-        command = [sys.executable, "-m", "sts_core.local.sts_emulator", "--port", "0"]
+        command = [sys.executable, "-m", "sts_tools.emulators.sts_emulator", "--port", "0"]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         match = re.search(r"(https?://\S+)", self.process.stdout.readline())
         if not match:

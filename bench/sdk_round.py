@@ -27,9 +27,9 @@ sys.path.insert(0, ROOT)
 import requests  # noqa: E402
 from qcloud_cos import CosConfig, CosS3Client  # noqa: E402
 
-from sts_core.local import environment  # noqa: E402
-from sts_core.local.cli import mint_token  # noqa: E402
-from sts_core.local.devserver import DevServer  # noqa: E402
+from sts_tools import stack as environment  # noqa: E402
+from sts_tools.commands.cli import mint_token  # noqa: E402
+from sts_tools.emulators.gateway import DevServer  # noqa: E402
 
 
 def run(rounds: int, size: int) -> dict:

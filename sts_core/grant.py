@@ -1,6 +1,6 @@
 """From a verified user and their request to the exact policy STS will receive.
 
-The handler and the dry run (`python -m sts_core explain`) both call `plan_grant`,
+The handler and the dry run (`python -m sts_tools explain`) both call `plan_grant`,
 so what the dry run prints is what production sends.
 """
 

@@ -16,7 +16,7 @@ settings.load_profile("default")
 
 import pytest  # noqa: E402
 
-from sts_core.local.sts_emulator import StsEmulator  # noqa: E402
+from sts_tools.emulators.sts_emulator import StsEmulator  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +35,7 @@ def emulator(sts_emulator):
 @pytest.fixture(scope="session")
 def local_cos_server(sts_emulator):
     """One local COS for the whole run, sharing the STS emulator's issued keys."""
-    from sts_core.local.cos.server import CosEmulator
+    from sts_tools.emulators.cos.server import CosEmulator
     from tests.support import BUCKET, REGION
 
     lines: list[str] = []
@@ -56,7 +56,7 @@ def local_cos(emulator, local_cos_server):
 @pytest.fixture(scope="session")
 def redis_server():
     """One real redis-server on loopback for the whole run (nothing persisted)."""
-    from sts_core.local.redis_server import INSTALL_HINT, RedisServer
+    from sts_tools.support.redis_server import INSTALL_HINT, RedisServer
     from tests.tools import require_executable
 
     require_executable("redis-server", INSTALL_HINT)

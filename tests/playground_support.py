@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, NamedTuple, Optional
 
 import index
-from sts_core.local.devserver import DevServer
-from sts_core.local.environment import DEV_JWT_SECRET
-from sts_core.local.playground import Playground
 from sts_core.service import Service
+from sts_tools.emulators.gateway import DevServer
+from sts_tools.playground.server import Playground
+from sts_tools.stack import DEV_JWT_SECRET
 from tests.support import ROOT, make_env, make_service, shipped_config
 from tests.tools import require, require_executable
 

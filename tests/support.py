@@ -16,8 +16,8 @@ import jwt
 import yaml
 
 from sts_core.config import parse_config
-from sts_core.local import sts_emulator as emu
 from sts_core.service import Service, service_for
+from sts_tools.emulators import sts_emulator as emu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = os.path.join(ROOT, "tests", "fixtures", "events")
@@ -118,9 +118,9 @@ def free_port() -> int:
 
 
 def start_serve(env: dict[str, str], port: int, cos_port: int, playground_port: int) -> Any:
-    """`python -m sts_core serve` (what make run starts) as a process, and its banner
+    """`python -m sts_tools serve` (what make run starts) as a process, and its banner
     up to "Ctrl-C stops." (or whatever it printed within 30 s)."""
-    command = [sys.executable, "-m", "sts_core", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "sts_tools", "serve", "--port", str(port)]
     command += ["--cos-port", str(cos_port), "--playground-port", str(playground_port)]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

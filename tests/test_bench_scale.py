@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from sts_core.local.redis_server import INSTALL_HINT
+from sts_tools.support.redis_server import INSTALL_HINT
 from tests.support import ROOT
 from tests.tools import require_executable
 

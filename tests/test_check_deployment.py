@@ -1,4 +1,4 @@
-"""`python -m sts_core check-deployment` end to end against the local stack: the
+"""`python -m sts_tools check-deployment` end to end against the local stack: the
 real handler behind the local endpoint (DevServer, HTTP -> API Gateway event),
 the STS emulator, and the local COS, which checks signatures and evaluates the
 policy STS attached to each key, as COS does. It must pass a correct deployment
@@ -15,9 +15,9 @@ import yaml
 
 import index
 from sts_core import grant
-from sts_core.local import check_deployment as check
-from sts_core.local import cli
-from sts_core.local.devserver import DevServer
+from sts_tools.commands import check_deployment as check
+from sts_tools.commands import cli
+from sts_tools.emulators.gateway import DevServer
 from tests.support import ROOT, ROOT_RESOURCE, make_env, make_service, shipped_config, token
 
 APP_ORIGIN = "https://app.example.com"

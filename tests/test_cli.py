@@ -1,4 +1,4 @@
-"""`python -m sts_core`: token, explain (the dry run), invoke, and --help everywhere."""
+"""`python -m sts_tools`: token, explain (the dry run), invoke, and --help everywhere."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import jwt
 import pytest
 
 import index
-from sts_core.local import cli
-from sts_core.local import environment as local
+from sts_tools import stack as local
+from sts_tools.commands import cli
 from tests.support import ROOT, event, make_env, make_service
 
 CONTRACT_ENV = (
@@ -44,7 +44,7 @@ def clean_env(monkeypatch):
 
 
 def run(capsys, command, *extra):
-    """Run `python -m sts_core <command>`, written as a user would type it."""
+    """Run `python -m sts_tools <command>`, written as a user would type it."""
     status = cli.main(shlex.split(command) + list(extra))
     captured = capsys.readouterr()
     return status, captured.out, captured.err
@@ -200,7 +200,7 @@ def python_m(*argv, env_update=None, timeout=60):
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
     env.update(env_update or {})
     return subprocess.run(
-        [sys.executable, "-m", "sts_core", *argv],
+        [sys.executable, "-m", "sts_tools", *argv],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -240,7 +240,7 @@ def test_invoke_fails_for_a_rejected_request(tmp_path):
 def test_every_command_has_help(command):
     result = python_m(*command, "--help")
     assert result.returncode == 0, result.stderr
-    assert "usage: python -m sts_core" in result.stdout
+    assert "usage: python -m sts_tools" in result.stdout
 
 
 def test_explain_with_an_ip_bound_profile(clean_env, capsys, tmp_path):
@@ -267,7 +267,7 @@ def test_try_it_lines_follow_the_token_mode():
     hmac_auth = AuthSettings(("HS256",), None, None, "sub", 30, 8192, None)
     dev = local.LocalEnvironment({"STS_JWT_SECRET": local.DEV_JWT_SECRET})
     lines = cli.try_it(hmac_auth, "http://127.0.0.1:9000/sts", dev)
-    assert "-m sts_core token alice" in lines[0]
+    assert "-m sts_tools token alice" in lines[0]
     assert any("Authorization: Bearer eyJ" in line for line in lines)
 
     key_set = hmac_auth._replace(mode="jwks", jwks_url="https://idp.example.com/jwks.json")

@@ -1,4 +1,4 @@
-"""`python -m sts_core console-event`: what it prints is a test event the
+"""`python -m sts_tools console-event`: what it prints is a test event the
 deployed handler accepts (fed here to index.main_handler, as the console does)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 import index
 from sts_core.events import API_GATEWAY, FUNCTION_URL, parse_event
-from sts_core.local import cli
-from sts_core.local import environment as local
+from sts_tools import stack as local
+from sts_tools.commands import cli
 from tests.support import body_of, context, make_env, make_service
 from tests.test_cli import CONTRACT_ENV
 

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 import index
-from sts_core.local.cos.server import CosEmulator
-from sts_core.local.devserver import DevServer
+from sts_tools.emulators.cos.server import CosEmulator
+from sts_tools.emulators.gateway import DevServer
 from tests.cos_support import mint, sign
 from tests.support import BUCKET, REGION, make_env, make_service, shipped_config, token
 

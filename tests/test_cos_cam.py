@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sts_core.local.cos import cam, conditions
-from sts_core.local.cos.cam import Decision, PolicyError, Statement, decide, parse_policy
+from sts_tools.emulators.cos import cam, conditions
+from sts_tools.emulators.cos.cam import Decision, PolicyError, Statement, decide, parse_policy
 
 R = "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/"
 PUT, GET, HEAD = "name/cos:PutObject", "name/cos:GetObject", "name/cos:HeadObject"

@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from sts_core.local.cos.conditions import (
+from sts_tools.emulators.cos.conditions import (
     OPERATORS,
     Condition,
     PolicyError,

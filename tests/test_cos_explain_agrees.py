@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sts_core.local.explain import explain
+from sts_tools.explain import explain
 from tests.cos_support import REQUESTS, mint, sign
 from tests.support import make_env, make_service, shipped_config
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3.filepost import encode_multipart_formdata
 
-from sts_core.local.cos.errors import (
+from sts_tools.emulators.cos.errors import (
     AccessDenied,
     EntityTooLarge,
     EntityTooSmall,
@@ -26,7 +26,7 @@ from sts_core.local.cos.errors import (
     MalformedPOSTRequest,
     SignatureDoesNotMatch,
 )
-from sts_core.local.cos.post_policy import (
+from sts_tools.emulators.cos.post_policy import (
     Condition,
     PostForm,
     check_post,
@@ -36,7 +36,7 @@ from sts_core.local.cos.post_policy import (
     parse_policy,
     policy_signature,
 )
-from sts_core.local.cos.signature import sign_key, signature
+from sts_tools.emulators.cos.signature import sign_key, signature
 
 DOC_ID = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q"
 DOC_KEY = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"

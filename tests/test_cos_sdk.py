@@ -3,7 +3,7 @@ do exactly what the profile grants, inside the user's root, and nothing else.
 
 Keys come from the public handler (through the local STS, which records each
 key's policy); the official SDK uses them against the local COS over HTTP, which
-verifies signatures and evaluates the policy (sts_core/local/cos).
+verifies signatures and evaluates the policy (sts_tools/emulators/cos).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from sts_core.local.cos.errors import NoSuchKey
+from sts_tools.emulators.cos.errors import NoSuchKey
 from tests.cos_support import MODES, client, last_record, mint, refused
 from tests.support import BUCKET, make_env, make_service, shipped_config
 
@@ -264,7 +264,7 @@ def test_keys_the_local_sts_never_issued_are_refused(service, local_cos):
 def test_expired_keys_get_coss_expired_token_code(service, emulator):
     import time as real_time
 
-    from sts_core.local.cos.server import CosEmulator
+    from sts_tools.emulators.cos.server import CosEmulator
     from tests.support import REGION
 
     offset = [0.0]

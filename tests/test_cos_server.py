@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from sts_core.local.cos.server import CosEmulator
+from sts_tools.emulators.cos.server import CosEmulator
 from tests.cos_support import client, form_upload, last_record, mint, refused, sign
 from tests.support import BUCKET, REGION, make_env, make_service, shipped_config
 
@@ -136,7 +136,7 @@ def test_shipped_upload_profile_under_both_listing_readings(emulator, tmp_path, 
 
 
 def test_a_key_issued_without_a_policy_is_refused(emulator, local_cos):
-    from sts_core.local.keyring import IssuedKey
+    from sts_tools.emulators.keyring import IssuedKey
 
     emulator.keyring.add(IssuedKey("AKIDROLEONLY", "secret", "tok", int(time.time()) + 600))
     keys = {"credentials": {"tmpSecretId": "AKIDROLEONLY", "tmpSecretKey": "secret",

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_auth import CosS3Auth
 
-from sts_core.local.cos import signature as sig
-from sts_core.local.cos.signature import (
+from sts_tools.emulators.cos import signature as sig
+from sts_tools.emulators.cos.signature import (
     AuthFields,
     MalformedAuthorization,
     UnsignedName,

@@ -1,4 +1,4 @@
-"""The local COS's state (sts_core/local/cos/store.py), without HTTP.
+"""The local COS's state (sts_tools/emulators/cos/store.py), without HTTP.
 
 Oracles are written here independently: md5 via hashlib, the multipart ETag
 from its definition, listings from a naive grouping of the sorted keys.
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sts_core.local.cos import errors
-from sts_core.local.cos.store import CosStore, Part, Upload, byte_range
+from sts_tools.emulators.cos import errors
+from sts_tools.emulators.cos.store import CosStore, Part, Upload, byte_range
 from tests.support import Clock
 
 B = "examplebucket-1250000000"

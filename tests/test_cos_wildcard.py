@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sts_core.local.cos.wildcard import match
+from sts_tools.emulators.cos.wildcard import match
 
 CASES = [
     # empty pattern / empty text

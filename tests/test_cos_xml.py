@@ -1,4 +1,4 @@
-"""COS documents (sts_core/local/cos/cosxml.py, errors.error_xml) and the
+"""COS documents (sts_tools/emulators/cos/cosxml.py, errors.error_xml) and the
 CompleteMultipartUpload parser.
 
 The oracle for every result document is cos-python-sdk-v5 itself: its client
@@ -20,9 +20,9 @@ from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_comm import dict_to_xml, xml_to_dict
 from qcloud_cos.cos_exception import CosServiceError
 
-from sts_core.local.cos import cosxml, errors
-from sts_core.local.cos.errors import error_xml
-from sts_core.local.cos.store import CosStore, ListPage, Part, StoredObject, Upload
+from sts_tools.emulators.cos import cosxml, errors
+from sts_tools.emulators.cos.errors import error_xml
+from sts_tools.emulators.cos.store import CosStore, ListPage, Part, StoredObject, Upload
 from tests.support import Clock
 
 B = "examplebucket-1250000000"

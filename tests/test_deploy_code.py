@@ -4,7 +4,7 @@ tests/deploy/harness.js loads tencent-component-toolkit (pinned with a committed
 lockfile; `make test` runs `npm ci` there), answers its cloud calls in-process at
 its single network choke point (Capi.prototype.request) and prints every call
 as JSON. The inputs are serverless.yml resolved as the scf CLI resolves it
-(sts_core/local/deploy.py `cli_view`, the same code `make deploy`'s preflight
+(sts_tools/commands/deploy.py `cli_view`, the same code `make deploy`'s preflight
 uses). Reference: shared/reference/browser-and-deploy.md part B.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import pytest
 
-from sts_core.local import deploy
+from sts_tools.commands import deploy
 from tests.support import ROOT, shipped_config
 from tests.tools import require, require_executable
 

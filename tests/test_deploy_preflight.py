@@ -11,9 +11,9 @@ import sys
 import pytest
 import yaml
 
-from sts_core.local import deploy
-from sts_core.local import environment as local
-from sts_core.local import sts_emulator as emu
+from sts_tools import stack as local
+from sts_tools.commands import deploy
+from sts_tools.emulators import sts_emulator as emu
 from tests.support import ROOT
 
 SECRET = "preflight-secret-0123456789-abcdefghijklmnopqrstuvw"  # 51 bytes
@@ -333,8 +333,8 @@ def test_make_deploy_dry_run_end_to_end():
 @pytest.mark.parametrize("command", ["deploy", "console-event", "check-deployment"])
 def test_the_deployment_commands_have_help(command):
     result = subprocess.run(
-        [sys.executable, "-m", "sts_core", command, "--help"],
+        [sys.executable, "-m", "sts_tools", command, "--help"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert f"usage: python -m sts_core {command}" in result.stdout
+    assert f"usage: python -m sts_tools {command}" in result.stdout

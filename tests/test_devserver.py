@@ -13,9 +13,9 @@ import requests
 import yaml
 
 from sts_core.events import API_GATEWAY, parse_event
-from sts_core.local import environment as local
-from sts_core.local import sts_emulator as emu
-from sts_core.local.devserver import DevServer, to_event
+from sts_tools import stack as local
+from sts_tools.emulators import sts_emulator as emu
+from sts_tools.emulators.gateway import DevServer, to_event
 from tests.support import BUCKET, ROOT, free_port, shipped_config, start_serve
 from tests.test_cli import CONTRACT_ENV
 
@@ -97,7 +97,7 @@ def test_make_run_endpoint_end_to_end(tmp_path):
         assert "built-in emulator" in text
         assert "FAKE" in text
         assert f"http://127.0.0.1:{port}/sts" in text
-        assert "-m sts_core token alice" in text
+        assert "-m sts_tools token alice" in text
         assert "http://localhost:3000" in text  # the config in use is shown
         # The config is described, never a secret value.
         assert local.DEV_JWT_SECRET not in text

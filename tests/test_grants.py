@@ -18,7 +18,7 @@ import yaml
 
 import index
 from sts_core.config import ConfigError, parse_config
-from sts_core.local.cos.server import CosEmulator
+from sts_tools.emulators.cos.server import CosEmulator
 from tests.cos_support import client, last_record, mint, refused
 from tests.support import (
     BUCKET,
@@ -451,7 +451,11 @@ def test_cloud_infinite_actions_on_the_users_root_only(emulator):
 
 @pytest.mark.parametrize("external_id", [None, "partner-7f3a"])
 def test_assume_role_sends_external_id_only_when_set(emulator, external_id):
-    from sts_core.local.sts_emulator import DEV_ROLE_SECRET_ID, DEV_ROLE_SECRET_KEY, DEV_ROLE_TOKEN
+    from sts_tools.emulators.sts_emulator import (
+        DEV_ROLE_SECRET_ID,
+        DEV_ROLE_SECRET_KEY,
+        DEV_ROLE_TOKEN,
+    )
 
     env = make_env(
         emulator.endpoint,
@@ -621,7 +625,7 @@ def test_keys_for_a_shared_area_are_never_reused_across_users(emulator):
 
 @pytest.mark.parametrize("reading", ["prefix", "bucket"])
 def test_explain_assumes_the_listing_prefix_like_the_sdk_sends_it(emulator, reading):
-    from sts_core.local.explain import explain
+    from sts_tools.explain import explain
 
     document = amplify()
     document["listing"] = {"bucket_resource": True}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import index
 from sts_core.config import ConfigError
-from sts_core.local import sts_emulator as emu
+from sts_tools.emulators import sts_emulator as emu
 from tests.support import (
     BUCKET,
     JWT_SECRET,

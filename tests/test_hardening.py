@@ -390,7 +390,7 @@ def test_rate_limit_replies_out_of_bounds_are_bad_values(emulator, redis_server,
 
 
 def test_explain_says_what_a_content_type_wildcard_admits(emulator):
-    from sts_core.local.explain import explain
+    from sts_tools.explain import explain
 
     document = shipped_config()
     document["profiles"]["upload"]["content_types"] = ["image/*"]

@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from sts_core.local.playground import ADAPTER_FILE, STATIC
+from sts_tools.playground.server import ADAPTER_FILE, STATIC
 from tests.playground_support import local_stack
 from tests.support import BUCKET, REGION, ROOT
 from tests.tools import require, require_executable

@@ -4,7 +4,6 @@ interpreter that sees only the standard library and the package (python -I -S)."
 from __future__ import annotations
 
 import glob
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,21 +12,12 @@ import zipfile
 
 import pytest
 
-from sts_core.local import sts_emulator as emu
+from sts_tools.commands import package as package_script
+from sts_tools.emulators import sts_emulator as emu
 from tests.support import JWT_SECRET, ROOT, token
 from tests.tools import require
 
 MAX_ZIP_BYTES = 2 * 1024 * 1024
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("package_script", f"{ROOT}/scripts/package.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-package_script = _load_script()
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +75,7 @@ def test_contents(built):
     assert "cryptography" not in top  # HS256-only: the key-set extra is left out
     shipped = set(os.listdir(os.path.join(folder, "sts_core")))
     assert {"signer.py", "sts_client.py", "policy.py", "tokens.py", "grant.py"} <= shipped
-    assert not shipped & package_script.DEV_ONLY
-    assert "local" not in shipped  # the development tooling folder never ships
-    assert not any(name.startswith(("tests", "bench", "events", "scripts")) for name in top)
+    assert not any(name.startswith(("tests", "bench", "events", "sts_tools")) for name in top)
     assert "bin" not in top
     extensions = {
         os.path.basename(path)
@@ -96,6 +84,29 @@ def test_contents(built):
     assert any("cpython-39-" in name for name in extensions)
     assert any("cpython-310-" in name for name in extensions)
     assert not any(name.startswith("_yaml.") for name in extensions)  # the unused accelerator
+
+
+def test_the_zips_sts_core_is_the_repositorys_whole(built):
+    """sts_core/ is exactly what ships: every file of the repository's folder, byte for
+    byte, and nothing else but the bytecode the build compiles for it."""
+    _, archive, _ = built
+    repository = {
+        os.path.relpath(os.path.join(base, name), ROOT).replace(os.sep, "/")
+        for base, dirs, names in os.walk(os.path.join(ROOT, "sts_core"))
+        for name in names
+        if "__pycache__" not in base
+    }
+    with zipfile.ZipFile(archive) as zipped:
+        entries = {n for n in zipped.namelist() if n.startswith("sts_core/")}
+        sources = {n for n in entries if "/__pycache__/" not in n}
+        assert sources == repository
+        for name in sources:
+            with open(os.path.join(ROOT, name), "rb") as handle:
+                assert zipped.read(name) == handle.read(), name
+    for name in entries - sources:
+        module = name.split("/__pycache__/")[1].split(".")[0]
+        assert name.endswith(".pyc")
+        assert f"sts_core/{module}.py" in repository
 
 
 def test_bytecode_ships_for_the_cold_path_only(built):

@@ -1,4 +1,4 @@
-"""The playground (sts_core/local/playground.py): the vendored SDK and the README's
+"""The playground (sts_tools/playground/server.py): the vendored SDK and the README's
 adapter pinned, the function's CORS allowance for the local run only, the page's
 JSON routes and their guards, `make run` serving it (and not with real keys), and
 none of it in the SCF package. The page itself runs in Chromium in test_browser.py.
@@ -7,7 +7,6 @@ none of it in the SCF package. The page itself runs in Chromium in test_browser.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -21,9 +20,9 @@ import requests
 import yaml
 
 from sts_core.config import load_config
-from sts_core.local import environment as local
-from sts_core.local.keyring import IssuedKey
-from sts_core.local.playground import (
+from sts_tools import stack as local
+from sts_tools.emulators.keyring import IssuedKey
+from sts_tools.playground.server import (
     ADAPTER_FILE,
     SDK_FILE,
     SDK_SHA256,
@@ -372,10 +371,9 @@ def test_make_run_with_real_keys_has_no_playground():
 
 
 def test_the_package_leaves_the_playground_out(tmp_path):
-    spec = importlib.util.spec_from_file_location("package_script", f"{ROOT}/scripts/package.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    script.copy_sources(str(tmp_path))
+    from sts_tools.commands import package
+
+    package.copy_sources(str(tmp_path))
     shipped = {
         os.path.relpath(os.path.join(d, f), tmp_path) for d, _, fs in os.walk(tmp_path) for f in fs
     }

@@ -12,7 +12,6 @@ import pytest
 
 import index
 from sts_core.config import Bucket, ConfigError, RateLimitSettings, parse_config
-from sts_core.local.redis_server import free_port
 from sts_core.rate_limit import (
     SCRIPT_SHA,
     Decision,
@@ -22,6 +21,7 @@ from sts_core.rate_limit import (
 )
 from sts_core.redis_link import RedisLink
 from sts_core.sts_client import user_digest
+from sts_tools.support.redis_server import free_port
 from tests.shared_support import (
     CACHE_KEY,
     document_with,

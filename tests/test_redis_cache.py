@@ -12,11 +12,11 @@ import pytest
 
 import index
 from sts_core.config import ConfigError, parse_config
-from sts_core.local import sts_emulator as emu
-from sts_core.local.redis_server import RedisServer, free_port
 from sts_core.redis_link import RedisLink, SharedError
 from sts_core.shared_cache import SharedCache
 from sts_core.sts_client import IssuedCredentials, user_digest
+from sts_tools.emulators import sts_emulator as emu
+from sts_tools.support.redis_server import RedisServer, free_port
 from tests.shared_support import (
     CACHE_KEY,
     SilentRedis,

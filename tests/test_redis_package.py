@@ -6,7 +6,6 @@ STS_REDIS_URL is set."""
 from __future__ import annotations
 
 import glob
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,20 +13,11 @@ import sys
 
 import pytest
 
-from sts_core.local import sts_emulator as emu
+from sts_tools.commands import package as package_script
+from sts_tools.emulators import sts_emulator as emu
 from tests.shared_support import CACHE_KEY
-from tests.support import JWT_SECRET, ROOT, token
+from tests.support import JWT_SECRET, token
 from tests.test_package import require_scf_python
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("package_script", f"{ROOT}/scripts/package.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-package_script = _load_script()
 
 RUN = """
 import contextlib, io, json, sys

@@ -70,7 +70,7 @@ def test_runtime_handler_and_code(inputs):
     assert (module, function) == ("index", "main_handler")
     assert callable(index.main_handler)
     src = inputs["src"]["src"]
-    # What `make package` builds (scripts/package.py writes build/scf).
+    # What `make package` builds (sts_tools/commands/package.py writes build/scf).
     assert os.path.normpath(src) == os.path.join("build", "scf")
     # The package ships bytecode for the cold path: it must not be excluded.
     assert not any("pycache" in pattern for pattern in inputs["src"].get("exclude", []))

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from . import environment as local
+from sts_tools import stack as local
 
 DEFAULT_STAGE = "dev"  # serverless.yml's `stage`, and the CLI's own default
 SCF_CLI = "scf"
@@ -289,7 +289,7 @@ def _check_stage(result: Preflight, view: CliView) -> None:
 
 
 def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -> None:
-    from ..config import REGION_RE
+    from sts_core.config import REGION_RE
 
     region = view.inputs.get("region")
     if region is None:
@@ -309,7 +309,7 @@ def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -
 
 
 def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> None:
-    from ..config import BUCKET_RE, REGION_RE
+    from sts_core.config import BUCKET_RE, REGION_RE
 
     bucket = fn_env.get("COS_BUCKET") or config.get("bucket")
     if not bucket:
@@ -328,8 +328,8 @@ def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str
 
 
 def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
-    from ..config import ROLE_ARN_RE
-    from .sts_emulator import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
+    from sts_core.config import ROLE_ARN_RE
+    from sts_tools.emulators.sts_emulator import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
 
     role = view.inputs.get("role")
     if role is not None and (not isinstance(role, str) or not EXECUTION_ROLE_RE.match(role)):
@@ -367,7 +367,7 @@ def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> 
 def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> str:
     from urllib.parse import urlsplit
 
-    from ..config import HS_ALGORITHMS
+    from sts_core.config import HS_ALGORITHMS
 
     auth = local.config_section(config, "auth")
     result.key_set = local.uses_key_set(fn_env, config)
@@ -431,7 +431,7 @@ def preflight(
 ) -> Preflight:
     """Everything `make deploy` checks before building anything. Pure: reads files,
     never runs a command (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
-    from ..config import ConfigError, parse_config
+    from sts_core.config import ConfigError, parse_config
 
     root = root or local.project_root()
     stage = stage or env.get("STAGE") or None  # else serverless.yml's own
@@ -522,7 +522,7 @@ def run_deploy(env: Mapping[str, str], stage: Optional[str], dry_run: bool, out:
         return 0
     for command in commands:
         print(f"$ {shlex.join(command)}", file=out, flush=True)
-        completed = subprocess.run(command, cwd=root, check=False)  # noqa: S603
+        completed = subprocess.run(command, cwd=root, check=False)
         if completed.returncode != 0:
             return completed.returncode
     return 0

@@ -14,16 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import quote
 
-from ..config import Config
-from ..credential_request import parse_credential_request
-from ..errors import ApiError
-from ..grant import plan_grant
-from ..policy import RootGrant
-from ..sts_client import ASSUME_ROLE, federation_name, role_session_name
-from ..tokens import TokenVerifier
-from .cos import cam
-from .cos.actions import Api
-from .cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
+from sts_core.config import Config
+from sts_core.credential_request import parse_credential_request
+from sts_core.errors import ApiError
+from sts_core.grant import plan_grant
+from sts_core.policy import RootGrant
+from sts_core.sts_client import ASSUME_ROLE, federation_name, role_session_name
+from sts_core.tokens import TokenVerifier
+from sts_tools.emulators.cos import cam
+from sts_tools.emulators.cos.actions import Api
+from sts_tools.emulators.cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
 
 # What the official SDKs send by default and the product's conditions look at
 # (cos-api.md §7.5): a Content-Length on requests with a body (0 on an empty one).

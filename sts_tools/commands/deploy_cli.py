@@ -1,4 +1,4 @@
-"""The deployment commands of ``python -m sts_core`` (registered by cli.py).
+"""The deployment commands of ``python -m sts_tools`` (registered by cli.py).
 
 deploy            preflight, make package, scf deploy (``make deploy``)
 console-event     a test event with a fresh token, for the SCF console's test box
@@ -25,7 +25,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     (make package, JWKS=1 when tokens come from a key set), then run
     `scf deploy --stage STAGE --noValidation`. --dry-run stops after printing the
     commands."""
-    from .deploy import run_deploy
+    from sts_tools.commands.deploy import run_deploy
 
     return run_deploy(os.environ, args.stage, args.dry_run)
 
@@ -34,7 +34,12 @@ def cmd_console_event(args: argparse.Namespace) -> int:
     """Print a trigger event for the SCF console's test box: a POST to the configured
     path carrying a freshly minted, short-lived token signed with STS_JWT_SECRET (the
     deployed secret), or the token given with --token."""
-    from .console_event import API_GATEWAY, FUNCTION_URL, ConsoleEventError, console_event
+    from sts_tools.commands.console_event import (
+        API_GATEWAY,
+        FUNCTION_URL,
+        ConsoleEventError,
+        console_event,
+    )
 
     try:
         event, notes = console_event(
@@ -59,8 +64,14 @@ def cmd_check_deployment(args: argparse.Namespace) -> int:
     """Check a deployed endpoint as an attacker and a user would: 401s, CORS, the
     keys' shape, then (cos-python-sdk-v5) the keys against the bucket: the probe
     object inside the prefix, and COS's own 403 outside it. Exit 1 on any failure."""
-    from . import environment as local
-    from .check_deployment import Checker, CheckError, as_json, read_expectation, render
+    from sts_tools import stack as local
+    from sts_tools.commands.check_deployment import (
+        Checker,
+        CheckError,
+        as_json,
+        read_expectation,
+        render,
+    )
 
     # The SDK logs every refused request at ERROR; here refusals are expected results.
     logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
@@ -92,6 +103,15 @@ def add_commands(commands: Any) -> None:
         sub = commands.add_parser(name, help=summary, description=run.__doc__)
         sub.set_defaults(run=run)
         return sub
+
+    from . import package
+
+    build = commands.add_parser(
+        "package", help="build build/scf and build/cos-sts-scf.zip (make package)",
+        description=package.__doc__,
+    )  # fmt: skip
+    package.add_arguments(build)
+    build.set_defaults(run=package.run)
 
     deploy = command("deploy", cmd_deploy, "preflight, make package, scf deploy (make deploy)")
     deploy.add_argument(

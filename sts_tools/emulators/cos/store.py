@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Callable, NamedTuple, Optional
 
-from .errors import (
+from sts_tools.emulators.cos.errors import (
     EntityTooLarge,
     EntityTooSmall,
     InvalidArgument,

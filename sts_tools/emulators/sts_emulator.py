@@ -37,8 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
-from ..signer import TC3Signer, utc_date
-from .keyring import IssuedKey, Keyring
+from sts_core.signer import TC3Signer, utc_date
+from sts_tools.emulators.keyring import IssuedKey, Keyring
 
 SIGNATURE_WINDOW = 300
 MAX_BODY = 1 << 20
@@ -560,7 +560,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m sts_core.local.sts_emulator", description=main.__doc__
+        prog="python -m sts_tools.emulators.sts_emulator", description=main.__doc__
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100, help="0 picks a free port")

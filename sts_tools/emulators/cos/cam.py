@@ -16,8 +16,15 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
-from .conditions import Condition, PolicyError, describe, holds, parse_conditions, render
-from .wildcard import match
+from sts_tools.emulators.cos.conditions import (
+    Condition,
+    PolicyError,
+    describe,
+    holds,
+    parse_conditions,
+    render,
+)
+from sts_tools.emulators.cos.wildcard import match
 
 __all__ = ["Decision", "Policy", "PolicyError", "Statement", "decide", "parse_policy"]
 

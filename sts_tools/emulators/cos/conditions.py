@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional, Union
 
-from .wildcard import match
+from sts_tools.emulators.cos.wildcard import match
 
 Value = Union[str, int, float, bool, ipaddress.IPv4Network, ipaddress.IPv6Network]
 RequestValue = Union[str, int, float, bool, ipaddress.IPv4Address, ipaddress.IPv6Address]

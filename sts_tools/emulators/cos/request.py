@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import NamedTuple, Optional
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from .actions import Api, api_for
-from .errors import InvalidRequest, NoSuchBucket
+from sts_tools.emulators.cos.actions import Api, api_for
+from sts_tools.emulators.cos.errors import InvalidRequest, NoSuchBucket
 
 # Reading of the resource COS checks for bucket-level listings (cos-api.md §5.2,
 # open point 3): "prefix" = R(<prefix parameter>) (the documented, default

@@ -1,4 +1,4 @@
-"""``python -m sts_core``: development and operations commands (never deployed).
+"""``python -m sts_tools``: development and operations commands (never deployed).
 
 token    mint a development token
 explain  the dry run: the policy a request would send to STS, and what it allows
@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from . import environment as local
+from sts_tools import stack as local
 
 PLACEHOLDER = "REPLACE_WITH_A_TOKEN"
 
@@ -106,7 +106,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def _load(env: Mapping[str, str]) -> Any:
-    from ..config import load_config
+    from sts_core.config import load_config
 
     return load_config(env.get("STS_CONFIG") or local.default_config_path(), env)
 
@@ -115,9 +115,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print the exact policy that would be sent to STS for a caller and body, and
     whether each --check pair would be allowed. Never calls STS. Exit status 1 if
     a check is denied or the request would be refused."""
-    from ..config import ConfigError
-    from ..service import service_for
-    from .explain import explain
+    from sts_core.config import ConfigError
+    from sts_core.service import service_for
+    from sts_tools.explain import explain
 
     prepared = local.prepare(start_emulator=False)
     for note in prepared.notes:
@@ -196,7 +196,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def local_context_for_invoke() -> dict[str, Any]:
-    from .devserver import local_context
+    from sts_tools.emulators.gateway import local_context
 
     return local_context(3000)
 
@@ -230,7 +230,7 @@ def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
             f"try it:  curl -s -X POST {url} -H 'Authorization: Bearer <token>'",
         ]
     python = local.python_command()
-    lines = [f"mint a token:  {python} -m sts_core token alice"]
+    lines = [f"mint a token:  {python} -m sts_tools token alice"]
     if prepared.dev_secret:
         token = mint_token("alice", prepared.env)
         lines += [
@@ -244,7 +244,7 @@ def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
     return [
         *lines,
         "try it:",
-        f'  curl -s -X POST {url} -H "Authorization: Bearer $({python} -m sts_core '
+        f'  curl -s -X POST {url} -H "Authorization: Bearer $({python} -m sts_tools '
         """token alice --allow-real-secret)" -d '{"profile":"upload"}'""",
     ]
 
@@ -279,9 +279,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     index.main_handler. Without Tencent keys in the environment the built-in STS
     emulator answers, a local COS on --cos-port enforces the keys it issues, and the
     browser playground on --playground-port shows both."""
-    from ..config import ConfigError
-    from .devserver import DevServer
-    from .playground import start_for
+    from sts_core.config import ConfigError
+    from sts_tools.emulators.gateway import DevServer
+    from sts_tools.playground.server import start_for
 
     playground_port = None if args.no_playground else args.playground_port
     prepared = local.prepare(
@@ -346,7 +346,7 @@ def _command(commands: Any, run: Any, summary: str) -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="python -m sts_core",
+        prog="python -m sts_tools",
         description="Development and operations commands for the COS credential function.",
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -436,7 +436,7 @@ def parser() -> argparse.ArgumentParser:
         default=3000,
         help="the time_limit_in_ms given to the handler (default 3000)",
     )
-    from .deploy_cli import add_commands
+    from sts_tools.commands.deploy_cli import add_commands
 
     add_commands(commands)  # deploy, console-event, check-deployment
     return top

@@ -25,7 +25,7 @@ GET  /api/keys?secretId=AKID...   the policy the local STS attached to that key
 GET  /state.json       the local COS's request log (newest first) and its objects
 POST /reset            empties the local COS (objects and request log); issued keys stay
 
-Development tooling: it lives in sts_core/local (never packaged) and only ever
+Development tooling: it lives in sts_tools (never packaged) and only ever
 handles the public development secret and the emulators' fake keys. It never
 logs a request: tokens travel in bodies and headers.
 """
@@ -45,10 +45,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from .cos.server import CosEmulator
-    from .environment import LocalEnvironment
-    from .keyring import Keyring
+    from sts_core.config import Config
+    from sts_tools.emulators.cos.server import CosEmulator
+    from sts_tools.emulators.keyring import Keyring
+    from sts_tools.stack import LocalEnvironment
 
 DEFAULT_PORT = 9002
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -85,7 +85,7 @@ def allow_origins(env: dict[str, str], origins: Sequence[str]) -> list[str]:
     Returns the notes to print."""
     import yaml
 
-    from .environment import default_config_path, read_config_document
+    from sts_tools.stack import default_config_path, read_config_document
 
     source = env.get("STS_CONFIG") or default_config_path()
     document = read_config_document(env)
@@ -207,8 +207,8 @@ class Playground:
 
     def dev_tokens(self) -> Optional[str]:
         """None when the page may mint tokens, else why not."""
-        from ..config import HMAC
-        from .environment import DEV_JWT_SECRET
+        from sts_core.config import HMAC
+        from sts_tools.stack import DEV_JWT_SECRET
 
         if self.config is not None and self.config.auth.mode != HMAC:
             return "tokens come from an identity provider's key set: paste one of its tokens"
@@ -255,7 +255,7 @@ class Playground:
         }
 
     def mint(self, request: Mapping[str, Any]) -> Reply:
-        from .cli import mint_token
+        from sts_tools.commands.cli import mint_token
 
         refusal = self.dev_tokens()
         if refusal is not None:

@@ -119,7 +119,7 @@ class RedisServer:
         self.stop()
 
 
-def main() -> None:  # pragma: no cover - a convenience: python -m sts_core.local.redis_server
+def main() -> None:  # pragma: no cover - a convenience: python -m sts_tools.support.redis_server
     with RedisServer() as server:
         print(f"redis-server on {server.url} (Ctrl-C stops it)", flush=True)
         try:

@@ -29,10 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import quote
 
-from ..keyring import IssuedKey, Keyring
-from . import cam, cosxml
-from .actions import Api
-from .errors import (
+from sts_tools.emulators.cos import cam, cosxml
+from sts_tools.emulators.cos.actions import Api
+from sts_tools.emulators.cos.errors import (
     AccessDenied,
     AccessForbidden,
     BadDigest,
@@ -50,8 +49,8 @@ from .errors import (
     SignatureDoesNotMatch,
     error_xml,
 )
-from .post_policy import PostForm, check_post, field, form_fields, parse_form
-from .request import (
+from sts_tools.emulators.cos.post_policy import PostForm, check_post, field, form_fields, parse_form
+from sts_tools.emulators.cos.request import (
     LIST_RESOURCE_MODES,
     LIST_RESOURCE_PREFIX,
     Bucket,
@@ -60,8 +59,15 @@ from .request import (
     parse,
     resource_for,
 )
-from .signature import AuthFields, MalformedAuthorization, parse_authorization, query_fields, verify
-from .store import CosStore, StoredObject, byte_range
+from sts_tools.emulators.cos.signature import (
+    AuthFields,
+    MalformedAuthorization,
+    parse_authorization,
+    query_fields,
+    verify,
+)
+from sts_tools.emulators.cos.store import CosStore, StoredObject, byte_range
+from sts_tools.emulators.keyring import IssuedKey, Keyring
 
 MAX_BODY_BYTES = 256 * 1024 * 1024  # in memory: a development store, not a data lake
 TOKEN_HEADER = "x-cos-security-token"

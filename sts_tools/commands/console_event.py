@@ -1,4 +1,4 @@
-"""``python -m sts_core console-event``: a test event for the SCF console.
+"""``python -m sts_tools console-event``: a test event for the SCF console.
 
 The console's Test button sends a JSON event to the deployed function exactly as
 a trigger would. This builds an API Gateway event (reference scf-runtime.md
@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from . import environment as local
+from sts_tools import stack as local
 
 API_GATEWAY = "apigw"
 FUNCTION_URL = "function-url"
@@ -108,7 +108,7 @@ def console_event(
     origin: Optional[str] = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """(event, notes for the terminal)."""
-    from .cli import mint_token
+    from sts_tools.commands.cli import mint_token
 
     document = local.read_config_document(env)
     path = document.get("path") if isinstance(document, dict) else None

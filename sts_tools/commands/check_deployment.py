@@ -1,4 +1,4 @@
-"""``python -m sts_core check-deployment URL --token T``: does the deployed endpoint
+"""``python -m sts_tools check-deployment URL --token T``: does the deployed endpoint
 grant what you think it grants?
 
 It plays an attacker and a user against a deployed endpoint:

@@ -27,7 +27,7 @@ import json
 import re
 from typing import Any, NamedTuple, Optional
 
-from .errors import (
+from sts_tools.emulators.cos.errors import (
     AccessDenied,
     EntityTooLarge,
     EntityTooSmall,
@@ -36,7 +36,7 @@ from .errors import (
     MalformedPOSTRequest,
     SignatureDoesNotMatch,
 )
-from .signature import (
+from sts_tools.emulators.cos.signature import (
     ALGORITHM,
     START_TOLERANCE,
     AuthFields,

@@ -1,7 +1,8 @@
 """Build what SCF runs: build/scf/ and build/cos-sts-scf.zip.
 
-Contents: index.py, config.yml, the runtime modules of sts_core (no emulator, CLI
-or dev server), and requirements.txt installed for SCF's platform: CentOS 7
+Contents: index.py, config.yml, the whole sts_core/ folder (exactly what ships:
+the tooling lives in sts_tools/, which nothing shipped imports), and requirements.txt
+installed for SCF's platform: CentOS 7
 (manylinux2014, x86_64), CPython 3.9 *and* 3.10. Both versions resolve the same
 pinned releases; only their compiled extension modules differ, so the 3.10
 ``.so`` files are added beside the 3.9 tree and the same folder runs on either
@@ -36,10 +37,11 @@ import time
 import zipfile
 from typing import Optional
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLATFORM = "manylinux2014_x86_64"
 PYTHONS = ("3.9", "3.10")
-DEV_ONLY = {"__main__.py"}  # and the whole local/ folder: only top-level modules are copied
+# What a checkout may hold in sts_core/ that is not source: never copied.
+NOT_SOURCE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 # PyYAML's optional libyaml binding (2.4 MB per Python version): yaml.safe_load, the
 # only call made, runs the pure-Python SafeLoader whether or not it is present.
 UNUSED_ACCELERATORS = ("yaml/_yaml.",)
@@ -208,10 +210,9 @@ def find_interpreter(version: str) -> Optional[str]:
 
 def cold_path_files(folder: str, interpreter: str, with_redis: bool = False) -> list[str]:
     """The files of `folder` that one credential request imports on `interpreter`."""
-    sys.path.insert(0, ROOT)
     import jwt
 
-    from sts_core.local import sts_emulator as emulator
+    from sts_tools.emulators import sts_emulator as emulator
 
     secret = "package-probe-secret-0123456789abcdefghijklmnop"
     token = jwt.encode({"sub": "probe", "exp": int(time.time()) + 300}, secret, algorithm="HS256")
@@ -267,18 +268,14 @@ def compile_bytecode(folder: str, with_redis: bool = False) -> list[str]:
 
 
 def copy_sources(folder: str) -> None:
-    sys.path.insert(0, ROOT)
     from sts_core.config import compile_config
 
     shutil.copy2(os.path.join(ROOT, "index.py"), folder)
     shutil.copy2(os.path.join(ROOT, "config.yml"), folder)
     # config.yml.json: the same document, so a cold start need not import PyYAML.
     compile_config(os.path.join(folder, "config.yml"))
-    package = os.path.join(folder, "sts_core")
-    os.makedirs(package)
-    for name in sorted(os.listdir(os.path.join(ROOT, "sts_core"))):
-        if name.endswith(".py") and name not in DEV_ONLY:
-            shutil.copy2(os.path.join(ROOT, "sts_core", name), package)
+    shutil.copytree(os.path.join(ROOT, "sts_core"), os.path.join(folder, "sts_core"),
+                    ignore=NOT_SOURCE)  # fmt: skip
 
 
 def write_zip(folder: str, path: str) -> None:
@@ -307,8 +304,7 @@ def build(out: str, with_jwks: bool = False, with_redis: bool = False) -> tuple[
     return folder, archive
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=os.path.join(ROOT, "build"))
     parser.add_argument(
         "--with-jwks",
@@ -320,13 +316,12 @@ def main() -> None:
         action="store_true",
         help="also vendor requirements-redis.txt (shared key reuse and limits on Redis)",
     )
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     folder, archive = build(args.out, args.with_jwks, args.with_redis)
     print(
         f"{os.path.relpath(folder)}: {len(_files(folder))} files, {size_of(folder) / 1024:.0f} KiB"
     )
     print(f"{os.path.relpath(archive)}: {os.path.getsize(archive) / 1024:.0f} KiB")
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import quote
 
-from .errors import InvalidArgument, MalformedXML, xml_child, xml_document
+from sts_tools.emulators.cos.errors import InvalidArgument, MalformedXML, xml_child, xml_document
 
 if TYPE_CHECKING:
-    from .store import ListPage, Part, Upload
+    from sts_tools.emulators.cos.store import ListPage, Part, Upload
 
 MAX_COMPLETE_BODY = 1024 * 1024
 MAX_PARTS = 10_000

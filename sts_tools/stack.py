@@ -6,7 +6,7 @@ announced development defaults for whatever is missing.
   local COS beside it accepts exactly what those keys' policies allow.
 - No bucket/region: an example bucket in ap-guangzhou.
 - No ``STS_JWT_SECRET``: a fixed development secret, so tokens minted by
-  ``python -m sts_core token`` are accepted. It is public: never deploy it.
+  ``python -m sts_tools token`` are accepted. It is public: never deploy it.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from .sts_emulator import StsEmulator, dev_key_env
+from sts_tools.emulators.sts_emulator import StsEmulator, dev_key_env
 
 if TYPE_CHECKING:  # the local COS itself is imported only when it is started
-    from .cos.server import CosEmulator
+    from sts_tools.emulators.cos.server import CosEmulator
 
 # Public on purpose: it only ever signs local development tokens (64 bytes: any HS*).
 DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"
@@ -86,7 +86,7 @@ def default_config_path() -> str:
 
 
 def project_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def prepare(
@@ -133,7 +133,7 @@ def prepare(
                 f"({env['COS_REGION']}) - checks signatures and enforces each key's policy"
             )
             if playground_port is not None:
-                from .playground import allow_origins, origins_for
+                from sts_tools.playground.server import allow_origins, origins_for
 
                 local.notes += allow_origins(env, origins_for(playground_port))
     return local
@@ -143,7 +143,7 @@ def start_local_cos(
     sts: StsEmulator, env: Mapping[str, str], port: int, log: Optional[Callable[[str], None]] = None
 ) -> CosEmulator:
     """The local COS for the configured bucket, trusting what `sts` issued."""
-    from .cos.server import CosEmulator
+    from sts_tools.emulators.cos.server import CosEmulator
 
     bucket, region = configured_bucket(env)
     try:
