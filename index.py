@@ -16,24 +16,17 @@ from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
-from sts_core.config import Config, ConfigError
+from sts_core.config_reader import ConfigError
 from sts_core.credential_request import parse_credential_request
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
 from sts_core.events import parse_event, safe_request_id
 from sts_core.grant import plan_grant
 from sts_core.http import error_response, json_response
-from sts_core.keys import signing_credentials
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.service import Service, build_service
-from sts_core.sts_client import (
-    ASSUME_ROLE,
-    IssuedCredentials,
-    StsError,
-    federation_name,
-    role_session_name,
-    user_digest,
-)
+from sts_core.settings import Config
+from sts_core.sts_client import IssuedCredentials, StsError, user_digest
 
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.yml")
 STAGES = ("/release", "/prepub", "/test")
@@ -88,11 +81,11 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 3. The body, bounded before anything reads it.
         body = request.body(config.max_body_bytes)
-        time_left = deadline(context, started, config)
+        deadline = invocation_deadline(context, started, config)
 
         # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
         #    one is needed, stays within the invocation's time).
-        user_id, claims = service.verifier.identity(request.header("authorization"), time_left)
+        user_id, claims = service.verifier.identity(request.header("authorization"), deadline)
         log.user(user_id)
 
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
@@ -113,14 +106,16 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #    Keys are reused per user even where two users' policies are identical
         #    (a profile of shared areas only): STS named the session after one user.
         reuse_key = f"{user_digest(user_id)}\n{grant.policy_text}"
-        issued = reuse(service, reuse_key, ask.duration, time_left, log)
+        issued = reuse(service, reuse_key, ask.duration, deadline, log)
         if issued is not None:
             log.set(stsRequestId=issued.request_id)
         else:
-            admit(service, user_id, time_left, log)
-            issued = issue(service, user_id, grant.policy_text, ask.duration, time_left)
+            admit(service, user_id, deadline, log)
+            issued = service.issuer.issue(
+                service.env, user_id, grant.policy_text, ask.duration, deadline
+            )
             if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
-                remember(service, reuse_key, ask.duration, issued, time_left, log)
+                remember(service, reuse_key, ask.duration, issued, deadline, log)
             log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
 
         # 9. The answer, in the shape the COS client SDKs consume.
@@ -139,14 +134,14 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
 
 def reuse(
-    service: Service, policy: str, duration: int, deadline: float, log: RequestLog
+    service: Service, reuse_key: str, duration: int, deadline: float, log: RequestLog
 ) -> Optional[IssuedCredentials]:
-    """Keys issued for exactly this policy and duration with enough life left."""
+    """Keys issued for exactly this user, policy and duration with enough life left."""
     local, shared = service.cache, service.shared
     if local is None:
         log.set(cache="off")
         return None
-    issued = local.get(policy, duration)
+    issued = local.get(reuse_key, duration)
     if issued is not None:
         log.set(cache="hit")
         return issued
@@ -154,13 +149,13 @@ def reuse(
     if shared is None:
         return None
     try:
-        issued = shared.get(policy, duration, deadline)
+        issued = shared.get(reuse_key, duration, deadline)
     except shared.link.Error as error:
         log.set(cache="shared-error")
         log.redis_failed(error.kind)
         return None
     if issued is not None:
-        local.put(policy, duration, issued)
+        local.put(reuse_key, duration, issued)
         log.set(cache="shared-hit")
     return issued
 
@@ -181,44 +176,20 @@ def admit(service: Service, user_id: str, deadline: float, log: RequestLog) -> N
 
 def remember(
     service: Service,
-    policy: str,
+    reuse_key: str,
     duration: int,
     issued: IssuedCredentials,
     deadline: float,
     log: RequestLog,
 ) -> None:
     if service.cache is not None:
-        service.cache.put(policy, duration, issued)
+        service.cache.put(reuse_key, duration, issued)
     shared = service.shared
     if shared is not None and log.redis_ok:
         try:
-            shared.put(policy, duration, issued, deadline)
+            shared.put(reuse_key, duration, issued, deadline)
         except shared.link.Error as error:
             log.redis_failed(error.kind)
-
-
-def issue(
-    service: Service, user_id: str, policy: str, duration: int, deadline: float
-) -> IssuedCredentials:
-    settings = service.config.sts
-    credentials = signing_credentials(settings.action, service.env)
-    if settings.action == ASSUME_ROLE:
-        return service.sts.assume_role(
-            credentials,
-            role_arn=settings.role_arn or "",
-            session_name=role_session_name(user_id),
-            policy=policy,
-            duration_seconds=duration,
-            deadline=deadline,
-            external_id=settings.external_id,
-        )
-    return service.sts.get_federation_token(
-        credentials,
-        name=federation_name(user_id),
-        policy=policy,
-        duration_seconds=duration,
-        deadline=deadline,
-    )
 
 
 def credentials_body(issued: IssuedCredentials, target: Target, profile: str) -> dict[str, Any]:
@@ -249,7 +220,7 @@ def path_matches(configured: str, path: str) -> bool:
     return path == configured or any(path == stage + configured for stage in STAGES)
 
 
-def deadline(context: Mapping[str, Any], started: float, config: Config) -> float:
+def invocation_deadline(context: Mapping[str, Any], started: float, config: Config) -> float:
     """Monotonic time by which STS must have answered, leaving a safety margin."""
     limit = context.get("time_limit_in_ms")
     try:
@@ -259,22 +230,13 @@ def deadline(context: Mapping[str, Any], started: float, config: Config) -> floa
     return started + seconds - config.sts.deadline_margin
 
 
-_STS_FAILURES = {  # category -> (code, message); the status comes from StsError
-    "throttled": ("sts_throttled", "credential requests are throttled; retry shortly"),
-    "refused": ("sts_refused", "STS refused the credential service's request"),
-    "bad_response": ("sts_bad_response", "STS returned an unusable answer"),
-    "unavailable": ("sts_unavailable", "STS is unavailable; retry shortly"),
-    "timeout": ("sts_timeout", "STS did not answer in time"),
-}
-
-
 def as_api_error(exc: Exception, log: RequestLog) -> ApiError:
     """The caller-facing error for any failure; internal details go to the log only."""
     if isinstance(exc, StsError):
         log.set(stsCode=exc.code, stsRequestId=exc.request_id, stsRetries=max(0, exc.attempts - 1))
-        code, message = _STS_FAILURES[exc.category]
-        retry = {"Retry-After": "1"} if exc.status in (429, 503) else None
-        return ApiError(code, message, retry, status=exc.status)
+        failure = exc.failure
+        retry = {"Retry-After": failure.retry_after} if failure.retry_after else None
+        return ApiError(failure.code, failure.message, retry, status=failure.status)
     if isinstance(exc, ApiError):
         if exc.detail:
             log.set(detail=exc.detail)

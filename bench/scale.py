@@ -49,6 +49,7 @@ with contextlib.redirect_stdout(io.StringIO()):  # its cold start logs a line: n
     import index
 from sts_core.config import parse_config  # noqa: E402
 from sts_core.credential_cache import CredentialCache  # noqa: E402
+from sts_core.issuer import issuer_for  # noqa: E402
 from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_core.sts_client import IssuedCredentials  # noqa: E402
@@ -145,6 +146,7 @@ def instance(redis_url: Optional[str], clock: Any, sts: CountingSts) -> Any:
     minimum = config.cache_min_remaining
     return base._replace(
         sts=sts,
+        issuer=issuer_for(config.sts, sts),
         cache=CredentialCache(config.cache_max_entries, minimum, clock=clock),
         shared=SharedCache(link, minimum, clock=clock) if link else None,
         limiter=RateLimiter(config.rate_limit, link, clock=clock),

@@ -12,6 +12,34 @@ from typing import Any, Optional
 
 from .sts_client import user_digest
 
+# Every field a request's line may carry, declared once (as Powertools' Logger
+# declares its keys): setting any other is a bug the tests catch. None of them
+# holds a secret, a token or a credential.
+FIELDS = {
+    "msg": "always 'request'",
+    "requestId": "SCF's request id (else the trigger's, bounded), as in X-Request-Id",
+    "gatewayRequestId": "the trigger's own id, when it differs",
+    "trigger": "apigw or function_url",
+    "method": "the HTTP method",
+    "user": "SHA-256 prefix of the user ID (the ID itself with logging.raw_user_id)",
+    "profile": "the profile asked for",
+    "durationSeconds": "the keys' asked-for lifetime",
+    "cache": "off, hit, miss, shared-hit or shared-error",
+    "limit": "where the rate limit was checked: shared (Redis) or local",
+    "limited": "which bucket refused: user or global",
+    "redis": "the first Redis failure of the request (timeout, unavailable, ...)",
+    "stsRequestId": "STS's RequestId for the keys (issued now or reused)",
+    "stsRetries": "STS attempts after the first",
+    "stsCode": "STS's error code, when it refused",
+    "detail": "why the request failed, for the operator (never shown to the caller)",
+    "error": "the error code the caller got",
+    "exception": "the exception type of a bug (never its text)",
+    "where": "file:line of a bug",
+    "outcome": "issued, preflight, rejected (4xx) or failed (5xx)",
+    "status": "the HTTP status",
+    "latencyMs": "milliseconds spent in the handler",
+}
+
 
 def emit(fields: dict[str, Any]) -> None:
     """One JSON line on stdout, which SCF ships to its log service.
@@ -35,6 +63,9 @@ class RequestLog:
         self._raw_user_id = raw_user_id
 
     def set(self, **fields: Any) -> None:
+        undeclared = set(fields) - FIELDS.keys()
+        if undeclared:
+            raise ValueError(f"undeclared log fields {sorted(undeclared)}")
         self.fields.update(fields)
 
     def user(self, user_id: Optional[str]) -> None:

@@ -7,30 +7,46 @@ Secrets never live in the file; only their presence is checked here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from .config_reader import ConfigError, Section
 from .cos_actions import (
+    CI_ACTION_RE,
     CREATE_ACTIONS,
     LENGTH_ACTIONS,
     action_problem,
 )
+from .keys import action_for
 from .roots import TemplateError, check_areas, check_template, collect_areas
-from .sts_client import (
-    ASSUME_ROLE,
-    DEFAULT_ENDPOINT,
-    GET_FEDERATION_TOKEN,
-    MAX_DURATION,
-    parse_endpoint,
+from .settings import (
+    DEFAULT_USER_ID_PATTERN,
+    HMAC,
+    JWKS,
+    KEY_SET_ALGORITHMS,
+    AuthSettings,
+    Bucket,
+    Config,
+    GrantTemplate,
+    Profile,
+    RateLimitSettings,
+    RedisSettings,
+    StsSettings,
+    default_of,
 )
+from .sts_client import MAX_DURATION, parse_endpoint
+
+__all__ = [  # the names callers use from here, wherever they are defined
+    "HMAC", "JWKS", "AuthSettings", "Bucket", "Config", "ConfigError", "Profile",
+    "RateLimitSettings", "parse_config",
+]  # fmt: skip
+
+DEFAULTS: dict = Config._field_defaults  # the top-level defaults: written once, in the model
 
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
-CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
@@ -46,208 +62,12 @@ HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
 # is the classic algorithm-confusion forgery.
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                          "ES256", "ES384", "ES512")  # fmt: skip
-HMAC = "hmac"
-JWKS = "jwks"
 # COS storage classes (docs/tencent/cam-policy.md §2); uploads default to STANDARD.
 STORAGE_CLASSES = (
     "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
     "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
 )  # fmt: skip
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-# user:password@ in a URL: redacted from every configuration message.
-_URL_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]*@")
-
-
-class ConfigError(Exception):
-    """A configuration problem, naming the key. Credentials in a quoted URL are
-    redacted: the message reaches the startup log and every request's log line."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {_URL_CREDENTIALS.sub('***@', problem)}")
-        self.key = key
-
-
-class GrantTemplate(NamedTuple):
-    """Actions on one root template: ``users/{uid}/``, ``public/``, ..."""
-
-    root: str
-    actions: tuple[str, ...]
-
-    @property
-    def per_user(self) -> bool:
-        return "{uid}" in self.root
-
-
-class Profile(NamedTuple):
-    name: str
-    actions: tuple[str, ...]  # every action of every grant
-    max_content_length: Optional[int] = None
-    content_types: tuple[str, ...] = ()
-    max_duration: Optional[int] = None
-    bind_ip: bool = False
-    # Empty: the actions on the user's root (prefix.template), the shorthand.
-    grants: tuple[GrantTemplate, ...] = ()
-    bucket: Optional[str] = None  # None: the config's bucket and region
-    region: Optional[str] = None
-    fresh_folder: bool = False  # each credential gets a new folder under the user's root
-    ci_actions: tuple[str, ...] = ()  # Cloud Infinite actions on the user's root
-    storage_classes: tuple[str, ...] = ("STANDARD",)  # what an upload may ask for
-
-
-class AuthSettings(NamedTuple):
-    algorithms: tuple[str, ...]
-    issuer: Optional[str]
-    audience: Optional[str]
-    user_id_claim: str
-    leeway: int
-    max_token_bytes: int
-    max_age: Optional[int]
-    mode: str = HMAC  # or JWKS
-    # How far in the future a token's exp may lie: a ten-year token is a leaked
-    # credential for ten years. 30 days admits every common IdP's longest tokens.
-    max_lifetime: int = 30 * 86400
-    jwks_url: Optional[str] = None
-    discovery: bool = False
-    jwks_ttl: int = 600
-    jwks_refetch_interval: int = 10
-    jwks_timeout: float = 2.0
-
-
-class RedisSettings(NamedTuple):
-    """Shared state for all instances; on when STS_REDIS_URL is set (the URL and
-    STS_CACHE_KEY are secrets: read from the environment by the service, never kept here)."""
-
-    enabled: bool = False
-    timeout: float = 0.1  # seconds per socket operation, and never past the deadline
-    cooldown: float = 5.0  # seconds an instance leaves Redis alone after a failure
-    key_prefix: str = "cos-sts:"
-
-
-class Bucket(NamedTuple):
-    rate: float  # tokens added per second
-    burst: int  # the bucket's size: calls allowed at once
-
-
-class RateLimitSettings(NamedTuple):
-    """Token buckets in front of STS (see rate_limit.py); checked only before a call."""
-
-    enabled: bool = True
-    per_user: Bucket = Bucket(2.0, 120)
-    overall: Bucket = Bucket(500.0, 500)
-
-
-class StsSettings(NamedTuple):
-    action: str  # GetFederationToken, or AssumeRole when STS_ROLE_ARN is set
-    role_arn: Optional[str]
-    endpoint: str
-    region: str
-    connect_timeout: float
-    read_timeout: float
-    max_attempts: int
-    base_delay: float
-    max_delay: float
-    deadline_margin: float
-    default_time_limit: float
-    # AssumeRole's ExternalId (STS_EXTERNAL_ID), sent only when set: the role's
-    # trust policy may require it (a confused-deputy guard).
-    external_id: Optional[str] = None
-
-
-class Config(NamedTuple):
-    bucket: str
-    region: str
-    appid: str
-    path: str
-    prefix_template: str
-    user_id_pattern: re.Pattern
-    max_user_id_length: int
-    profiles: Mapping[str, Profile]
-    default_profile: str
-    default_duration: int
-    min_duration: int
-    max_duration: int
-    auth: AuthSettings
-    cors_origins: tuple[str, ...]
-    cors_max_age: int
-    max_body_bytes: int
-    max_scope_entries: int
-    max_policy_chars: int
-    sts: StsSettings
-    log_raw_user_id: bool
-    cache_enabled: bool = True
-    cache_max_entries: int = 1000
-    cache_min_remaining: Optional[int] = None
-    cache_shared: bool = True
-    redis: RedisSettings = RedisSettings()
-    rate_limit: RateLimitSettings = RateLimitSettings()
-    shared_roots: tuple[str, ...] = ()
-    listing_on_bucket: bool = False
-    trust_function_url_address: bool = False
-
-
-class _Section:
-    """Reads one mapping, remembering its key path for error messages."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            raise ConfigError(path or "(top level)", "must be a mapping")
-        self.data = dict(data)
-        self.path = path
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def raw(self, name: str, default: Any = None) -> Any:
-        self.used.add(name)
-        value = self.data.get(name, default)
-        return default if value is None else value
-
-    def section(self, name: str) -> _Section:
-        return _Section(self.raw(name), self.key(name))
-
-    def string(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        value = self.raw(name, default)
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(self.key(name), "must be a string")
-        return value
-
-    def integer(self, name: str, default: Optional[int], low: int, high: int) -> Optional[int]:
-        value = self.raw(name, default)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(self.key(name), "must be an integer")
-        if not low <= value <= high:
-            raise ConfigError(self.key(name), f"must be between {low} and {high}")
-        return value
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        value = self.raw(name, default)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ConfigError(self.key(name), "must be a number")
-        if not low <= value <= high:
-            raise ConfigError(self.key(name), f"must be between {low} and {high}")
-        return float(value)
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name, default)
-        if not isinstance(value, bool):
-            raise ConfigError(self.key(name), "must be true or false")
-        return value
-
-    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        value = self.raw(name, list(default))
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(self.key(name), "must be a list of strings")
-        return tuple(value)
-
-    def done(self) -> None:
-        unknown = sorted(str(k) for k in self.data if k not in self.used)
-        if unknown:
-            raise ConfigError(self.key(unknown[0]), "unknown key (check the spelling)")
 
 
 def _template(value: Optional[str], key: str) -> str:
@@ -266,7 +86,7 @@ def _root_template(value: Optional[str], key: str) -> str:
         raise ConfigError(key, str(error)) from None
 
 
-def _actions(section: _Section, name: str) -> tuple[str, ...]:
+def _actions(section: Section, name: str) -> tuple[str, ...]:
     actions = section.strings(name)
     if not actions:
         raise ConfigError(section.key(name), "must list at least one action")
@@ -278,7 +98,7 @@ def _actions(section: _Section, name: str) -> tuple[str, ...]:
 
 
 def _grants(
-    section: _Section, default_root: str, shared_roots: tuple[str, ...]
+    section: Section, default_root: str, shared_roots: tuple[str, ...]
 ) -> tuple[GrantTemplate, ...]:
     """`grants: [{root, actions}]`, or the shorthand `actions:` on the user's root."""
     if "grants" in section.data:
@@ -289,7 +109,7 @@ def _grants(
             raise ConfigError(section.key("grants"), "must be a non-empty list of {root, actions}")
         grants = []
         for index, item in enumerate(raw):
-            grant = _Section(item, f"{section.key('grants')}[{index}]")
+            grant = Section(item, f"{section.key('grants')}[{index}]")
             root = _root_template(grant.string("root", default_root), grant.key("root"))
             if "{uid}" not in root and root not in shared_roots:
                 raise ConfigError(
@@ -305,7 +125,7 @@ def _grants(
 
 def _profile(
     name: str,
-    section: _Section,
+    section: Section,
     duration_bounds: tuple[int, int],
     default_root: str,
     shared_roots: tuple[str, ...],
@@ -314,13 +134,13 @@ def _profile(
         raise ConfigError(section.path, "profile names are 1-32 of a-z 0-9 _ - (lower case)")
     grants = _grants(section, default_root, shared_roots)
     actions = tuple(dict.fromkeys(a for grant in grants for a in grant.actions))
-    max_length = section.integer("max_content_length", None, 1, 5 * 1024**4)
+    max_length = section.optional_integer("max_content_length", 1, 5 * 1024**4)
     if max_length is not None and not set(actions) & set(LENGTH_ACTIONS):
         raise ConfigError(
             section.key("max_content_length"), "no action in this profile sends a body it bounds"
         )
     content_types, storage_classes = _upload_pins(section, actions)
-    max_duration = section.integer("max_duration", None, *duration_bounds)
+    max_duration = section.optional_integer("max_duration", *duration_bounds)
     bind_ip = section.boolean("bind_ip", False)
     bucket = section.string("bucket")
     if bucket is not None and not BUCKET_RE.match(bucket):
@@ -355,7 +175,7 @@ def _profile(
 
 
 def _upload_pins(
-    section: _Section, actions: tuple[str, ...]
+    section: Section, actions: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The content types and storage classes a profile's uploads may use."""
     content_types = section.strings("content_types")
@@ -377,28 +197,24 @@ def _upload_pins(
     return content_types, tuple(dict.fromkeys(storage_classes))
 
 
-def _override(section: _Section, name: str, env: Mapping[str, str], variable: str) -> Optional[str]:
-    """The file's value (always read, so it is never 'unknown'), overridden by env."""
-    in_file = section.string(name)
-    return env.get(variable) or in_file
-
-
-def _prefix_settings(section: _Section) -> tuple[str, re.Pattern, int]:
-    template = _template(section.string("template", "users/{uid}/"), section.key("template"))
-    pattern_text = section.string("user_id_pattern", r"^[A-Za-z0-9_.@-]{1,128}$")
+def _prefix_settings(section: Section) -> tuple[str, re.Pattern, int]:
+    template = _template(
+        section.string("template", DEFAULTS["prefix_template"]), section.key("template")
+    )
+    pattern_text = section.string("user_id_pattern", DEFAULT_USER_ID_PATTERN)
     try:
         pattern = re.compile(pattern_text or "")
     except re.error as exc:
         raise ConfigError(section.key("user_id_pattern"), f"is not a valid regex ({exc})") from None
-    max_uid = section.integer("max_user_id_length", 128, 1, 128) or 128
+    max_uid = section.integer("max_user_id_length", DEFAULTS["max_user_id_length"], 1, 128)
     section.done()
     return template, pattern, max_uid
 
 
-def _durations(section: _Section, sts_max: int) -> tuple[int, int, int]:
-    minimum = section.integer("min", 900, 1, sts_max) or 1
-    default = section.integer("default", 1800, 1, sts_max) or 1
-    maximum = section.integer("max", 3600, 1, sts_max) or 1
+def _durations(section: Section, sts_max: int) -> tuple[int, int, int]:
+    minimum = section.integer("min", DEFAULTS["min_duration"], 1, sts_max)
+    default = section.integer("default", DEFAULTS["default_duration"], 1, sts_max)
+    maximum = section.integer("max", DEFAULTS["max_duration"], 1, sts_max)
     section.done()
     if not minimum <= default <= maximum:
         raise ConfigError("duration", "needs min <= default <= max")
@@ -406,7 +222,7 @@ def _durations(section: _Section, sts_max: int) -> tuple[int, int, int]:
 
 
 def _profiles(
-    section: _Section, bounds: tuple[int, int], template: str, shared_roots: tuple[str, ...]
+    section: Section, bounds: tuple[int, int], template: str, shared_roots: tuple[str, ...]
 ) -> dict[str, Profile]:
     for name in section.data:
         if not isinstance(name, str):
@@ -436,7 +252,7 @@ def _profiles(
     return profiles
 
 
-def _shared_roots(top: _Section) -> tuple[str, ...]:
+def _shared_roots(top: Section) -> tuple[str, ...]:
     roots = top.strings("shared_roots")
     for index, root in enumerate(roots):
         key = f"shared_roots[{index}]"
@@ -445,7 +261,7 @@ def _shared_roots(top: _Section) -> tuple[str, ...]:
     return roots
 
 
-def _origins(section: _Section) -> tuple[str, ...]:
+def _origins(section: Section) -> tuple[str, ...]:
     origins = section.strings("allowed_origins")
     for index, origin in enumerate(origins):
         if origin != "*" and not ORIGIN_RE.match(origin):
@@ -458,17 +274,17 @@ def _origins(section: _Section) -> tuple[str, ...]:
 
 def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     """Validate a parsed YAML document together with the environment."""
-    top = _Section(document, "")
-    bucket = _override(top, "bucket", env, "COS_BUCKET")
+    top = Section(document, "")
+    bucket = top.overridden("bucket", env)
     if not bucket:
         raise ConfigError("bucket", "must be set (here or with COS_BUCKET)")
     bucket_match = BUCKET_RE.match(bucket)
     if not bucket_match:
         raise ConfigError("bucket", f"{bucket!r} is not a COS bucket name (name-APPID)")
-    region = _override(top, "region", env, "COS_REGION")
+    region = top.overridden("region", env)
     if not region or not REGION_RE.match(region):
         raise ConfigError("region", "must be a COS region such as ap-guangzhou (or COS_REGION)")
-    path = top.string("path", "/sts") or "/sts"
+    path = top.string("path", DEFAULTS["path"]) or ""
     if path != "*" and not re.match(r"^/[A-Za-z0-9._~/-]*$", path):
         raise ConfigError("path", "must start with '/' (or be '*' to accept any path)")
 
@@ -483,30 +299,32 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     auth = _auth_settings(top.section("auth"), env)
     cors = top.section("cors")
     origins = _origins(cors)
-    cors_max_age = cors.integer("max_age", 600, 0, 86400) or 0
+    cors_max_age = cors.integer("max_age", DEFAULTS["cors_max_age"], 0, 86400)
     cors.done()
     limits = top.section("limits")
-    max_body = limits.integer("max_body_bytes", 16384, 64, 1 << 20) or 16384
-    max_scopes = limits.integer("max_scope_entries", 20, 1, 100) or 20
-    max_policy = limits.integer("max_policy_chars", 4096, 256, 6144) or 4096
+    max_body = limits.integer("max_body_bytes", DEFAULTS["max_body_bytes"], 64, 1 << 20)
+    max_scopes = limits.integer("max_scope_entries", DEFAULTS["max_scope_entries"], 1, 100)
+    max_policy = limits.integer("max_policy_chars", DEFAULTS["max_policy_chars"], 256, 6144)
     limits.done()
     logging_section = top.section("logging")
-    raw_user_id = logging_section.boolean("raw_user_id", False)
+    raw_user_id = logging_section.boolean("raw_user_id", DEFAULTS["log_raw_user_id"])
     logging_section.done()
     cache = top.section("cache")
-    cache_enabled = cache.boolean("enabled", True)
-    cache_max = cache.integer("max_entries", 1000, 1, 100000) or 1000
+    cache_enabled = cache.boolean("enabled", DEFAULTS["cache_enabled"])
+    cache_max = cache.integer("max_entries", DEFAULTS["cache_max_entries"], 1, 100000)
     # Never under 5 minutes: client SDKs refresh 60 s before expiry.
-    cache_min_remaining = cache.integer("min_remaining", None, 300, 129600)
-    cache_shared = cache.boolean("shared", True)
+    cache_min_remaining = cache.optional_integer("min_remaining", 300, 129600)
+    cache_shared = cache.boolean("shared", DEFAULTS["cache_shared"])
     cache.done()
     redis = _redis_settings(top.section("redis"), env)
     rate_limit = _rate_limit_settings(top.section("rate_limit"))
     listing = top.section("listing")
-    listing_on_bucket = listing.boolean("bucket_resource", False)
+    listing_on_bucket = listing.boolean("bucket_resource", DEFAULTS["listing_on_bucket"])
     listing.done()
     function_url = top.section("function_url")
-    trust_address = function_url.boolean("trust_remote_addr", False)
+    trust_address = function_url.boolean(
+        "trust_remote_addr", DEFAULTS["trust_function_url_address"]
+    )
     function_url.done()
     top.done()
 
@@ -566,12 +384,12 @@ def check_redis_url(url: str) -> None:
         raise ConfigError(key, "must not have a fragment")
 
 
-def _redis_settings(section: _Section, env: Mapping[str, str]) -> RedisSettings:
+def _redis_settings(section: Section, env: Mapping[str, str]) -> RedisSettings:
     settings = RedisSettings(
         enabled=bool(env.get("STS_REDIS_URL")),
-        timeout=section.number("timeout", 0.1, 0.005, 5),
-        cooldown=section.number("cooldown", 5.0, 0, 300),
-        key_prefix=section.string("key_prefix", "cos-sts:") or "",
+        timeout=section.number("timeout", default_of(RedisSettings, "timeout"), 0.005, 5),
+        cooldown=section.number("cooldown", default_of(RedisSettings, "cooldown"), 0, 300),
+        key_prefix=section.string("key_prefix", default_of(RedisSettings, "key_prefix")) or "",
     )
     section.done()
     if not KEY_PREFIX_RE.match(settings.key_prefix):
@@ -592,19 +410,19 @@ def _redis_settings(section: _Section, env: Mapping[str, str]) -> RedisSettings:
     return settings
 
 
-def _bucket(section: _Section, rate: float, burst: int) -> Bucket:
+def _bucket(section: Section, rate: float, burst: int) -> Bucket:
     bucket = Bucket(
         rate=section.number("rate", rate, 0.001, 100000),
-        burst=section.integer("burst", burst, 1, 1000000) or burst,
+        burst=section.integer("burst", burst, 1, 1000000),
     )
     section.done()
     return bucket
 
 
-def _rate_limit_settings(section: _Section) -> RateLimitSettings:
+def _rate_limit_settings(section: Section) -> RateLimitSettings:
     defaults = RateLimitSettings()
     settings = RateLimitSettings(
-        enabled=section.boolean("enabled", True),
+        enabled=section.boolean("enabled", defaults.enabled),
         per_user=_bucket(section.section("per_user"), *defaults.per_user),
         overall=_bucket(section.section("global"), *defaults.overall),
     )
@@ -612,12 +430,13 @@ def _rate_limit_settings(section: _Section) -> RateLimitSettings:
     return settings
 
 
-def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
+def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
+    d = StsSettings()
     role_arn = env.get("STS_ROLE_ARN") or None
     if role_arn is not None and not ROLE_ARN_RE.match(role_arn):
         raise ConfigError("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
-    endpoint = _override(section, "endpoint", env, "STS_ENDPOINT")
-    region = section.string("region", "ap-guangzhou")
+    endpoint = section.overridden("endpoint", env)
+    region = section.string("region", default_of(StsSettings, "region"))
     if not region or not REGION_RE.match(region):
         raise ConfigError(section.key("region"), "must be an STS region such as ap-guangzhou")
     external_id = env.get("STS_EXTERNAL_ID") or None
@@ -629,17 +448,17 @@ def _sts_settings(section: _Section, env: Mapping[str, str]) -> StsSettings:
         if not EXTERNAL_ID_RE.match(external_id):
             raise ConfigError("STS_EXTERNAL_ID", "must be 2-128 of A-Z a-z 0-9 _ + = , . @ : / -")
     settings = StsSettings(
-        action=ASSUME_ROLE if role_arn else GET_FEDERATION_TOKEN,
+        action=action_for(env),
         role_arn=role_arn,
-        endpoint=endpoint or DEFAULT_ENDPOINT,
+        endpoint=endpoint or d.endpoint,
         region=region,
-        connect_timeout=section.number("connect_timeout", 1.0, 0.05, 30),
-        read_timeout=section.number("read_timeout", 3.0, 0.05, 60),
-        max_attempts=section.integer("max_attempts", 3, 1, 10) or 3,
-        base_delay=section.number("base_delay", 0.1, 0, 10),
-        max_delay=section.number("max_delay", 1.0, 0, 30),
-        deadline_margin=section.number("deadline_margin", 0.3, 0, 10),
-        default_time_limit=section.number("default_time_limit", 3.0, 0.1, 900),
+        connect_timeout=section.number("connect_timeout", d.connect_timeout, 0.05, 30),
+        read_timeout=section.number("read_timeout", d.read_timeout, 0.05, 60),
+        max_attempts=section.integer("max_attempts", d.max_attempts, 1, 10),
+        base_delay=section.number("base_delay", d.base_delay, 0, 10),
+        max_delay=section.number("max_delay", d.max_delay, 0, 30),
+        deadline_margin=section.number("deadline_margin", d.deadline_margin, 0, 10),
+        default_time_limit=section.number("default_time_limit", d.default_time_limit, 0.1, 900),
         external_id=external_id,
     )
     section.done()
@@ -664,16 +483,17 @@ def check_https_url(value: str, key: str) -> str:
     return value
 
 
-def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
-    jwks_url = _override(section, "jwks_url", env, "STS_JWKS_URL")
-    discovery = section.boolean("discovery", False)
+def _auth_settings(section: Section, env: Mapping[str, str]) -> AuthSettings:
+    d = AuthSettings()
+    jwks_url = section.overridden("jwks_url", env)
+    discovery = section.boolean("discovery", d.discovery)
     mode = JWKS if jwks_url or discovery else HMAC
-    default_algorithms = ("RS256", "ES256") if mode == JWKS else ("HS256",)
+    default_algorithms = KEY_SET_ALGORITHMS if mode == JWKS else d.algorithms
     algorithms = section.strings("algorithms", default_algorithms)
     if not algorithms:
         raise ConfigError(section.key("algorithms"), "must list at least one algorithm")
-    issuer = _override(section, "issuer", env, "STS_JWT_ISSUER")
-    audience = _override(section, "audience", env, "STS_JWT_AUDIENCE")
+    issuer = section.overridden("issuer", env)
+    audience = section.overridden("audience", env)
     if mode == JWKS:
         _check_jwks(section, algorithms, issuer, audience, jwks_url, discovery)
     else:
@@ -682,24 +502,25 @@ def _auth_settings(section: _Section, env: Mapping[str, str]) -> AuthSettings:
         algorithms=algorithms,
         issuer=issuer,
         audience=audience,
-        user_id_claim=section.string("user_id_claim", "sub") or "sub",
-        leeway=section.integer("leeway", 30, 0, 300) or 0,
-        max_token_bytes=section.integer("max_token_bytes", 8192, 256, 65536) or 8192,
-        max_age=section.integer("max_age", None, 1, 30 * 86400),
+        user_id_claim=section.string("user_id_claim", d.user_id_claim) or "",
+        leeway=section.integer("leeway", d.leeway, 0, 300),
+        max_token_bytes=section.integer("max_token_bytes", d.max_token_bytes, 256, 65536),
+        max_age=section.optional_integer("max_age", 1, 30 * 86400),
         mode=mode,
-        max_lifetime=section.integer("max_token_lifetime", 30 * 86400, 60, 366 * 86400)
-        or 30 * 86400,
+        max_lifetime=section.integer("max_token_lifetime", d.max_lifetime, 60, 366 * 86400),
         jwks_url=jwks_url,
         discovery=discovery,
-        jwks_ttl=section.integer("jwks_ttl", 600, 60, 86400) or 600,
-        jwks_refetch_interval=section.integer("jwks_refetch_interval", 10, 1, 3600) or 10,
-        jwks_timeout=section.number("jwks_timeout", 2.0, 0.1, 30),
+        jwks_ttl=section.integer("jwks_ttl", d.jwks_ttl, 60, 86400),
+        jwks_refetch_interval=section.integer(
+            "jwks_refetch_interval", d.jwks_refetch_interval, 1, 3600
+        ),
+        jwks_timeout=section.number("jwks_timeout", d.jwks_timeout, 0.1, 30),
     )
     section.done()
     return settings
 
 
-def _check_hmac(section: _Section, algorithms: tuple[str, ...], env: Mapping[str, str]) -> None:
+def _check_hmac(section: Section, algorithms: tuple[str, ...], env: Mapping[str, str]) -> None:
     for algorithm in algorithms:
         if algorithm in ASYMMETRIC_ALGORITHMS:
             raise ConfigError(
@@ -715,7 +536,7 @@ def _check_hmac(section: _Section, algorithms: tuple[str, ...], env: Mapping[str
 
 
 def _check_jwks(
-    section: _Section,
+    section: Section,
     algorithms: tuple[str, ...],
     issuer: Optional[str],
     audience: Optional[str],
@@ -750,65 +571,3 @@ def _check_jwks(
             section.key("jwks_url"),
             "a key set needs a working cryptography package: build with `make package JWKS=1`",
         )
-
-
-def _parse_yaml(raw: bytes, path: str) -> Any:
-    import yaml  # only when no up-to-date compiled copy exists (see compile_config)
-
-    try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError("STS_CONFIG", f"{path} is not valid YAML{where}") from None
-
-
-def compiled_path(path: str) -> str:
-    return path + ".json"
-
-
-def _compiled_document(path: str, raw: bytes) -> Any:
-    """The compiled copy's document if it was made from exactly these bytes."""
-    try:
-        with open(compiled_path(path), encoding="utf-8") as handle:
-            compiled = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(compiled, dict):
-        return None
-    if compiled.get("source_sha256") != hashlib.sha256(raw).hexdigest():
-        return None  # config.yml was edited after packaging: parse it instead
-    return compiled.get("document")
-
-
-def compile_config(path: str) -> bool:
-    """Write ``<path>.json`` so cold starts can skip importing and running PyYAML.
-
-    Skipped (returns False) when the document would not survive JSON unchanged,
-    e.g. a non-string key: validation must see exactly what YAML would give it.
-    """
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    document = _parse_yaml(raw, path)
-    try:
-        faithful = json.loads(json.dumps(document)) == document
-    except (TypeError, ValueError):
-        faithful = False
-    if not faithful:
-        return False
-    compiled = {"source_sha256": hashlib.sha256(raw).hexdigest(), "document": document}
-    with open(compiled_path(path), "w", encoding="utf-8") as handle:
-        json.dump(compiled, handle, separators=(",", ":"), sort_keys=True)
-    return True
-
-
-def load_config(path: str, env: Mapping[str, str]) -> Config:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise ConfigError("STS_CONFIG", f"cannot read {path} ({exc.strerror})") from None
-    document = _compiled_document(path, raw)
-    if document is None:
-        document = _parse_yaml(raw, path)
-    return parse_config(document, env)

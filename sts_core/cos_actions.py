@@ -15,9 +15,13 @@ for two APIs).
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 COS = "name/cos:"
+# Cloud Infinite publishes hundreds of action names and no single table: they are
+# only checked for shape, and are granted on the caller's own root alone.
+CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
 
 OBJECT_ACTIONS = frozenset(
     COS + name

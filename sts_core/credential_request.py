@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
-from .config import Config, Profile
 from .errors import BadRequest
 from .policy import ScopeEntry
+from .settings import Config, Profile
 
 FIELDS = ("profile", "scope", "durationSeconds")
 SCOPE_FIELDS = ("action", "prefix", "bucket", "region")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from .errors import Misconfigured
 from .signer import Credentials
-from .sts_client import ASSUME_ROLE
+from .sts_client import ASSUME_ROLE, GET_FEDERATION_TOKEN
 
 
 def signing_credentials(action: str, env: Mapping[str, str]) -> Credentials:
@@ -32,3 +32,18 @@ def signing_credentials(action: str, env: Mapping[str, str]) -> Credentials:
             "(bind a role to the function) or STS_SECRET_ID/STS_SECRET_KEY"
         )
     raise Misconfigured("GetFederationToken needs STS_SECRET_ID and STS_SECRET_KEY")
+
+
+def action_for(env: Mapping[str, str]) -> str:
+    """The STS action the function uses: AssumeRole when STS_ROLE_ARN is set."""
+    return ASSUME_ROLE if env.get("STS_ROLE_ARN") else GET_FEDERATION_TOKEN
+
+
+def has_signing_credentials(env: Mapping[str, str]) -> bool:
+    """Whether `env` holds a key the function could sign its STS call with (the
+    local tooling starts the STS emulator otherwise)."""
+    try:
+        signing_credentials(action_for(env), env)
+    except Misconfigured:
+        return False
+    return True

@@ -24,10 +24,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote
 
-from .config import CI_ACTION_RE, Profile
-from .cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS, action_problem
+from .cos_actions import (
+    CI_ACTION_RE,
+    CREATE_ACTIONS,
+    LENGTH_ACTIONS,
+    LISTING_ACTIONS,
+    action_problem,
+)
 from .errors import Forbidden
 from .object_keys import key_problem
+from .settings import Profile
 
 # The ACLs an upload may set: private, or the bucket's own (the operator's choice).
 PRIVATE_ACLS = ("private", "default")

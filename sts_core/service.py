@@ -9,10 +9,13 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from .config import JWKS, Config, ConfigError, load_config
+from .config_file import load_config
+from .config_reader import ConfigError
 from .credential_cache import CredentialCache
 from .http import Cors
+from .issuer import Issuer, issuer_for
 from .rate_limit import RateLimiter
+from .settings import JWKS, Config
 from .sts_client import RetryPolicy, StsClient
 from .tokens import TokenVerifier
 
@@ -25,6 +28,7 @@ class Service(NamedTuple):
     config: Config
     verifier: TokenVerifier
     sts: StsClient
+    issuer: Issuer  # GetFederationToken or AssumeRole, chosen at cold start
     cors: Cors
     env: Mapping[str, str]  # read per invocation: role credentials rotate
     cache: Optional[CredentialCache] = None
@@ -76,6 +80,7 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         config=config,
         verifier=TokenVerifier(auth, key),
         sts=sts,
+        issuer=issuer_for(settings, sts),
         cors=Cors(config.cors_origins, config.cors_max_age),
         env=env,
         cache=cache,

@@ -38,19 +38,29 @@ ASSUME_ROLE = "AssumeRole"
 # a root account is capped at 7200 s by STS itself).
 MAX_DURATION = {GET_FEDERATION_TOKEN: 129600, ASSUME_ROLE: 43200}
 
-# Error categories, each mapped to the status the caller of our function sees.
+# Error categories, and what the caller of our function sees for each: the one table.
 THROTTLED = "throttled"
 REFUSED = "refused"
 UNAVAILABLE = "unavailable"
 BAD_RESPONSE = "bad_response"
 TIMEOUT = "timeout"
-STATUS_BY_CATEGORY = {
-    THROTTLED: 429,
-    REFUSED: 502,
-    BAD_RESPONSE: 502,
-    UNAVAILABLE: 503,
-    TIMEOUT: 504,
-}
+
+
+class Failure(NamedTuple):
+    status: int
+    code: str
+    message: str
+    retry_after: Optional[str] = None  # seconds, for the Retry-After header
+
+
+FAILURES = {
+    THROTTLED: Failure(429, "sts_throttled", "credential requests are throttled; retry shortly",
+                       "1"),
+    REFUSED: Failure(502, "sts_refused", "STS refused the credential service's request"),
+    BAD_RESPONSE: Failure(502, "sts_bad_response", "STS returned an unusable answer"),
+    UNAVAILABLE: Failure(503, "sts_unavailable", "STS is unavailable; retry shortly", "1"),
+    TIMEOUT: Failure(504, "sts_timeout", "STS did not answer in time"),
+}  # fmt: skip
 
 _THROTTLE_CODES = ("RequestLimitExceeded", "InvalidParameter.OverLimit")
 _UNAVAILABLE_CODES = ("InternalError", "ServiceUnavailable")
@@ -75,8 +85,12 @@ class StsError(Exception):
         self.attempts = attempts
 
     @property
+    def failure(self) -> Failure:
+        return FAILURES[self.category]
+
+    @property
     def status(self) -> int:
-        return STATUS_BY_CATEGORY[self.category]
+        return self.failure.status
 
     @property
     def retryable(self) -> bool:

@@ -19,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from sts_core.config import load_config
+from sts_core.config_file import load_config
 from sts_tools import stack as local
 from sts_tools.emulators.keyring import IssuedKey
 from sts_tools.playground.server import (

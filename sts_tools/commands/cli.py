@@ -106,7 +106,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def _load(env: Mapping[str, str]) -> Any:
-    from sts_core.config import load_config
+    from sts_core.config_file import load_config
 
     return load_config(env.get("STS_CONFIG") or local.default_config_path(), env)
 
