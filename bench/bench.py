@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from sts_tools.commands import package as package_script  # noqa: E402
-from sts_tools.emulators import sts_emulator as emu  # noqa: E402
+from sts_tools.emulators import sts as emu  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 BUCKET = "examplebucket-1250000000"
@@ -89,7 +89,8 @@ class StandIn:
     """The STS emulator in its own process (so it never competes for our GIL)."""
 
     def __init__(self, tls: Optional[dict[str, str]] = None) -> None:
-        command = [sys.executable, "-m", "sts_tools.emulators.sts_emulator", "--port", "0"]
+        # With the v1 signature qcloud-python-sts sends (bench/sts_v1.py).
+        command = [sys.executable, os.path.join(ROOT, "bench", "sts_v1.py"), "--port", "0"]
         if tls:
             command += ["--certfile", tls["server"]]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -53,7 +53,7 @@ from sts_core.issuer import issuer_for  # noqa: E402
 from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_core.sts_client import IssuedCredentials  # noqa: E402
-from sts_tools.emulators import sts_emulator as emu  # noqa: E402
+from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -331,7 +331,7 @@ class EmulatorProcess:
     """The STS emulator in its own process, for one real round trip to compare with."""
 
     def __init__(self) -> None:
-        command = [sys.executable, "-m", "sts_tools.emulators.sts_emulator", "--port", "0"]
+        command = [sys.executable, "-m", "sts_tools.emulators.sts.server", "--port", "0"]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         match = re.search(r"(https?://\S+)", self.process.stdout.readline())
         if not match:

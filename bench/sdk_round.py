@@ -27,8 +27,8 @@ sys.path.insert(0, ROOT)
 import requests  # noqa: E402
 from qcloud_cos import CosConfig, CosS3Client  # noqa: E402
 
+from sts_core.handler import handle  # noqa: E402
 from sts_tools import stack as environment  # noqa: E402
-from sts_tools.commands.cli import mint_token  # noqa: E402
 from sts_tools.emulators.gateway import DevServer  # noqa: E402
 
 
@@ -36,12 +36,10 @@ def run(rounds: int, size: int) -> dict:
     logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
     prepared = environment.prepare({"PATH": os.environ.get("PATH", "")}, cos_port=0,
                                    cos_log=lambda _: None)  # fmt: skip
-    os.environ.update(prepared.env)
-    import index  # cold start with the prepared environment
-
-    server = DevServer(index.main_handler, port=0).start()
+    service = prepared.service()  # the function's cold start, through its front door
+    server = DevServer(lambda event, context: handle(service, event, context), port=0).start()
     session = requests.Session()
-    token = mint_token("alice", prepared.env)
+    token = prepared.token("alice")
     body = os.urandom(size)
     steps: dict[str, list[float]] = {"mint": [], "upload": [], "download": [], "round": []}
     try:

@@ -1,92 +1,91 @@
-"""Running on a developer's machine: the environment SCF would provide, with
-announced development defaults for whatever is missing.
+"""The local stack: the function as SCF would run it, on a developer's machine,
+with announced development defaults for whatever the environment lacks.
 
 - No Tencent keys in the environment: the built-in STS emulator is started and
   the function is pointed at it (the credentials it returns are fake), and a
   local COS beside it accepts exactly what those keys' policies allow.
 - No bucket/region: an example bucket in ap-guangzhou.
-- No ``STS_JWT_SECRET``: a fixed development secret, so tokens minted by
-  ``python -m sts_tools token`` are accepted. It is public: never deploy it.
+- No ``STS_JWT_SECRET``: the public development secret (support.dev_token), so
+  tokens minted by ``python -m sts_tools token`` are accepted. Never deploy it.
+
+The function is built through its front door: the config parsed from the file
+with this environment, changed in memory where a local run needs it (the
+playground's origins), then `service_for` and `sts_core.handler.handle`. The
+process environment is never changed and no config file is written.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from sts_tools.emulators.sts_emulator import StsEmulator, dev_key_env
+from sts_core.keys import has_signing_credentials
+from sts_core.sts_client import DEFAULT_ENDPOINT
+from sts_tools.emulators.sts import StsEmulator, dev_key_env
+from sts_tools.support import config_view
+from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
 
-if TYPE_CHECKING:  # the local COS itself is imported only when it is started
+if TYPE_CHECKING:  # imported when used: the tooling's commands load only what they need
+    from sts_core.service import Service
     from sts_tools.emulators.cos.server import CosEmulator
 
-# Public on purpose: it only ever signs local development tokens (64 bytes: any HS*).
-DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"
 EXAMPLE_BUCKET = "examplebucket-1250000000"
 EXAMPLE_REGION = "ap-guangzhou"
+PROJECT_ROOT = config_view.PROJECT_ROOT
 
 
 @dataclass
-class LocalEnvironment:
-    env: dict[str, str]
-    emulator: Optional[StsEmulator] = None
-    cos: Optional[CosEmulator] = None
+class LocalStack:
+    env: dict[str, str]  # what the function gets (the caller's environment is untouched)
+    config_path: str
     notes: list[str] = field(default_factory=list)
+    sts: Optional[StsEmulator] = None
+    cos: Optional[CosEmulator] = None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return config_view.read_document(self.config_path)
 
     @property
     def dev_secret(self) -> bool:
         return self.env.get("STS_JWT_SECRET") == DEV_JWT_SECRET
 
+    def service(self, extra_origins: Sequence[str] = ()) -> Service:
+        """The function's service for this stack; raises ConfigError as a cold start would.
+        `extra_origins` are allowed by CORS for this run only."""
+        from sts_core.config_file import load_config
+        from sts_core.service import service_for
+
+        config = load_config(self.config_path, self.env)
+        if extra_origins and "*" not in config.cors_origins:
+            added = tuple(o for o in extra_origins if o not in config.cors_origins)
+            config = config._replace(cors_origins=config.cors_origins + added)
+        return service_for(config, self.env)
+
+    def token(self, user_id: str, ttl: int = 3600, claims: Optional[Mapping[str, Any]] = None,
+              issuer: Optional[str] = None, audience: Optional[str] = None) -> str:  # fmt: skip
+        """A token this stack's function accepts: signed with its HMAC secret (the
+        development one unless STS_JWT_SECRET is set), carrying the iss/aud it checks."""
+        document = self.document
+        return mint_token(
+            user_id,
+            self.env.get("STS_JWT_SECRET") or DEV_JWT_SECRET,
+            ttl=ttl,
+            claims=claims,
+            issuer=issuer or config_view.effective(document, self.env, "auth", "issuer"),
+            audience=audience or config_view.effective(document, self.env, "auth", "audience"),
+        )
+
     def stop(self) -> None:
         if self.cos is not None:
             self.cos.stop()
             self.cos = None
-        if self.emulator is not None:
-            self.emulator.stop()
-            self.emulator = None
-
-
-def has_tencent_keys(env: Mapping[str, str]) -> bool:
-    permanent = bool(env.get("STS_SECRET_ID") and env.get("STS_SECRET_KEY"))
-    role = bool(
-        env.get("STS_ROLE_ARN")
-        and env.get("TENCENTCLOUD_SECRETID")
-        and env.get("TENCENTCLOUD_SECRETKEY")
-    )
-    return permanent or role
-
-
-def read_config_document(env: Mapping[str, str]) -> Any:
-    """The config file, parsed leniently (validation happens when the function starts)."""
-    import yaml
-
-    try:
-        with open(env.get("STS_CONFIG") or default_config_path(), encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError):
-        return None
-
-
-def config_section(document: Any, name: str) -> dict[str, Any]:
-    """A mapping section of a leniently read config document (empty if absent)."""
-    value = document.get(name) if isinstance(document, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def uses_key_set(env: Mapping[str, str], document: Any) -> bool:
-    """Tokens come from an identity provider's key set, not a shared secret."""
-    auth = config_section(document, "auth")
-    return bool(env.get("STS_JWKS_URL") or auth.get("jwks_url") or auth.get("discovery"))
-
-
-def default_config_path() -> str:
-    return os.path.join(project_root(), "config.yml")
-
-
-def project_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if self.sts is not None:
+            self.sts.stop()
+            self.sts = None
 
 
 def prepare(
@@ -95,73 +94,65 @@ def prepare(
     start_emulator: bool = True,
     cos_port: Optional[int] = None,
     cos_log: Optional[Callable[[str], None]] = None,
-    playground_port: Optional[int] = None,
-) -> LocalEnvironment:
-    """The environment to run the function with locally (see module docstring).
-    With `playground_port` (and the local COS), the function also allows the
-    playground's origins for this run (playground.allow_origins)."""
+) -> LocalStack:
+    """The stack for `base` (default: this process's environment, copied)."""
     env = dict(os.environ if base is None else base)
-    local = LocalEnvironment(env)
-    document = read_config_document(env)
-    in_file = document if isinstance(document, dict) else {}
-    if not (env.get("COS_BUCKET") or in_file.get("bucket")):
-        env["COS_BUCKET"] = EXAMPLE_BUCKET
-        local.notes.append(f"bucket: {EXAMPLE_BUCKET} (example; set COS_BUCKET)")
-    if not (env.get("COS_REGION") or in_file.get("region")):
-        env["COS_REGION"] = EXAMPLE_REGION
-        local.notes.append(f"region: {EXAMPLE_REGION} (example; set COS_REGION)")
-    if not env.get("STS_JWT_SECRET") and not uses_key_set(env, document):
+    stack = LocalStack(env, config_view.config_path(env))
+    document = stack.document
+    for path, variable, example in (("bucket", "COS_BUCKET", EXAMPLE_BUCKET),
+                                    ("region", "COS_REGION", EXAMPLE_REGION)):  # fmt: skip
+        if not config_view.effective(document, env, path):
+            env[variable] = example
+            stack.notes.append(f"{path}: {example} (example; set {variable})")
+    if not env.get("STS_JWT_SECRET") and not config_view.uses_key_set(document, env):
         env["STS_JWT_SECRET"] = DEV_JWT_SECRET
-        local.notes.append("JWT secret: the public development secret (set STS_JWT_SECRET)")
-    if has_tencent_keys(env):
-        endpoint = env.get("STS_ENDPOINT") or "https://sts.tencentcloudapi.com"
-        local.notes.append(f"STS: real Tencent STS at {endpoint} (keys from the environment)")
-        if playground_port is not None:
-            local.notes.append("playground: off (it runs only on the emulated STS and local COS)")
+        stack.notes.append("JWT secret: the public development secret (set STS_JWT_SECRET)")
+    if has_signing_credentials(env):
+        endpoint = config_view.effective(document, env, "sts", "endpoint") or DEFAULT_ENDPOINT
+        stack.notes.append(f"STS: real Tencent STS at {endpoint} (keys from the environment)")
     elif start_emulator:
-        local.emulator = StsEmulator().start()
-        env.update(dev_key_env(local.emulator.endpoint))
+        stack.sts = StsEmulator().start()
+        env.update(dev_key_env(stack.sts.endpoint))
         env.pop("STS_ROLE_ARN", None)
-        local.notes.append(
-            f"STS: built-in emulator at {local.emulator.endpoint} - no Tencent keys in the "
+        stack.notes.append(
+            f"STS: built-in emulator at {stack.sts.endpoint} - no Tencent keys in the "
             "environment, so the credentials returned are FAKE"
         )
         if cos_port is not None:
-            local.cos = start_local_cos(local.emulator, env, cos_port, cos_log)
-            local.notes.append(
-                f"COS: local COS at {local.cos.endpoint}, bucket {env['COS_BUCKET']} "
-                f"({env['COS_REGION']}) - checks signatures and enforces each key's policy"
+            try:
+                stack.cos = start_local_cos(stack.sts, configured_bucket(stack), cos_port, cos_log)
+            except BaseException:
+                stack.stop()
+                raise
+            bucket, region = configured_bucket(stack)
+            stack.notes.append(
+                f"COS: local COS at {stack.cos.endpoint}, bucket {bucket} ({region}) - checks "
+                "signatures and enforces each key's policy"
             )
-            if playground_port is not None:
-                from sts_tools.playground.server import allow_origins, origins_for
+    return stack
 
-                local.notes += allow_origins(env, origins_for(playground_port))
-    return local
+
+def configured_bucket(stack: LocalStack) -> tuple[str, str]:
+    """(bucket, region) as the function will see them: environment over file."""
+    document = stack.document
+    bucket = config_view.effective(document, stack.env, "bucket") or EXAMPLE_BUCKET
+    region = config_view.effective(document, stack.env, "region") or EXAMPLE_REGION
+    return str(bucket), str(region)
 
 
 def start_local_cos(
-    sts: StsEmulator, env: Mapping[str, str], port: int, log: Optional[Callable[[str], None]] = None
+    sts: StsEmulator,
+    where: tuple[str, str],
+    port: int,
+    log: Optional[Callable[[str], None]] = None,
 ) -> CosEmulator:
-    """The local COS for the configured bucket, trusting what `sts` issued."""
+    """The local COS for (bucket, region), trusting what `sts` issued."""
     from sts_tools.emulators.cos.server import CosEmulator
 
-    bucket, region = configured_bucket(env)
-    try:
-        return CosEmulator(
-            sts.keyring, bucket=bucket, region=region, port=port, log=log, log_format="text"
-        ).start()
-    except BaseException:
-        sts.stop()
-        raise
-
-
-def configured_bucket(env: Mapping[str, str]) -> tuple[str, str]:
-    """(bucket, region) as the function will see them: environment over file."""
-    in_file = read_config_document(env)
-    in_file = in_file if isinstance(in_file, dict) else {}
-    bucket = env.get("COS_BUCKET") or str(in_file.get("bucket") or EXAMPLE_BUCKET)
-    region = env.get("COS_REGION") or str(in_file.get("region") or EXAMPLE_REGION)
-    return bucket, region
+    bucket, region = where
+    return CosEmulator(
+        sts.keyring, bucket=bucket, region=region, port=port, log=log, log_format="text"
+    ).start()
 
 
 def python_command() -> str:

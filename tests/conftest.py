@@ -16,7 +16,7 @@ settings.load_profile("default")
 
 import pytest  # noqa: E402
 
-from sts_tools.emulators.sts_emulator import StsEmulator  # noqa: E402
+from sts_tools.emulators.sts import StsEmulator  # noqa: E402
 
 
 @pytest.fixture(scope="session")

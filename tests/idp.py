@@ -5,15 +5,16 @@ a JOSE implementation independent of the PyJWT the function uses."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwk
 from jwcrypto import jwt as jose_jwt
+
+from sts_tools.support.loopback import LoopbackServer
 
 AUDIENCE = "photo-app"
 
@@ -47,23 +48,18 @@ class FakeIdP:
         self.status = 200
         self.delay = 0.0
         self.discovery_issuer: Optional[str] = None  # to serve a lying document
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.idp = self  # type: ignore[attr-defined]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = LoopbackServer(_Handler, self, name="test-idp").start()
 
     @property
     def issuer(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     @property
     def jwks_url(self) -> str:
         return self.issuer + "/jwks.json"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def token(
         self,
@@ -94,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        idp: FakeIdP = self.server.idp  # type: ignore[attr-defined]
+        idp: FakeIdP = self.server.owner  # type: ignore[attr-defined]
         if idp.delay:
             time.sleep(idp.delay)
         if self.path == "/jwks.json":

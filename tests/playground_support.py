@@ -18,7 +18,7 @@ import index
 from sts_core.service import Service
 from sts_tools.emulators.gateway import DevServer
 from sts_tools.playground.server import Playground
-from sts_tools.stack import DEV_JWT_SECRET
+from sts_tools.support.dev_token import DEV_JWT_SECRET
 from tests.support import ROOT, make_env, make_service, shipped_config
 from tests.tools import require, require_executable
 
@@ -80,7 +80,12 @@ def local_stack(
     devserver = DevServer(handler, port=0)
     env = make_env(sts.endpoint, STS_JWT_SECRET=DEV_JWT_SECRET)
     playground = Playground(
-        cos=cos, keyring=sts.keyring, sts_url=devserver.url + "/sts", config=None, env=env, port=0
+        cos=cos,
+        keyring=sts.keyring,
+        sts_url=devserver.url + "/sts",
+        config=None,
+        jwt_secret=DEV_JWT_SECRET,
+        port=0,
     )
     document = shipped_config()
     origins = list(playground.origins if allowed_origins is None else allowed_origins)
@@ -101,7 +106,7 @@ def other_playground(stack: Stack) -> Playground:
     first = stack.playground
     return Playground(
         cos=first.cos, keyring=first.keyring, sts_url=first.sts_url, config=first.config,
-        env=first.env, port=0,
+        jwt_secret=first.jwt_secret, port=0,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import yaml
 
 from sts_core.config import parse_config
 from sts_core.service import Service, service_for
-from sts_tools.emulators import sts_emulator as emu
+from sts_tools.emulators import sts as emu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = os.path.join(ROOT, "tests", "fixtures", "events")

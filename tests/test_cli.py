@@ -14,9 +14,11 @@ import jwt
 import pytest
 
 import index
+from sts_core.config import parse_config
 from sts_tools import stack as local
 from sts_tools.commands import cli
-from tests.support import ROOT, event, make_env, make_service
+from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
+from tests.support import ROOT, event, make_env, make_service, shipped_config
 
 CONTRACT_ENV = (
     "STS_CONFIG",
@@ -113,7 +115,7 @@ def test_explain_prints_exactly_the_policy_the_handler_sends(clean_env, capsys, 
 
     env = make_env(emulator.endpoint, STS_JWT_SECRET=local.DEV_JWT_SECRET)
     service = make_service(env)
-    token = cli.mint_token("alice", env)
+    token = mint_token("alice")
     response = index.handle(service, event(token, body), {})
     assert response["statusCode"] == 200
     assert unquote(emulator.calls[-1].params["Policy"]) == printed
@@ -167,14 +169,14 @@ def test_explain_all_allowed_exits_zero(clean_env, capsys):
 
 
 def test_explain_verifies_a_token_like_the_function(clean_env, capsys):
-    good = cli.mint_token("carol", {})
+    good = mint_token("carol")
     status, out, _ = run(capsys, "explain --token", good)
     assert status == 0
     assert "carol  (token verified)" in out
     status, out, _ = run(capsys, "explain --token", good + "x")
     assert status == 1
     assert "REFUSED   401 invalid_token" in out
-    status, out, _ = run(capsys, "explain --token", cli.mint_token("../bob", {}))
+    status, out, _ = run(capsys, "explain --token", mint_token("../bob"))
     assert "REFUSED   403 user_id_rejected" in out
 
 
@@ -262,16 +264,14 @@ def test_explain_with_an_ip_bound_profile(clean_env, capsys, tmp_path):
 
 
 def test_try_it_lines_follow_the_token_mode():
-    from sts_core.config import AuthSettings
-
-    hmac_auth = AuthSettings(("HS256",), None, None, "sub", 30, 8192, None)
-    dev = local.LocalEnvironment({"STS_JWT_SECRET": local.DEV_JWT_SECRET})
-    lines = cli.try_it(hmac_auth, "http://127.0.0.1:9000/sts", dev)
+    hmac = parse_config(shipped_config(), make_env(STS_JWT_SECRET=DEV_JWT_SECRET))
+    dev = local.LocalStack({"STS_JWT_SECRET": DEV_JWT_SECRET}, os.path.join(ROOT, "config.yml"))
+    lines = cli.try_it(hmac, "http://127.0.0.1:9000/sts", dev)
     assert "-m sts_tools token alice" in lines[0]
     assert any("Authorization: Bearer eyJ" in line for line in lines)
 
-    key_set = hmac_auth._replace(mode="jwks", jwks_url="https://idp.example.com/jwks.json")
-    lines = cli.try_it(key_set, "http://127.0.0.1:9000/sts", dev)
+    key_set = hmac.auth._replace(mode="jwks", jwks_url="https://idp.example.com/jwks.json")
+    lines = cli.try_it(hmac._replace(auth=key_set), "http://127.0.0.1:9000/sts", dev)
     assert "identity provider" in lines[0]
     assert "https://idp.example.com/jwks.json" in lines[0]
     assert not any("sts_core token" in line for line in lines)  # a dev token would be refused

@@ -13,7 +13,7 @@ import yaml
 
 from sts_tools import stack as local
 from sts_tools.commands import deploy
-from sts_tools.emulators import sts_emulator as emu
+from sts_tools.emulators import sts as emu
 from tests.support import ROOT
 
 SECRET = "preflight-secret-0123456789-abcdefghijklmnopqrstuvw"  # 51 bytes

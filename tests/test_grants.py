@@ -451,7 +451,7 @@ def test_cloud_infinite_actions_on_the_users_root_only(emulator):
 
 @pytest.mark.parametrize("external_id", [None, "partner-7f3a"])
 def test_assume_role_sends_external_id_only_when_set(emulator, external_id):
-    from sts_tools.emulators.sts_emulator import (
+    from sts_tools.emulators.sts import (
         DEV_ROLE_SECRET_ID,
         DEV_ROLE_SECRET_KEY,
         DEV_ROLE_TOKEN,

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import index
 from sts_core.config import ConfigError
-from sts_tools.emulators import sts_emulator as emu
+from sts_core.service import Service
+from sts_tools.emulators import sts as emu
 from tests.support import (
     BUCKET,
     JWT_SECRET,
@@ -140,8 +141,8 @@ def test_main_handler_uses_the_cold_start_service(service, monkeypatch):
 
 
 def test_cold_start_builds_from_env_or_keeps_the_error(emulator, capsys):
-    assert isinstance(index.start(make_env(emulator.endpoint)), index.Service)
-    failed = index.start(make_env(emulator.endpoint, COS_BUCKET="not a bucket"))
+    assert isinstance(index.start(make_env(emulator.endpoint), index.CONFIG_PATH), Service)
+    failed = index.start(make_env(emulator.endpoint, COS_BUCKET="not a bucket"), index.CONFIG_PATH)
     assert isinstance(failed, ConfigError)
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["msg"] == "startup"

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from sts_tools.commands import package as package_script
-from sts_tools.emulators import sts_emulator as emu
+from sts_tools.emulators import sts as emu
 from tests.support import JWT_SECRET, ROOT, token
 from tests.tools import require
 

@@ -19,7 +19,6 @@ import pytest
 import requests
 import yaml
 
-from sts_core.config_file import load_config
 from sts_tools import stack as local
 from sts_tools.emulators.keyring import IssuedKey
 from sts_tools.playground.server import (
@@ -29,7 +28,6 @@ from sts_tools.playground.server import (
     SDK_VERSION,
     STATIC,
     Playground,
-    allow_origins,
     origins_for,
 )
 from tests.support import ROOT, free_port, make_env, make_service, shipped_config, start_serve
@@ -113,38 +111,31 @@ def test_page_loads_only_local_files_and_the_sdk_after_the_charset():
 # -- the function's CORS, for the local run only --------------------------------------------------
 
 
-def test_allow_origins_points_the_function_at_a_copy_that_lists_them():
+def test_the_playground_origins_are_added_in_memory_for_the_run_only(emulator):
+    """`make run` builds the function's service with the playground's origins added to
+    the parsed config: no temporary file, no change to STS_CONFIG or config.yml."""
     source = os.path.join(ROOT, "config.yml")
     before = read(source, "rb")
-    env = {}
-    notes = allow_origins(env, origins_for(9002))
-    assert read(source, "rb") == before  # config.yml itself never changes
-    copy = env["STS_CONFIG"]
-    assert copy != source
-    assert os.path.dirname(copy) != ROOT
-    assert "http://127.0.0.1:9002, http://localhost:9002" in notes[0]
-    document = yaml.safe_load(read(copy))
-    expected = shipped_config()
-    expected["cors"]["allowed_origins"] = ["http://127.0.0.1:9002", "http://localhost:9002"]
-    assert document == expected  # nothing else differs
-    config = load_config(copy, make_env(COS_BUCKET="examplebucket-1250000000"))
-    assert config.cors_origins == ("http://127.0.0.1:9002", "http://localhost:9002")
+    stack = local.prepare(base_env(), start_emulator=False)
+    service = stack.service(extra_origins=origins_for(9002))
+    assert service.config.cors_origins == ("http://127.0.0.1:9002", "http://localhost:9002")
+    assert stack.config_path == source
+    assert "STS_CONFIG" not in stack.env
+    assert read(source, "rb") == before
+    assert stack.service().config.cors_origins == ()  # without them: the file's own
 
 
-def test_allow_origins_keeps_origins_already_listed(tmp_path):
+def test_origins_already_listed_or_any_origin_are_kept(tmp_path):
     document = shipped_config()
     document["cors"]["allowed_origins"] = ["https://app.example.com", "http://localhost:9002"]
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(document))
-    env = {"STS_CONFIG": str(path)}
-    allow_origins(env, origins_for(9002))
-    listed = yaml.safe_load(read(env["STS_CONFIG"]))["cors"]["allowed_origins"]
-    assert listed == ["https://app.example.com", "http://localhost:9002", "http://127.0.0.1:9002"]
+    stack = local.prepare(base_env(STS_CONFIG=str(path)), start_emulator=False)
+    listed = stack.service(extra_origins=origins_for(9002)).config.cors_origins
+    assert listed == ("https://app.example.com", "http://localhost:9002", "http://127.0.0.1:9002")
     document["cors"]["allowed_origins"] = ["*"]
     path.write_text(yaml.safe_dump(document))
-    env = {"STS_CONFIG": str(path)}
-    assert "already allowed" in allow_origins(env, origins_for(9002))[0]
-    assert env["STS_CONFIG"] == str(path)  # no copy needed
+    assert stack.service(extra_origins=origins_for(9002)).config.cors_origins == ("*",)
 
 
 def base_env(**extra):
@@ -153,23 +144,20 @@ def base_env(**extra):
     return env
 
 
-def test_prepare_allows_the_playground_only_on_the_emulated_stack():
-    prepared = local.prepare(base_env(), cos_port=0, playground_port=9002)
+def test_the_local_cos_runs_only_on_the_emulated_stack():
+    prepared = local.prepare(base_env(), cos_port=0)
     try:
         assert prepared.cos is not None
-        assert any("http://127.0.0.1:9002" in note for note in prepared.notes)
-        assert prepared.env["STS_CONFIG"] != os.path.join(ROOT, "config.yml")
+        assert prepared.sts is not None
     finally:
         prepared.stop()
     real = local.prepare(
-        base_env(STS_SECRET_ID="AKIDrealkey", STS_SECRET_KEY="real-secret"),
-        cos_port=0,
-        playground_port=9002,
+        base_env(STS_SECRET_ID="AKIDrealkey", STS_SECRET_KEY="real-secret"), cos_port=0
     )
     assert real.cos is None
-    assert real.emulator is None
+    assert real.sts is None
     assert "STS_CONFIG" not in real.env
-    assert any(note.startswith("playground: off") for note in real.notes)
+    assert any(note.startswith("STS: real Tencent STS") for note in real.notes)
 
 
 # -- the page's routes ----------------------------------------------------------------------
@@ -185,7 +173,7 @@ def playground(emulator, local_cos):
         keyring=emulator.keyring,
         sts_url="http://127.0.0.1:9000/sts",
         config=service.config,
-        env=env,
+        jwt_secret=env["STS_JWT_SECRET"],
         port=0,
     )
     yield server
@@ -242,7 +230,7 @@ def test_tokens_are_signed_with_the_development_secret_only(playground):
     assert claims["exp"] - claims["iat"] == 600
     for bad in ({"user": ""}, {"user": 5}, {"user": "a", "ttl": 0}, {"user": "a", "ttl": True}):
         assert call(playground, "POST", "/api/token", bad)[0].status == 400
-    playground.env = {**playground.env, "STS_JWT_SECRET": "a-real-secret-" + "x" * 40}
+    playground.jwt_secret = "a-real-secret-" + "x" * 40
     reply, answer = call(playground, "POST", "/api/token", {"user": "alice"})
     assert reply.status == 403
     assert answer["error"]["code"] == "dev_tokens_off"

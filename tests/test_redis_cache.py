@@ -15,7 +15,7 @@ from sts_core.config import ConfigError, parse_config
 from sts_core.redis_link import RedisLink, SharedError
 from sts_core.shared_cache import SharedCache
 from sts_core.sts_client import IssuedCredentials, user_digest
-from sts_tools.emulators import sts_emulator as emu
+from sts_tools.emulators import sts as emu
 from sts_tools.support.redis_server import RedisServer, free_port
 from tests.shared_support import (
     CACHE_KEY,
@@ -459,7 +459,7 @@ def test_redis_defaults_and_no_redis_without_the_url(emulator):
 
 def test_a_bad_redis_setting_fails_the_cold_start_closed(emulator):
     env = redis_env(emulator.endpoint, "redis://cache:6379/0", STS_CACHE_KEY=None)
-    started = index.start(env)
+    started = index.start(env, index.CONFIG_PATH)
     assert isinstance(started, ConfigError)
     assert started.key == "STS_CACHE_KEY"
     response = index.handle(started, event(token()), context())

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from sts_tools.commands import package as package_script
-from sts_tools.emulators import sts_emulator as emu
+from sts_tools.emulators import sts as emu
 from tests.shared_support import CACHE_KEY
 from tests.support import JWT_SECRET, token
 from tests.test_package import require_scf_python

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -71,17 +72,12 @@ class CheckError(Exception):
 
 
 def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expectation:
-    import yaml
+    from sts_tools.support import config_view
 
-    document: Any = None
-    if config_path:
-        try:
-            with open(config_path, encoding="utf-8") as handle:
-                document = yaml.safe_load(handle)
-        except (OSError, yaml.YAMLError) as exc:
-            raise CheckError(f"cannot read the config {config_path}: {exc}") from None
-    document = document if isinstance(document, dict) else {}
-    profiles = document.get("profiles") if isinstance(document.get("profiles"), dict) else {}
+    if config_path and not os.path.isfile(config_path):
+        raise CheckError(f"cannot read the config {config_path}: no such file")
+    document = config_view.read_document(config_path) if config_path else {}
+    profiles = config_view.section(document, "profiles")
     if profile is None and profiles:
         # The most telling probe: a profile that may write, read and delete.
         full = [n for n, p in profiles.items() if {PUT, GET, DELETE} <= set(_actions(p))]
@@ -93,8 +89,8 @@ def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expe
         types = profiles[profile].get("content_types") or []
         if types:
             content_type = str(types[0]).replace("/*", "/octet-stream")
-    prefix = document.get("prefix") if isinstance(document.get("prefix"), dict) else {}
-    auth = document.get("auth") if isinstance(document.get("auth"), dict) else {}
+    prefix = config_view.section(document, "prefix")
+    auth = config_view.section(document, "auth")
     return Expectation(
         profile=profile,
         actions=actions,

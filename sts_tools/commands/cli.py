@@ -16,10 +16,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from sts_tools import stack as local
+from sts_tools.support.config_view import config_path
+from sts_tools.support.dev_token import DEV_JWT_SECRET
 
 PLACEHOLDER = "REPLACE_WITH_A_TOKEN"
 
@@ -27,37 +29,6 @@ PLACEHOLDER = "REPLACE_WITH_A_TOKEN"
 def _fail(message: str, status: int = 2) -> int:
     print(f"error: {message}", file=sys.stderr)
     return status
-
-
-def _auth_setting(env: Mapping[str, str], name: str, variable: str) -> Optional[str]:
-    if env.get(variable):
-        return env[variable]
-    value = local.config_section(local.read_config_document(env), "auth").get(name)
-    return value if isinstance(value, str) else None
-
-
-def mint_token(
-    user_id: str,
-    env: Mapping[str, str],
-    *,
-    ttl: int = 3600,
-    claims: Optional[Mapping[str, Any]] = None,
-    issuer: Optional[str] = None,
-    audience: Optional[str] = None,
-) -> str:
-    import jwt
-
-    secret = env.get("STS_JWT_SECRET") or local.DEV_JWT_SECRET
-    now = int(time.time())
-    payload: dict[str, Any] = {"sub": user_id, "iat": now, "exp": now + ttl}
-    issuer = issuer or _auth_setting(env, "issuer", "STS_JWT_ISSUER")
-    audience = audience or _auth_setting(env, "audience", "STS_JWT_AUDIENCE")
-    if issuer:
-        payload["iss"] = issuer
-    if audience:
-        payload["aud"] = audience
-    payload.update(claims or {})
-    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def _pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
@@ -88,7 +59,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     with --allow-real-secret, with STS_JWT_SECRET)."""
     env = os.environ
     secret = env.get("STS_JWT_SECRET")
-    if secret and secret != local.DEV_JWT_SECRET and not args.allow_real_secret:
+    if secret and secret != DEV_JWT_SECRET and not args.allow_real_secret:
         return _fail(
             "STS_JWT_SECRET is set, so this would sign with what may be a production "
             "secret; unset it for a development token, or pass --allow-real-secret"
@@ -97,18 +68,11 @@ def cmd_token(args: argparse.Namespace) -> int:
         claims = _claims(args.claim)
     except ValueError as exc:
         return _fail(str(exc))
+    stack = local.LocalStack(dict(env), config_path(env))
     print(
-        mint_token(
-            args.user_id, env, ttl=args.ttl, claims=claims, issuer=args.iss, audience=args.aud
-        )
+        stack.token(args.user_id, ttl=args.ttl, claims=claims, issuer=args.iss, audience=args.aud)
     )
     return 0
-
-
-def _load(env: Mapping[str, str]) -> Any:
-    from sts_core.config_file import load_config
-
-    return load_config(env.get("STS_CONFIG") or local.default_config_path(), env)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -116,14 +80,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     whether each --check pair would be allowed. Never calls STS. Exit status 1 if
     a check is denied or the request would be refused."""
     from sts_core.config import ConfigError
-    from sts_core.service import service_for
     from sts_tools.explain import explain
 
     prepared = local.prepare(start_emulator=False)
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     try:
-        config = _load(prepared.env)
+        service = prepared.service()
     except ConfigError as exc:
         return _fail(f"configuration: {exc}")
     try:
@@ -135,10 +98,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.body_file:
         with open(args.body_file, "rb") as handle:
             body = handle.read()
-    verifier = service_for(config, prepared.env).verifier  # HMAC secret or key set
     report, status = explain(
-        config,
-        verifier,
+        service.config,
+        service.verifier,  # the HMAC secret or the key set
         token=args.token,
         user=args.user,
         body=body,
@@ -156,20 +118,15 @@ def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
-def _start_function(prepared: local.LocalEnvironment) -> Any:
-    """Import index with the prepared environment: SCF's cold start."""
-    os.environ.update(prepared.env)
-    sys.path.insert(0, local.project_root())
-    import index
-
-    return index
-
-
 def cmd_invoke(args: argparse.Namespace) -> int:
-    """Call index.main_handler with EVENT (a JSON file, e.g. events/apigw-post.json)
-    and print the response. REPLACE_WITH_A_TOKEN is replaced by a development token."""
-    with open(args.event, encoding="utf-8") as handle:
-        text = handle.read()
+    """Run the handler once on EVENT (a JSON file, e.g. events/apigw-post.json), as
+    the SCF console's Test button does, and print the response.
+    REPLACE_WITH_A_TOKEN is replaced by a development token."""
+    from sts_core.config import ConfigError
+    from sts_core.handler import handle
+
+    with open(args.event, encoding="utf-8") as handle_file:
+        text = handle_file.read()
     prepared = local.prepare()
     try:
         for note in prepared.notes:
@@ -177,14 +134,17 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         if PLACEHOLDER in text:
             if not prepared.dev_secret:
                 return _fail(f"replace {PLACEHOLDER} in {args.event} with a real token")
-            text = text.replace(PLACEHOLDER, mint_token(args.user, prepared.env))
+            text = text.replace(PLACEHOLDER, prepared.token(args.user))
             print(
                 f"note: {PLACEHOLDER} replaced by a development token for {args.user!r}",
                 file=sys.stderr,
             )
-        index = _start_function(prepared)
+        try:
+            service: Any = prepared.service()
+        except ConfigError as error:  # the function fails closed: show what it answers
+            service = error
         context = json.loads(args.context) if args.context else local_context_for_invoke()
-        response = index.main_handler(json.loads(text), context)
+        response = handle(service, json.loads(text), context)
         print(json.dumps(response, indent=2, ensure_ascii=False))
         if isinstance(response, dict) and isinstance(response.get("body"), str):
             with contextlib.suppress(ValueError):
@@ -221,8 +181,9 @@ def describe_config(config: Any, path: str) -> list[str]:
     ]
 
 
-def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
+def try_it(config: Any, url: str, prepared: local.LocalStack) -> list[str]:
     """How to get a token and call the local endpoint, for this way of checking tokens."""
+    auth = config.auth
     if auth.mode == "jwks":
         source = auth.jwks_url or f"{auth.issuer} (discovery)"
         return [
@@ -232,7 +193,7 @@ def try_it(auth: Any, url: str, prepared: local.LocalEnvironment) -> list[str]:
     python = local.python_command()
     lines = [f"mint a token:  {python} -m sts_tools token alice"]
     if prepared.dev_secret:
-        token = mint_token("alice", prepared.env)
+        token = prepared.token("alice")
         lines += [
             "try it (token for 'alice', valid 1 h):",
             f"  curl -s -X POST {url} -H 'Authorization: Bearer {token}' "
@@ -276,45 +237,51 @@ def sdk_snippet(url: str, token: str, cos_port: int, python: str) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve http://HOST:PORT/<path>: each request becomes an API Gateway event for
-    index.main_handler. Without Tencent keys in the environment the built-in STS
-    emulator answers, a local COS on --cos-port enforces the keys it issues, and the
-    browser playground on --playground-port shows both."""
+    the handler. Without Tencent keys in the environment the built-in STS emulator
+    answers, a local COS on --cos-port enforces the keys it issues, and the browser
+    playground on --playground-port shows both."""
     from sts_core.config import ConfigError
+    from sts_core.handler import handle
     from sts_tools.emulators.gateway import DevServer
-    from sts_tools.playground.server import start_for
+    from sts_tools.playground.server import Playground, origins_for
 
-    playground_port = None if args.no_playground else args.playground_port
-    prepared = local.prepare(
-        cos_port=args.cos_port, cos_log=_print_line, playground_port=playground_port
-    )
-    playground = None
+    prepared = local.prepare(cos_port=args.cos_port, cos_log=_print_line)
+    server = playground = None
     try:
-        index = _start_function(prepared)
-        if isinstance(index.SERVICE, ConfigError):
+        with_playground = not args.no_playground and prepared.cos is not None
+        origins = origins_for(args.playground_port) if with_playground else ()
+        try:
+            service = prepared.service(extra_origins=origins)
+        except ConfigError as exc:
             prepared.stop()
-            return _fail(f"configuration: {index.SERVICE}")
-        server = DevServer(index.main_handler, args.host, args.port, args.time_limit_ms).start()
-        path = index.SERVICE.config.path
+            return _fail(f"configuration: {exc}")
+        server = DevServer(
+            lambda event, context: handle(service, event, context),
+            args.host, args.port, args.time_limit_ms,
+        ).start()  # fmt: skip
+        path = service.config.path
         url = f"{server.url}{'/sts' if path == '*' else path}"
-        if playground_port is not None:
-            try:
-                playground = start_for(
-                    prepared, index.SERVICE.config, url, args.host, playground_port
-                )
-            except BaseException:
-                server.stop()
-                raise
+        if with_playground and prepared.cos is not None and prepared.sts is not None:
+            playground = Playground(
+                cos=prepared.cos, keyring=prepared.sts.keyring, sts_url=url,
+                config=service.config, jwt_secret=prepared.env.get("STS_JWT_SECRET", ""),
+                host=args.host,
+                port=args.playground_port,
+            ).start()  # fmt: skip
     except BaseException:
+        if server is not None:
+            server.stop()
         prepared.stop()
         raise
-    lines = [f"cos-sts local endpoint: {url}  (HTTP -> API Gateway event -> index.main_handler)"]
+    lines = [f"cos-sts local endpoint: {url}  (HTTP -> API Gateway event -> the handler)"]
     lines += [f"  {note}" for note in prepared.notes]
     if playground is not None:
         lines.append(f"  playground: {playground.url}  (this stack in a browser; development only)")
-    lines += describe_config(
-        index.SERVICE.config, os.environ.get("STS_CONFIG") or index.CONFIG_PATH
-    )
-    lines += ["", *try_it(index.SERVICE.config.auth, url, prepared), "", "Ctrl-C stops."]
+        lines.append(f"  CORS: for this run the function also allows {', '.join(origins)}")
+    elif not args.no_playground:
+        lines.append("  playground: off (it runs only on the emulated STS and local COS)")
+    lines += describe_config(service.config, prepared.config_path)
+    lines += ["", *try_it(service.config, url, prepared), "", "Ctrl-C stops."]
     print("\n".join(lines), flush=True)
 
     def terminate(*_: Any) -> None:

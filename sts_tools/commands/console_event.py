@@ -9,16 +9,15 @@ a freshly minted, short-lived token signed with the *deployed* secret
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from sts_tools import stack as local
+from sts_tools.support import config_view
+from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
+from sts_tools.support.events import API_GATEWAY, credential_request
 
-API_GATEWAY = "apigw"
-FUNCTION_URL = "function-url"
 DEFAULT_TTL = 900  # long enough to paste and press Test, short enough to leak little
 
 
@@ -32,12 +31,12 @@ def signing_secret(env: Mapping[str, str], allow_local: bool) -> str:
     secret = env.get("STS_JWT_SECRET") or ""
     if not secret:
         if allow_local:
-            return local.DEV_JWT_SECRET
+            return DEV_JWT_SECRET
         raise ConsoleEventError(
             "STS_JWT_SECRET is not set: export the deployed function's secret (the value "
             "you deployed with), or pass --token with a token from your identity provider"
         )
-    if secret == local.DEV_JWT_SECRET and not allow_local:
+    if secret == DEV_JWT_SECRET and not allow_local:
         raise ConsoleEventError(
             "STS_JWT_SECRET is the public development secret; a deployed function must not "
             "accept it. Pass --local to build an event for a local run"
@@ -54,46 +53,20 @@ def build_event(
     origin: Optional[str] = None,
     source_ip: str = "203.0.113.10",
 ) -> dict[str, Any]:
-    text = json.dumps(dict(body), separators=(",", ":"))
-    headers = {
-        "accept": "application/json",
-        "authorization": f"Bearer {token}",
-        "content-type": "application/json",
-    }
+    headers = {"accept": "application/json"}
     if origin:
         headers["origin"] = origin
-    if kind == FUNCTION_URL:
-        headers["content-length"] = str(len(text.encode("utf-8")))
-        headers["x-scf-remote-addr"] = source_ip
-        return {
-            "body": text,
-            "headers": headers,
-            "httpMethod": "POST",
-            "path": path,
-            "queryString": {},
-        }
-    headers["host"] = "service-console-1250000000.gz.apigw.tencentcs.com"
-    return {
-        "requestContext": {
-            "serviceId": "service-console",
-            "path": path,
-            "httpMethod": "POST",
-            "requestId": f"console-{uuid.uuid4()}",
-            "identity": {},
-            "sourceIp": source_ip,
-            "stage": "release",
-        },
-        "headers": headers,
-        "body": text,
-        "isBase64Encoded": False,
-        "pathParameters": {},
-        "queryStringParameters": {},
-        "headerParameters": {},
-        "stageVariables": {"stage": "release"},
-        "path": path,
-        "queryString": {},
-        "httpMethod": "POST",
-    }
+    if kind == API_GATEWAY:
+        headers["host"] = "service-console-1250000000.gz.apigw.tencentcs.com"
+    event = credential_request(
+        token, dict(body), kind=kind, path=path, headers=headers, source_ip=source_ip
+    )
+    if kind == API_GATEWAY:
+        event["requestContext"]["serviceId"] = "service-console"
+        event["requestContext"]["requestId"] = f"console-{uuid.uuid4()}"
+    else:
+        event["headers"]["content-length"] = str(len(event["body"].encode("utf-8")))
+    return event
 
 
 def console_event(
@@ -108,15 +81,13 @@ def console_event(
     origin: Optional[str] = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """(event, notes for the terminal)."""
-    from sts_tools.commands.cli import mint_token
-
-    document = local.read_config_document(env)
+    document = config_view.read_document(config_view.config_path(env))
     path = document.get("path") if isinstance(document, dict) else None
     path = path if isinstance(path, str) and path != "*" else "/sts"
     notes: list[str] = []
     owner = "<the token's user>"
     if token is None:
-        if local.uses_key_set(env, document):
+        if config_view.uses_key_set(document, env):
             raise ConsoleEventError(
                 "tokens come from your identity provider's key set (STS_JWKS_URL): this "
                 "cannot sign one; pass --token with a token the provider issued"
@@ -124,7 +95,11 @@ def console_event(
         if not 60 <= ttl <= 86400:
             raise ConsoleEventError("--ttl must be between 60 and 86400 seconds")
         secret = signing_secret(env, allow_local)
-        token = mint_token(user, {**env, "STS_JWT_SECRET": secret}, ttl=ttl)
+        token = mint_token(
+            user, secret, ttl=ttl,
+            issuer=config_view.effective(document, env, "auth", "issuer"),
+            audience=config_view.effective(document, env, "auth", "audience"),
+        )  # fmt: skip
         owner = user
         expires = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + ttl))
         notes.append(f"token for user {user!r}, valid until {expires} ({ttl} s)")

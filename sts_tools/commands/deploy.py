@@ -30,7 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from sts_tools import stack as local
+from sts_tools.stack import EXAMPLE_BUCKET, PROJECT_ROOT
+from sts_tools.support import config_view
+from sts_tools.support.dev_token import DEV_JWT_SECRET
 
 DEFAULT_STAGE = "dev"  # serverless.yml's `stage`, and the CLI's own default
 SCF_CLI = "scf"
@@ -262,14 +264,6 @@ class Preflight:
             self.problems.append(Problem(variable, message))
 
 
-def _config_document(root: str) -> dict[str, Any]:
-    import yaml
-
-    with open(os.path.join(root, "config.yml"), encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
-    return document if isinstance(document, dict) else {}
-
-
 def _check_stage(result: Preflight, view: CliView) -> None:
     if view.missing_platform_fields:
         missing = ", ".join(view.missing_platform_fields)
@@ -311,16 +305,16 @@ def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -
 def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> None:
     from sts_core.config import BUCKET_RE, REGION_RE
 
-    bucket = fn_env.get("COS_BUCKET") or config.get("bucket")
+    bucket = config_view.effective(config, fn_env, "bucket")
     if not bucket:
         result.refuse("COS_BUCKET", "not set (and config.yml has no bucket): name-APPID")
     elif not isinstance(bucket, str) or not BUCKET_RE.match(bucket):
         result.refuse(
             "COS_BUCKET", f"{bucket!r} is not a bucket name such as examplebucket-1250000000"
         )
-    elif bucket == local.EXAMPLE_BUCKET:
+    elif bucket == EXAMPLE_BUCKET:
         result.refuse("COS_BUCKET", f"{bucket} is the local example bucket, not yours")
-    region = fn_env.get("COS_REGION") or config.get("region")
+    region = config_view.effective(config, fn_env, "region")
     if not region:
         result.refuse("COS_REGION", "not set (and config.yml has no region): e.g. ap-guangzhou")
     elif not isinstance(region, str) or not REGION_RE.match(region):
@@ -329,7 +323,7 @@ def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str
 
 def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
     from sts_core.config import ROLE_ARN_RE
-    from sts_tools.emulators.sts_emulator import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
+    from sts_tools.emulators.sts import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
 
     role = view.inputs.get("role")
     if role is not None and (not isinstance(role, str) or not EXECUTION_ROLE_RE.match(role)):
@@ -369,12 +363,12 @@ def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[st
 
     from sts_core.config import HS_ALGORITHMS
 
-    auth = local.config_section(config, "auth")
-    result.key_set = local.uses_key_set(fn_env, config)
+    auth = config_view.section(config, "auth")
+    result.key_set = config_view.uses_key_set(config, fn_env)
+    url = config_view.effective(config, fn_env, "auth", "jwks_url")
+    issuer = config_view.effective(config, fn_env, "auth", "issuer")
+    audience = config_view.effective(config, fn_env, "auth", "audience")
     if result.key_set:
-        url = fn_env.get("STS_JWKS_URL") or auth.get("jwks_url")
-        issuer = fn_env.get("STS_JWT_ISSUER") or auth.get("issuer")
-        audience = fn_env.get("STS_JWT_AUDIENCE") or auth.get("audience")
         if url:
             parts = urlsplit(str(url))
             if parts.scheme != "https" or not parts.hostname:
@@ -394,8 +388,6 @@ def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[st
         return f"key set {url or '(discovery)'}, iss {issuer}, aud {audience}"
     secret = fn_env.get("STS_JWT_SECRET") or ""
     algorithms = auth.get("algorithms") or ["HS256"]
-    issuer = fn_env.get("STS_JWT_ISSUER") or auth.get("issuer")
-    audience = fn_env.get("STS_JWT_AUDIENCE") or auth.get("audience")
     if not issuer or not audience:
         result.notes.append(
             "warning: tokens are checked without "
@@ -406,7 +398,7 @@ def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[st
     needed = max(HS_ALGORITHMS.get(str(a), 32) for a in algorithms)
     if not secret:
         result.refuse("STS_JWT_SECRET", "not set (or STS_JWKS_URL for an identity provider's keys)")
-    elif secret == local.DEV_JWT_SECRET:
+    elif secret == DEV_JWT_SECRET:
         result.refuse(
             "STS_JWT_SECRET",
             "is the public development secret: anyone could mint tokens; generate one with "
@@ -433,7 +425,7 @@ def preflight(
     never runs a command (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
     from sts_core.config import ConfigError, parse_config
 
-    root = root or local.project_root()
+    root = root or PROJECT_ROOT
     stage = stage or env.get("STAGE") or None  # else serverless.yml's own
     result = Preflight(stage or DEFAULT_STAGE, None)
     try:
@@ -444,7 +436,7 @@ def preflight(
     result.view = view
     if stage is None and isinstance(view.instance.get("stage"), str):
         result.stage = view.instance["stage"]
-    config = _config_document(root)
+    config = config_view.read_document(os.path.join(root, "config.yml"))
     fn_env = view.function_env
     result.redis = bool(fn_env.get("STS_REDIS_URL"))
     _check_stage(result, view)
@@ -454,7 +446,7 @@ def preflight(
         elif not value:
             result.refuse(name, "is set but empty: unset it or give it a value")
     _check_cos(result, fn_env, config)
-    cos_region = fn_env.get("COS_REGION") or config.get("region")
+    cos_region = config_view.effective(config, fn_env, "region")
     _check_region(result, view, cos_region if isinstance(cos_region, str) else None)
     keys = _check_keys(result, view, fn_env)
     auth = _check_auth(result, fn_env, config)
@@ -476,8 +468,8 @@ def preflight(
         ("runtime", f"{view.inputs.get('runtime')}, {view.inputs.get('memorySize')} MB, "
                     f"{view.inputs.get('timeout')} s"),
         ("execution role", str(view.inputs.get("role") or "-")),
-        ("bucket", f"{fn_env.get('COS_BUCKET') or config.get('bucket')} "
-                   f"({fn_env.get('COS_REGION') or config.get('region')})"),
+        ("bucket", f"{config_view.effective(config, fn_env, 'bucket')} "
+                   f"({config_view.effective(config, fn_env, 'region')})"),
         ("STS", keys),
         ("tokens", auth),
         ("triggers", ", ".join(events) or "-"),
@@ -498,7 +490,7 @@ def deploy_command(stage: str) -> list[str]:
 def run_deploy(env: Mapping[str, str], stage: Optional[str], dry_run: bool, out: Any = None) -> int:
     """Preflight, then ``make package`` and ``scf deploy`` (or, with dry_run, print them)."""
     out = out or sys.stdout
-    root = local.project_root()
+    root = PROJECT_ROOT
     result = preflight(env, stage, root, check_cli=not dry_run)
     if not result.ok:
         print("deploy preflight failed:", file=sys.stderr)

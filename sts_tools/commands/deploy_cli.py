@@ -34,12 +34,8 @@ def cmd_console_event(args: argparse.Namespace) -> int:
     """Print a trigger event for the SCF console's test box: a POST to the configured
     path carrying a freshly minted, short-lived token signed with STS_JWT_SECRET (the
     deployed secret), or the token given with --token."""
-    from sts_tools.commands.console_event import (
-        API_GATEWAY,
-        FUNCTION_URL,
-        ConsoleEventError,
-        console_event,
-    )
+    from sts_tools.commands.console_event import ConsoleEventError, console_event
+    from sts_tools.support.events import API_GATEWAY, FUNCTION_URL
 
     try:
         event, notes = console_event(
@@ -64,7 +60,6 @@ def cmd_check_deployment(args: argparse.Namespace) -> int:
     """Check a deployed endpoint as an attacker and a user would: 401s, CORS, the
     keys' shape, then (cos-python-sdk-v5) the keys against the bucket: the probe
     object inside the prefix, and COS's own 403 outside it. Exit 1 on any failure."""
-    from sts_tools import stack as local
     from sts_tools.commands.check_deployment import (
         Checker,
         CheckError,
@@ -72,10 +67,11 @@ def cmd_check_deployment(args: argparse.Namespace) -> int:
         read_expectation,
         render,
     )
+    from sts_tools.support.config_view import config_path
 
     # The SDK logs every refused request at ERROR; here refusals are expected results.
     logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
-    config = args.config or os.environ.get("STS_CONFIG") or local.default_config_path()
+    config = args.config or config_path(os.environ)
     try:
         expectation = read_expectation(config, args.profile)
     except CheckError as exc:

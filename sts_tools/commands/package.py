@@ -212,7 +212,7 @@ def cold_path_files(folder: str, interpreter: str, with_redis: bool = False) -> 
     """The files of `folder` that one credential request imports on `interpreter`."""
     import jwt
 
-    from sts_tools.emulators import sts_emulator as emulator
+    from sts_tools.emulators import sts as emulator
 
     secret = "package-probe-secret-0123456789abcdefghijklmnop"
     token = jwt.encode({"sub": "probe", "exp": int(time.time()) + 300}, secret, algorithm="HS256")

@@ -5,12 +5,14 @@ integration response back out (reference scf-runtime.md §2.1, §3.1).
 from __future__ import annotations
 
 import base64
-import threading
 import uuid
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
+
+from sts_tools.support.events import api_gateway_event
+from sts_tools.support.loopback import LoopbackServer
 
 Handler = Callable[[Any, Any], Any]
 MAX_EVENT_BODY = 6 * 1024 * 1024  # SCF's synchronous event limit
@@ -27,32 +29,9 @@ def to_event(
     query: dict[str, Any] = {}
     for name, values in parse_qs(parts.query, keep_blank_values=True).items():
         query[name] = values[0] if len(values) == 1 else values
-    try:
-        text, encoded = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, encoded = base64.b64encode(body).decode("ascii"), True
-    request_id = str(uuid.uuid4())
-    return {
-        "requestContext": {
-            "serviceId": "service-local",
-            "path": parts.path or "/",
-            "httpMethod": "ANY",
-            "requestId": request_id,
-            "identity": {},
-            "sourceIp": client_ip,
-            "stage": "release",
-        },
-        "headers": dict(headers),
-        "body": text,
-        "isBase64Encoded": encoded,
-        "pathParameters": {},
-        "queryStringParameters": {},
-        "headerParameters": {},
-        "stageVariables": {"stage": "release"},
-        "path": parts.path or "/",
-        "queryString": query,
-        "httpMethod": method,
-    }
+    return api_gateway_event(
+        method, parts.path or "/", headers=headers, body=body, source_ip=client_ip, query=query
+    )
 
 
 def local_context(time_limit_ms: int) -> dict[str, Any]:
@@ -91,31 +70,25 @@ def _integration_response(result: Any) -> Optional[tuple[int, list[tuple[str, st
 
 
 class DevServer:
+    """HTTP on loopback -> API Gateway events -> `handler` (index.handle or main_handler)."""
+
     def __init__(
         self, handler: Handler, host: str = "127.0.0.1", port: int = 9000, time_limit_ms: int = 3000
     ) -> None:
         self.handler = handler
         self.time_limit_ms = time_limit_ms
-        self._server = ThreadingHTTPServer((host, port), _RequestHandler)
-        self._server.daemon_threads = True
-        self._server.devserver = self  # type: ignore[attr-defined]
-        self._thread: Optional[threading.Thread] = None
+        self._server = LoopbackServer(_RequestHandler, self, host, port, name="gateway")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def start(self) -> DevServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._server.stop()
 
     def respond(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes, client_ip: str
@@ -144,7 +117,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
-        server: DevServer = self.server.devserver  # type: ignore[attr-defined]
+        server: DevServer = self.server.owner  # type: ignore[attr-defined]
         headers = dict(self.headers.items())
         status, pairs, data = server.respond(
             self.command, self.path, headers, body, self.client_address[0]

@@ -10,9 +10,9 @@ cos-js-sdk-v5 is vendored beside the page (`static/`, sha256 pinned in
 The page is a different origin from the credential endpoint and from the local
 COS, so the browser does what it does for a real web app: a CORS preflight for
 the Bearer request to /sts, and preflights for the SDK's requests to COS. For
-that to pass, `allow_origins` adds the playground's origins to the function's
-``cors.allowed_origins`` for the local run only (a copy of the config in a
-temporary folder; config.yml is never changed).
+that to pass, the local stack builds the function's service with the
+playground's origins (`origins_for`) added to ``cors.allowed_origins`` in memory,
+for that run only; config.yml is never changed.
 
 Routes (all on the playground's own port, so no object key can shadow them):
 
@@ -32,23 +32,21 @@ logs a request: tokens travel in bodies and headers.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
-import shutil
-import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 from urllib.parse import parse_qs, urlsplit
+
+from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
+from sts_tools.support.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from sts_core.config import Config
     from sts_tools.emulators.cos.server import CosEmulator
     from sts_tools.emulators.keyring import Keyring
-    from sts_tools.stack import LocalEnvironment
 
 DEFAULT_PORT = 9002
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -76,42 +74,6 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 def origins_for(port: int) -> tuple[str, ...]:
     """The origins a browser gives the playground's page (both loopback spellings)."""
     return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
-
-
-def allow_origins(env: dict[str, str], origins: Sequence[str]) -> list[str]:
-    """Let `origins` call the locally-run function: point ``STS_CONFIG`` at a copy of
-    the config whose ``cors.allowed_origins`` also lists them. For this process
-    only (the copy is deleted at exit); the config file itself is never changed.
-    Returns the notes to print."""
-    import yaml
-
-    from sts_tools.stack import default_config_path, read_config_document
-
-    source = env.get("STS_CONFIG") or default_config_path()
-    document = read_config_document(env)
-    cors = document.get("cors") if isinstance(document, dict) else None
-    cors = {} if cors is None else cors
-    listed = cors.get("allowed_origins") if isinstance(cors, dict) else None
-    listed = [] if listed is None else listed
-    if not isinstance(document, dict) or not isinstance(cors, dict) or not isinstance(listed, list):
-        return [f"playground: {source} is not a readable config, so its origin was not allowed"]
-    missing = [origin for origin in origins if origin not in listed and "*" not in listed]
-    if not missing:
-        return [f"CORS: the playground's origin is already allowed by {source}"]
-    document = {**document, "cors": {**cors, "allowed_origins": [*listed, *missing]}}
-    folder = tempfile.mkdtemp(prefix="cos-sts-playground-")
-    atexit.register(shutil.rmtree, folder, True)
-    path = os.path.join(folder, "config.yml")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(
-            f"# {source} plus the playground's origins (written by make run; local only)\n"
-        )
-        yaml.safe_dump(document, handle, sort_keys=False, allow_unicode=True)
-    env["STS_CONFIG"] = path
-    return [
-        f"CORS: for this local run the function also allows the playground's origins "
-        f"{', '.join(missing)} (a copy of {source} at {path}; the file is unchanged)"
-    ]
 
 
 class Reply(NamedTuple):
@@ -142,7 +104,7 @@ class Playground:
         keyring: Keyring,
         sts_url: str,
         config: Optional[Config],
-        env: Mapping[str, str],
+        jwt_secret: str = "",
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         users: Sequence[str] = SUGGESTED_USERS,
@@ -151,16 +113,15 @@ class Playground:
         self.keyring = keyring
         self.sts_url = sts_url
         self.config = config
-        self.env = env
+        self.jwt_secret = jwt_secret  # the function's HMAC secret: minted with if public
         self.users = tuple(users)
-        self._server = _Server((host, port), _Handler, self)
-        self._thread: Optional[threading.Thread] = None
+        self._server = LoopbackServer(_Handler, self, host, port, name="playground")
 
     # -- lifecycle ------------------------------------------------------------------
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -171,20 +132,11 @@ class Playground:
         return origins_for(self.port)
 
     def start(self) -> Playground:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="playground", daemon=True,
-        )  # fmt: skip
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> Playground:
         return self.start()
@@ -207,12 +159,11 @@ class Playground:
 
     def dev_tokens(self) -> Optional[str]:
         """None when the page may mint tokens, else why not."""
-        from sts_core.config import HMAC
-        from sts_tools.stack import DEV_JWT_SECRET
+        from sts_core.settings import HMAC
 
         if self.config is not None and self.config.auth.mode != HMAC:
             return "tokens come from an identity provider's key set: paste one of its tokens"
-        if self.env.get("STS_JWT_SECRET") != DEV_JWT_SECRET:
+        if self.jwt_secret != DEV_JWT_SECRET:
             return (
                 "STS_JWT_SECRET is not the public development secret, so the playground does "
                 "not sign tokens: paste a token"
@@ -255,8 +206,6 @@ class Playground:
         }
 
     def mint(self, request: Mapping[str, Any]) -> Reply:
-        from sts_tools.commands.cli import mint_token
-
         refusal = self.dev_tokens()
         if refusal is not None:
             return _error(403, "dev_tokens_off", refusal)
@@ -270,7 +219,12 @@ class Playground:
         if self.config is not None and self.config.auth.user_id_claim != "sub":
             claims[self.config.auth.user_id_claim] = user
         # The user ID is not checked here on purpose: the function must refuse bad ones.
-        return _json(200, {"token": mint_token(user, self.env, ttl=ttl, claims=claims)})
+        auth = self.config.auth if self.config is not None else None
+        token = mint_token(
+            user, self.jwt_secret, ttl=ttl, claims=claims,
+            issuer=auth.issuer if auth else None, audience=auth.audience if auth else None,
+        )  # fmt: skip
+        return _json(200, {"token": token})
 
     def key(self, secret_id: str) -> Reply:
         issued = self.keyring.get(secret_id)
@@ -403,18 +357,8 @@ class Playground:
         return Reply(200, content_type, data, extra)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: Any, playground: Playground) -> None:
-        self.playground = playground
-        super().__init__(address, handler)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # never log requests: a token may be in them
@@ -428,7 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
-            reply = self.server.playground.route(self.command, self.path, headers, body)
+            reply = self.server.owner.route(self.command, self.path, headers, body)
         except Exception as exc:  # a bug here: the type only (never a token)
             reply = _error(500, "internal_error", f"playground error: {type(exc).__name__}")
         self._write(reply)
@@ -446,17 +390,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _serve
-
-
-def start_for(
-    prepared: LocalEnvironment, config: Config, sts_url: str, host: str, port: int
-) -> Optional[Playground]:
-    """The playground for `make run`'s stack, started; None unless the emulated STS
-    and the local COS run (with real Tencent keys there is nothing local to show)."""
-    if prepared.cos is None or prepared.emulator is None:
-        return None
-    playground = Playground(
-        cos=prepared.cos, keyring=prepared.emulator.keyring, sts_url=sts_url, config=config,
-        env=prepared.env, host=host, port=port,
-    )  # fmt: skip
-    return playground.start()

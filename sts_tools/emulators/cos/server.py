@@ -18,14 +18,13 @@ import binascii
 import hashlib
 import json
 import secrets
-import socket
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import quote
 
@@ -68,6 +67,7 @@ from sts_tools.emulators.cos.signature import (
 )
 from sts_tools.emulators.cos.store import CosStore, StoredObject, byte_range
 from sts_tools.emulators.keyring import IssuedKey, Keyring
+from sts_tools.support.loopback import LoopbackServer
 
 MAX_BODY_BYTES = 256 * 1024 * 1024  # in memory: a development store, not a data lake
 TOKEN_HEADER = "x-cos-security-token"
@@ -172,8 +172,7 @@ class CosEmulator:
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
         self._lock = threading.Lock()
         self._host, self._port = host, port
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: Optional[LoopbackServer] = None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -181,29 +180,21 @@ class CosEmulator:
     def endpoint(self) -> str:
         if self._server is None:
             raise RuntimeError("the local COS is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     @property
     def port(self) -> int:
         return int(self.endpoint.rsplit(":", 1)[1])
 
     def start(self) -> CosEmulator:
-        self._server = _Server((self._host, self._port), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="cos-emulator", daemon=True,
-        )  # fmt: skip
-        self._thread.start()
+        self._server = LoopbackServer(_Handler, self, self._host, self._port, name="local-cos")
+        self._server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> CosEmulator:
         return self.start()
@@ -625,38 +616,18 @@ def _integer(value: Optional[str], name: str) -> int:
 # -- HTTP front -------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: Any, emulator: CosEmulator) -> None:
-        self.emulator = emulator
-        super().__init__(address, handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, address = super().get_request()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock, address
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hung up mid-request is expected; anything else is a bug.
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body leave in one write (flushed per request): separate small
     # writes meet the client's delayed ACK and cost ~40 ms per keep-alive request.
     wbufsize = 1 << 16
-    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the emulator writes its own line per request
 
     def _read_body(self) -> Optional[bytes]:
         """The request body, or None after answering 413 for an oversized one."""
-        limit = self.server.emulator.max_body_bytes
+        limit = self.server.owner.max_body_bytes
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks, total = [], 0
             while True:
@@ -676,7 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _too_large(self) -> None:
-        emulator = self.server.emulator
+        emulator = self.server.owner
         error = EntityTooLarge(detail="larger than the local COS keeps in memory")
         body = error_xml(error, self.headers.get("Host", ""), "local")
         self._write(Response(error.status, [("Content-Type", "application/xml")], body))
@@ -692,7 +663,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         try:
-            response = self.server.emulator.handle(
+            response = self.server.owner.handle(
                 self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
             )
         except Exception:  # a bug in the emulator: a 500 InternalError, details in the log

@@ -1,0 +1,257 @@
+"""The request path, top to bottom, in `handle`: parse the trigger event, route,
+read the body, verify the caller's token, render the caller's own prefix, build
+and guard the policy, reuse keys issued for it (this instance's, else with Redis
+any instance's) or, within the rate limits, ask STS, answer.
+
+Each step raises an `ApiError` carrying the status the caller should see; the
+handler never lets an exception escape. `index.main_handler` is this with the
+instance's service; the local tooling and the tests call it with theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+
+from sts_core.access_log import RequestLog, log_event
+from sts_core.config_reader import ConfigError
+from sts_core.credential_request import parse_credential_request
+from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
+from sts_core.events import parse_event, safe_request_id
+from sts_core.grant import plan_grant
+from sts_core.http import error_response, json_response
+from sts_core.policy import PolicyViolation, Target
+from sts_core.rate_limit import RateLimited
+from sts_core.service import Service, build_service
+from sts_core.settings import Config
+from sts_core.sts_client import IssuedCredentials, StsError, user_digest
+
+STAGES = ("/release", "/prepub", "/test")
+
+
+def start(env: Mapping[str, str], config_path: str) -> Union[Service, ConfigError]:
+    """Cold start: build the service, or keep the config error to fail closed with."""
+    try:
+        return build_service(env, config_path)
+    except ConfigError as error:
+        log_event("startup", outcome="misconfigured", error=str(error))
+        return error
+
+
+def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    context = context if isinstance(context, Mapping) else {}
+    # SCF's id, else the trigger's (both bounded to a safe alphabet: a Function URL
+    # header could be the client's); a new one only when invoked by hand.
+    request_id = safe_request_id(context.get("request_id")) or ""
+    raw_ids = isinstance(service, Service) and service.config.log_raw_user_id
+    log = RequestLog(request_id, raw_user_id=raw_ids)
+    headers: dict[str, str] = {}
+    try:
+        if not isinstance(service, Service):
+            raise Misconfigured(str(service))
+        config = service.config
+
+        # 1. The HTTP request, whichever trigger (API Gateway, Function URL) sent it.
+        request = parse_event(event)
+        request_id = request_id or request.gateway_request_id or new_request_id()
+        log.set(requestId=request_id, trigger=request.kind, method=request.method)
+        if request.gateway_request_id not in (None, request_id):
+            log.set(gatewayRequestId=request.gateway_request_id)
+        headers = {"X-Request-Id": request_id, **service.cors.headers(request.header("origin"))}
+
+        # 2. Routing: path, CORS preflight, method.
+        if not path_matches(config.path, request.path):
+            raise NotFound("not_found", "there is no credential endpoint at this path")
+        if request.method == "OPTIONS":
+            log.write("preflight", 204, elapsed_ms(started))
+            return service.cors.preflight(request.header("origin"), headers)
+        if request.method != "POST":
+            raise MethodNotAllowed(request.method)
+
+        # 3. The body, bounded before anything reads it.
+        body = request.body(config.max_body_bytes)
+        deadline = invocation_deadline(context, started, config)
+
+        # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
+        #    one is needed, stays within the invocation's time).
+        user_id, claims = service.verifier.identity(request.header("authorization"), deadline)
+        log.user(user_id)
+
+        # 5. What they ask for: profile, lifetime, optional COS SDK scope.
+        ask = parse_credential_request(body, config)
+        log.set(profile=ask.profile.name, durationSeconds=ask.duration)
+
+        # 6-7. Where they may act and the policy for it: the profile's grants on
+        #      their own root (users/alice/*) and any declared shared area, narrowed
+        #      by the scope, bound to their address if the profile says so, capped
+        #      in size, then guarded whatever the config says.
+        source_ip = request.client_ip(config.trust_function_url_address)
+        grant = plan_grant(config, user_id, ask, source_ip, claims)
+
+        # 8. Temporary keys: reused while they have enough life left (this
+        #    instance's, else with Redis any instance's); otherwise, if the
+        #    caller's and the function's rate limits allow, from STS within the
+        #    invocation's remaining time. Redis trouble only ever means asking STS.
+        #    Keys are reused per user even where two users' policies are identical
+        #    (a profile of shared areas only): STS named the session after one user.
+        reuse_key = f"{user_digest(user_id)}\n{grant.policy_text}"
+        issued = reuse(service, reuse_key, ask.duration, deadline, log)
+        if issued is not None:
+            log.set(stsRequestId=issued.request_id)
+        else:
+            admit(service, user_id, deadline, log)
+            issued = service.issuer.issue(
+                service.env, user_id, grant.policy_text, ask.duration, deadline
+            )
+            if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
+                remember(service, reuse_key, ask.duration, issued, deadline, log)
+            log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
+
+        # 9. The answer, in the shape the COS client SDKs consume.
+        answer = credentials_body(issued, grant.target, ask.profile.name)
+        response = json_response(200, answer, headers)
+        log.write("issued", 200, elapsed_ms(started))
+        return response
+    except Exception as exc:
+        error = as_api_error(exc, log)
+        request_id = request_id or new_request_id()
+        headers.setdefault("X-Request-Id", request_id)
+        log.set(requestId=request_id, error=error.code)
+        outcome = "rejected" if error.status < 500 else "failed"
+        log.write(outcome, error.status, elapsed_ms(started))
+        return error_response(error, request_id, headers)
+
+
+def reuse(
+    service: Service, reuse_key: str, duration: int, deadline: float, log: RequestLog
+) -> Optional[IssuedCredentials]:
+    """Keys issued for exactly this user, policy and duration with enough life left."""
+    local, shared = service.cache, service.shared
+    if local is None:
+        log.set(cache="off")
+        return None
+    issued = local.get(reuse_key, duration)
+    if issued is not None:
+        log.set(cache="hit")
+        return issued
+    log.set(cache="miss")
+    if shared is None:
+        return None
+    try:
+        issued = shared.get(reuse_key, duration, deadline)
+    except shared.link.Error as error:
+        log.set(cache="shared-error")
+        log.redis_failed(error.kind)
+        return None
+    if issued is not None:
+        local.put(reuse_key, duration, issued)
+        log.set(cache="shared-hit")
+    return issued
+
+
+def admit(service: Service, user_id: str, deadline: float, log: RequestLog) -> None:
+    """Only before an STS call: a token from the caller's and the global bucket,
+    or 429 with Retry-After."""
+    if service.limiter is None:
+        return
+    admission = service.limiter.admit(user_id, deadline, use_shared=log.redis_ok)
+    if admission.failure:
+        log.redis_failed(admission.failure)
+    log.set(limit=admission.where)
+    if not admission.decision.allowed:
+        log.set(limited=admission.decision.limited)
+        raise RateLimited(admission.decision.retry_after)
+
+
+def remember(
+    service: Service,
+    reuse_key: str,
+    duration: int,
+    issued: IssuedCredentials,
+    deadline: float,
+    log: RequestLog,
+) -> None:
+    if service.cache is not None:
+        service.cache.put(reuse_key, duration, issued)
+    shared = service.shared
+    if shared is not None and log.redis_ok:
+        try:
+            shared.put(reuse_key, duration, issued, deadline)
+        except shared.link.Error as error:
+            log.redis_failed(error.kind)
+
+
+def credentials_body(issued: IssuedCredentials, target: Target, profile: str) -> dict[str, Any]:
+    # The first five fields are exactly what the official COS STS SDKs return.
+    return {
+        "credentials": {
+            "tmpSecretId": issued.tmp_secret_id,
+            "tmpSecretKey": issued.tmp_secret_key,
+            "sessionToken": issued.session_token,
+        },
+        "startTime": issued.start_time,
+        "expiredTime": issued.expired_time,
+        "expiration": issued.expiration,
+        "requestId": issued.request_id,
+        "bucket": target.bucket,
+        "region": target.region,
+        "prefix": target.root,
+        "profile": profile,
+    }
+
+
+def path_matches(configured: str, path: str) -> bool:
+    """The configured path, optionally behind an API Gateway stage segment."""
+    if configured == "*":
+        return True
+    path = path.rstrip("/") or "/"
+    configured = configured.rstrip("/") or "/"
+    return path == configured or any(path == stage + configured for stage in STAGES)
+
+
+def invocation_deadline(context: Mapping[str, Any], started: float, config: Config) -> float:
+    """Monotonic time by which STS must have answered, leaving a safety margin."""
+    limit = context.get("time_limit_in_ms")
+    try:
+        seconds = float(limit) / 1000 if limit is not None else config.sts.default_time_limit
+    except (TypeError, ValueError):
+        seconds = config.sts.default_time_limit
+    return started + seconds - config.sts.deadline_margin
+
+
+def as_api_error(exc: Exception, log: RequestLog) -> ApiError:
+    """The caller-facing error for any failure; internal details go to the log only."""
+    if isinstance(exc, StsError):
+        log.set(stsCode=exc.code, stsRequestId=exc.request_id, stsRetries=max(0, exc.attempts - 1))
+        failure = exc.failure
+        retry = {"Retry-After": failure.retry_after} if failure.retry_after else None
+        return ApiError(failure.code, failure.message, retry, status=failure.status)
+    if isinstance(exc, ApiError):
+        if exc.detail:
+            log.set(detail=exc.detail)
+        return exc
+    if isinstance(exc, PolicyViolation):
+        log.set(detail=f"policy guard: {exc}")
+        return Misconfigured("policy guard refused the rendered policy")
+    # A bug: record where, not the exception text (it could quote request data).
+    import traceback  # only here: a rare path kept off the cold start
+
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    log.set(
+        exception=type(exc).__name__, where=f"{os.path.basename(frame.filename)}:{frame.lineno}"
+    )
+    return ApiError("internal_error", "the credential service failed; try again later")
+
+
+def new_request_id() -> str:
+    """Only when invoked without an SCF context (by hand, in tests)."""
+    import uuid  # imports platform on 3.9: kept off the cold start
+
+    return str(uuid.uuid4())
+
+
+def elapsed_ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000
