@@ -8,7 +8,7 @@ COS_PORT ?= 9001
 PLAYGROUND_PORT ?= 9002
 SHIPPED := index.py sts_core
 
-.PHONY: test lint run package bench bench-scale clean system-deps node-deps deploy
+.PHONY: test test-fast lint run package bench bench-scale clean system-deps node-deps deploy
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,8 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	# SCF's newest Python is 3.10: the shipped code must not need more than 3.9.
 	$(BIN)/vermin --target=3.9- --violations --eval-annotations --no-tips $(SHIPPED)
+	# The layers: what ships never imports the tooling; no import cycles.
+	$(BIN)/lint-imports --no-cache
 
 # Debian packages some tests drive (redis-server, Chromium): installed when root.
 system-deps:
@@ -50,6 +52,11 @@ node-deps: $(DEPLOY_CHECK)/node_modules/.package-lock.json $(BROWSER_CHECK)/node
 
 test: lint system-deps node-deps
 	$(BIN)/python -m pytest
+
+# The quick loop (about a minute): lint, then every test but the slow ones (package
+# builds, benchmarks, Node and Chromium); installs no system or npm packages.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow"
 
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
 # built-in STS emulator and a local COS unless Tencent keys are in the environment.

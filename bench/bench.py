@@ -38,6 +38,8 @@ sys.path.insert(0, ROOT)
 
 from sts_tools.commands import package as package_script  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
+from sts_tools.support.dev_token import mint_token  # noqa: E402
+from sts_tools.support.events import credential_request  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 BUCKET = "examplebucket-1250000000"
@@ -136,21 +138,11 @@ def bench_env(endpoint: str) -> dict[str, str]:
 
 
 def bench_token() -> str:
-    import jwt
-
-    now = int(time.time())
-    claims = {"sub": "alice", "iat": now, "exp": now + 7200}
-    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+    return mint_token("alice", JWT_SECRET, ttl=7200)
 
 
 def bench_event(token: str) -> dict[str, Any]:
-    return {
-        "httpMethod": "POST",
-        "path": "/sts",
-        "headers": {"authorization": f"Bearer {token}", "content-type": "application/json"},
-        "body": "",
-        "requestContext": {"requestId": "bench", "sourceIp": "127.0.0.1"},
-    }
+    return credential_request(token)
 
 
 # What SCF passes (reference scf-runtime.md §5.2): it always carries a request id.

@@ -54,6 +54,8 @@ from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_core.sts_client import IssuedCredentials  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
+from sts_tools.support.dev_token import mint_token  # noqa: E402
+from sts_tools.support.events import credential_request  # noqa: E402
 from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -157,27 +159,17 @@ class Tokens:
     """One login token per user, minted on first use (verified on every request)."""
 
     def __init__(self) -> None:
-        import jwt
-
-        self._jwt = jwt
         self._tokens: dict[str, str] = {}
 
     def __call__(self, user: str) -> str:
         token = self._tokens.get(user)
         if token is None:
-            claims = {"sub": user, "exp": int(time.time()) + 86400}
-            token = self._tokens[user] = self._jwt.encode(claims, JWT_SECRET, "HS256")
+            token = self._tokens[user] = mint_token(user, JWT_SECRET, ttl=86400)
         return token
 
 
 def event(token: str, body: Any) -> dict[str, Any]:
-    return {
-        "httpMethod": "POST",
-        "path": "/sts",
-        "headers": {"authorization": f"Bearer {token}", "content-type": "application/json"},
-        "body": json.dumps(body) if body else "",
-        "requestContext": {"requestId": "bench-scale", "sourceIp": "203.0.113.7"},
-    }
+    return credential_request(token, body or "", source_ip="203.0.113.7")
 
 
 # -- the workload ------------------------------------------------------------------------------

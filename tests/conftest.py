@@ -57,7 +57,7 @@ def local_cos(emulator, local_cos_server):
 def redis_server():
     """One real redis-server on loopback for the whole run (nothing persisted)."""
     from sts_tools.support.redis_server import INSTALL_HINT, RedisServer
-    from tests.tools import require_executable
+    from tests.support.tools import require_executable
 
     require_executable("redis-server", INSTALL_HINT)
     with RedisServer() as server:
@@ -80,7 +80,7 @@ def redis_db(redis_server):
 def link(redis_server, redis_db):
     """A Redis connection as the function makes one, to the test server's clean db."""
     from sts_core.redis_link import RedisLink
-    from tests.shared_support import CACHE_KEY
+    from tests.support.redis import CACHE_KEY
 
     link = RedisLink(redis_server.url, CACHE_KEY.encode())
     yield link

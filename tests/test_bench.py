@@ -7,7 +7,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import ROOT
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 SECTIONS = {"warm", "cache_hit", "handler_cpu", "cold", "memory", "package", "targets", "machine"}
 

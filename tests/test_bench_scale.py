@@ -7,9 +7,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from sts_tools.support.redis_server import INSTALL_HINT
 from tests.support import ROOT
-from tests.tools import require_executable
+from tests.support.tools import require_executable
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 def test_scale_bench_quick_run_writes_a_complete_report(tmp_path):

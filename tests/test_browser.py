@@ -19,7 +19,8 @@ import shutil
 
 import pytest
 
-from tests.playground_support import (
+from tests.support import BUCKET, ROOT
+from tests.support.playground import (
     ARTIFACTS,
     chromium,
     chromium_paths,
@@ -27,7 +28,9 @@ from tests.playground_support import (
     other_playground,
     wait_for,
 )
-from tests.support import BUCKET, ROOT
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 MIB = 1024 * 1024
 

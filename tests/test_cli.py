@@ -18,23 +18,7 @@ from sts_core.config import parse_config
 from sts_tools import stack as local
 from sts_tools.commands import cli
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
-from tests.support import ROOT, event, make_env, make_service, shipped_config
-
-CONTRACT_ENV = (
-    "STS_CONFIG",
-    "STS_SECRET_ID",
-    "STS_SECRET_KEY",
-    "STS_ROLE_ARN",
-    "STS_ENDPOINT",
-    "STS_JWT_SECRET",
-    "STS_JWT_ISSUER",
-    "STS_JWT_AUDIENCE",
-    "COS_BUCKET",
-    "COS_REGION",
-    "TENCENTCLOUD_SECRETID",
-    "TENCENTCLOUD_SECRETKEY",
-    "TENCENTCLOUD_SESSIONTOKEN",
-)
+from tests.support import CONTRACT_ENV, ROOT, event, make_env, make_service, shipped_config
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import index
 from sts_core.events import API_GATEWAY, FUNCTION_URL, parse_event
 from sts_tools import stack as local
 from sts_tools.commands import cli
-from tests.support import body_of, context, make_env, make_service
-from tests.test_cli import CONTRACT_ENV
+from tests.support import CONTRACT_ENV, body_of, context, make_env, make_service
 
 DEPLOYED_SECRET = "deployed-secret-0123456789-abcdefghijklmnopqrstuvwx"
 

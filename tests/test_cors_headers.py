@@ -17,8 +17,8 @@ import requests
 import index
 from sts_tools.emulators.cos.server import CosEmulator
 from sts_tools.emulators.gateway import DevServer
-from tests.cos_support import mint, sign
 from tests.support import BUCKET, REGION, make_env, make_service, shipped_config, token
+from tests.support.cos import mint, sign
 
 ORIGIN = "http://app.example.test:8080"
 STRANGER = "http://evil.example.test"

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from sts_tools.explain import explain
-from tests.cos_support import REQUESTS, mint, sign
 from tests.support import make_env, make_service, shipped_config
+from tests.support.cos import REQUESTS, mint, sign
 
 PROFILES = sorted(shipped_config()["profiles"])
 KEYS = [

@@ -17,8 +17,8 @@ from hypothesis import event as tally
 from hypothesis import strategies as st
 
 import index
-from tests.cos_support import REQUESTS, sign
 from tests.support import body_of, context, event, make_env, make_service, shipped_config, token
+from tests.support.cos import REQUESTS, sign
 
 PROFILES = shipped_config()["profiles"]
 # Object-level actions (the key is the path) and the request each is.

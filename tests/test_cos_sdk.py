@@ -13,8 +13,8 @@ import os
 import pytest
 
 from sts_tools.emulators.cos.errors import NoSuchKey
-from tests.cos_support import MODES, client, last_record, mint, refused
 from tests.support import BUCKET, make_env, make_service, shipped_config
+from tests.support.cos import MODES, client, last_record, mint, refused
 
 MIB = 1024 * 1024
 

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from sts_tools.emulators.cos.server import CosEmulator
-from tests.cos_support import client, form_upload, last_record, mint, refused, sign
 from tests.support import BUCKET, REGION, make_env, make_service, shipped_config
+from tests.support.cos import client, form_upload, last_record, mint, refused, sign
 
 MIB = 1024 * 1024
 

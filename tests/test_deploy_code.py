@@ -4,8 +4,8 @@ tests/deploy/harness.js loads tencent-component-toolkit (pinned with a committed
 lockfile; `make test` runs `npm ci` there), answers its cloud calls in-process at
 its single network choke point (Capi.prototype.request) and prints every call
 as JSON. The inputs are serverless.yml resolved as the scf CLI resolves it
-(sts_tools/commands/deploy.py `cli_view`, the same code `make deploy`'s preflight
-uses). Reference: shared/reference/browser-and-deploy.md part B.
+(sts_tools/commands/serverless_cli.py `cli_view`, the same code `make deploy`'s preflight
+uses). Facts: docs/tencent/scf.md §7.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from typing import Any, Optional
 
 import pytest
 
-from sts_tools.commands import deploy
+from sts_tools.commands import deploy, serverless_cli
 from tests.support import ROOT, shipped_config
-from tests.tools import require, require_executable
+from tests.support.tools import require, require_executable
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 HARNESS_DIR = os.path.join(ROOT, "tests", "deploy")
 TOOLKIT_VERSION = "2.27.6"
@@ -63,7 +66,7 @@ def run_harness(
     edit=None,
     root: str = ROOT,
 ) -> dict[str, Any]:
-    view = deploy.cli_view(root, env, stage, dotenv=False)
+    view = serverless_cli.cli_view(root, env, stage, dotenv=False)
     inputs = edit(view.inputs) if edit else view.inputs
     request = {"instance": view.instance, "inputs": inputs, "deploys": deploys}
     request["refuse"] = refuse or {}
@@ -169,7 +172,7 @@ def test_every_call_goes_to_the_chosen_region(role_deploy):
 )  # fmt: skip
 def test_no_value_is_ever_the_text_undefined(node, env):
     result = run_harness(node, env)
-    expected = set(deploy.cli_view(ROOT, env, dotenv=False).function_env)
+    expected = set(serverless_cli.cli_view(ROOT, env, dotenv=False).function_env)
     for index, deployed in enumerate(result["deploys"]):
         assert deployed["error"] is None
         for call in deployed["calls"]:
@@ -293,7 +296,7 @@ def test_default_stage_and_its_override(node):
     # A STAGE variable alone does not change it: the override is the CLI's --stage
     # (what `make deploy STAGE=...` passes).
     assert (
-        deploy.cli_view(ROOT, {**ROLE_ENV, "STAGE": "prod"}, dotenv=False).instance["stage"]
+        serverless_cli.cli_view(ROOT, {**ROLE_ENV, "STAGE": "prod"}, dotenv=False).instance["stage"]
         == "dev"
     )
     assert (
@@ -313,7 +316,9 @@ def test_the_old_stage_line_left_the_platform_without_a_stage(tmp_path):
     assert "\nstage: dev" in text
     old = text.replace("\nstage: dev", "\nstage: ${env:STAGE}")
     (tmp_path / "serverless.yml").write_text(old)
-    view = deploy.cli_view(ROOT, ROLE_ENV, path=str(tmp_path / "serverless.yml"), dotenv=False)
+    view = serverless_cli.cli_view(
+        ROOT, ROLE_ENV, path=str(tmp_path / "serverless.yml"), dotenv=False
+    )
     assert view.missing_platform_fields == ["stage"]
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sts_tools import stack as local
-from sts_tools.commands import deploy
+from sts_tools.commands import deploy, serverless_cli
 from sts_tools.emulators import sts as emu
 from tests.support import ROOT
 
@@ -50,87 +50,13 @@ def refused(env, stage=None, root=ROOT):
     return [p.variable for p in check(env, stage, root).problems]
 
 
+def no_dotenv(monkeypatch):
+    """The process's environment only: no .env file from around the checkout."""
+    monkeypatch.setattr(serverless_cli, "dotenv_environment", lambda root, env, stage=None: env)
+
+
 def without(env, *names):
     return {k: v for k, v in env.items() if k not in names}
-
-
-# -- the scf CLI's variable resolution ------------------------------------------------
-
-
-def test_exact_unset_variables_are_dropped_and_embedded_ones_become_undefined():
-    document = {
-        "a": "${env:SET}",
-        "b": "${env:UNSET}",
-        "c": "fn-${env:UNSET}",
-        "d": "${env:SET}-${env:OTHER}",
-        "e": ["${env:UNSET}", "x"],
-        "f": "cos-sts-${stage}",
-        "g": "$DEFAULT",
-        "h": None,
-        "i": 64,
-    }
-    resolved = deploy.resolve_variables(document, {"SET": "one", "OTHER": "two"})
-    assert resolved == {
-        "a": "one",
-        "c": "fn-undefined",
-        "d": "one-two",
-        "e": [None, "x"],
-        "f": "cos-sts-${stage}",  # the platform's, not the CLI's
-        "g": "$DEFAULT",
-        "h": None,
-        "i": 64,
-    }
-
-
-def test_an_empty_variable_stays_empty_and_values_are_resolved_again():
-    resolved = deploy.resolve_variables(
-        {"a": "${env:EMPTY}", "b": "${env:NESTED}"}, {"EMPTY": "", "NESTED": "${env:EMPTY}x"}
-    )
-    assert resolved == {"a": "", "b": "x"}
-
-
-@pytest.mark.parametrize("variable", ["${self:custom.x}", "${opt:stage}", "x-${ssm:a}"])
-def test_framework_v1_variables_are_refused(variable):
-    with pytest.raises(deploy.VariableError):
-        deploy.resolve_variables({"a": variable}, {})
-
-
-def test_dotenv_files_real_environment_first(tmp_path):
-    (tmp_path / ".env").write_text(
-        "# comment\nA=from-dotenv\nB='quoted # not a comment'\nC=\"two\\nlines\"\nD=x # note\n"
-    )
-    (tmp_path / ".env.prod").write_text("A=from-stage-file\nE=stage-only\n")
-    project = tmp_path / "project"
-    project.mkdir()
-    env = deploy.dotenv_environment(str(project), {"A": "real"})
-    assert env["A"] == "real"
-    assert env["B"] == "quoted # not a comment"
-    assert env["C"] == "two\nlines"
-    assert env["D"] == "x"
-    assert "E" not in env
-    staged = deploy.dotenv_environment(str(project), {}, "prod")
-    assert staged["A"] == "from-stage-file"
-    assert staged["E"] == "stage-only"
-
-
-def test_cli_view_reads_dotenv_beside_serverless_yml(tmp_path):
-    shutil.copy(os.path.join(ROOT, "serverless.yml"), tmp_path)
-    (tmp_path / ".env").write_text("SCF_REGION=ap-beijing\nSCF_ROLE=from-dotenv\n")
-    view = deploy.cli_view(str(tmp_path), {"SCF_ROLE": "real-role"})
-    assert view.inputs["region"] == "ap-beijing"
-    assert view.inputs["role"] == "real-role"
-
-
-def test_cli_view_stage_app_and_function_name():
-    view = deploy.cli_view(ROOT, ROLE_ENV, dotenv=False)
-    assert view.instance["stage"] == "dev"
-    assert view.instance["app"] == "cos-sts"
-    assert view.function_name == "cos-sts-dev"
-    assert deploy.cli_view(ROOT, ROLE_ENV, "prod", dotenv=False).function_name == "cos-sts-prod"
-    # Variables the CLI drops never reach the function, not even empty.
-    assert set(view.function_env) == {
-        "COS_BUCKET", "COS_REGION", "STS_JWT_SECRET", "STS_ROLE_ARN", "STS_ENDPOINT",
-    }  # fmt: skip
 
 
 # -- the preflight ----------------------------------------------------------------------
@@ -259,7 +185,9 @@ def test_the_exact_commands():
 def test_dry_run_prints_and_runs_nothing(monkeypatch, capsys):
     ran = []
     monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: ran.append(a))
-    monkeypatch.setattr(deploy, "dotenv_environment", lambda root, env, stage=None: dict(env))
+    monkeypatch.setattr(
+        serverless_cli, "dotenv_environment", lambda root, env, stage=None: dict(env)
+    )
     assert deploy.run_deploy(JWKS_ENV, "prod", dry_run=True) == 0
     out = capsys.readouterr().out
     assert ran == []
@@ -281,7 +209,9 @@ def test_a_real_run_builds_then_deploys_and_stops_at_a_failure(monkeypatch, caps
         lambda cmd, **kw: ran.append((cmd, kw["cwd"])) or Done(next(codes)),
     )
     monkeypatch.setattr(deploy.shutil, "which", lambda name: "/usr/local/bin/scf")
-    monkeypatch.setattr(deploy, "dotenv_environment", lambda root, env, stage=None: dict(env))
+    monkeypatch.setattr(
+        serverless_cli, "dotenv_environment", lambda root, env, stage=None: dict(env)
+    )
     assert deploy.run_deploy(ROLE_ENV, None, dry_run=False) == 0
     assert ran == [
         (["make", "package"], ROOT),
@@ -296,7 +226,9 @@ def test_a_real_run_builds_then_deploys_and_stops_at_a_failure(monkeypatch, caps
 def test_a_refused_preflight_runs_nothing(monkeypatch, capsys):
     ran = []
     monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: ran.append(a))
-    monkeypatch.setattr(deploy, "dotenv_environment", lambda root, env, stage=None: dict(env))
+    monkeypatch.setattr(
+        serverless_cli, "dotenv_environment", lambda root, env, stage=None: dict(env)
+    )
     assert deploy.run_deploy(without(ROLE_ENV, "SCF_REGION"), None, dry_run=False) == 2
     assert ran == []
     err = capsys.readouterr().err

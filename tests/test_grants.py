@@ -19,7 +19,6 @@ import yaml
 import index
 from sts_core.config import ConfigError, parse_config
 from sts_tools.emulators.cos.server import CosEmulator
-from tests.cos_support import client, last_record, mint, refused
 from tests.support import (
     BUCKET,
     REGION,
@@ -32,6 +31,7 @@ from tests.support import (
     shipped_config,
     token,
 )
+from tests.support.cos import client, last_record, mint, refused
 
 AVATARS = "avatars-1250000000"
 RESOURCE = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/"

@@ -15,8 +15,6 @@ import index
 from sts_core.config import ConfigError, parse_config
 from sts_core.object_keys import key_problem
 from sts_core.rate_limit import RateLimiter
-from tests.cos_support import client, form_upload, last_record, mint, refused
-from tests.shared_support import document_with, instance, redis_env
 from tests.support import (
     BUCKET,
     JWT_SECRET,
@@ -28,6 +26,8 @@ from tests.support import (
     shipped_config,
     token,
 )
+from tests.support.cos import client, form_upload, last_record, mint, refused
+from tests.support.redis import document_with, instance, redis_env
 
 
 @pytest.fixture

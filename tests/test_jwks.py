@@ -14,8 +14,8 @@ import index
 from sts_core.config import ConfigError, parse_config
 from sts_core.jwks import STALE_GRACE, JwksKeys, KeysUnavailable
 from sts_core.tokens import TokenVerifier
-from tests.idp import AUDIENCE, FakeIdP, Key
 from tests.support import body_of, context, event, make_env, make_service, shipped_config
+from tests.support.idp import AUDIENCE, FakeIdP, Key
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,12 @@ import subprocess
 import pytest
 
 from sts_tools.playground.server import ADAPTER_FILE, STATIC
-from tests.playground_support import local_stack
 from tests.support import BUCKET, REGION, ROOT
-from tests.tools import require, require_executable
+from tests.support.playground import local_stack
+from tests.support.tools import require, require_executable
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 BROWSER_PACKAGES = os.path.join(ROOT, "tests", "browser")
 NODE_MODULES = os.path.join(BROWSER_PACKAGES, "node_modules")

@@ -15,7 +15,10 @@ import pytest
 from sts_tools.commands import package as package_script
 from sts_tools.emulators import sts as emu
 from tests.support import JWT_SECRET, ROOT, token
-from tests.tools import require
+from tests.support.tools import require_scf_python
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 MAX_ZIP_BYTES = 2 * 1024 * 1024
 
@@ -42,7 +45,7 @@ def scf_interpreters():
 def test_key_set_package_fails_closed_where_cryptography_cannot_load(built_with_jwks):
     """On a Python the package was not built for (here: this one), cold start must
     refuse the configuration by name rather than reach a request."""
-    from tests.idp import AUDIENCE
+    from tests.support.idp import AUDIENCE
 
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import index; "
@@ -238,15 +241,11 @@ def scf_only_interpreters():
     return [p for p in scf_interpreters() if p != sys.executable] or [None]
 
 
-def require_scf_python(python):
-    require(python is not None, "Python 3.9 or 3.10 (SCF's runtimes)", "pyenv install 3.9 3.10")
-
-
 @pytest.mark.parametrize("python", scf_only_interpreters())
 def test_key_set_package_verifies_rs256_and_es256_tokens(built_with_jwks, python):
     """cryptography's and cffi's compiled parts are per SCF Python: run on those."""
     require_scf_python(python)
-    from tests.idp import AUDIENCE, FakeIdP, Key
+    from tests.support.idp import AUDIENCE, FakeIdP, Key
 
     assert os.path.isdir(os.path.join(built_with_jwks, "cryptography"))
     provider = FakeIdP()

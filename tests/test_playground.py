@@ -30,8 +30,15 @@ from sts_tools.playground.server import (
     Playground,
     origins_for,
 )
-from tests.support import ROOT, free_port, make_env, make_service, shipped_config, start_serve
-from tests.test_cli import CONTRACT_ENV
+from tests.support import (
+    CONTRACT_ENV,
+    ROOT,
+    free_port,
+    make_env,
+    make_service,
+    shipped_config,
+    start_serve,
+)
 
 BROWSER_PACKAGES = os.path.join(ROOT, "tests", "browser")
 README = os.path.join(ROOT, "README.md")

@@ -22,7 +22,8 @@ from sts_core.rate_limit import (
 from sts_core.redis_link import RedisLink
 from sts_core.sts_client import user_digest
 from sts_tools.support.redis_server import free_port
-from tests.shared_support import (
+from tests.support import Clock, body_of, context, event, make_env, shipped_config, token
+from tests.support.redis import (
     CACHE_KEY,
     document_with,
     dump,
@@ -33,7 +34,6 @@ from tests.shared_support import (
     run_process,
     write_config,
 )
-from tests.support import Clock, body_of, context, event, make_env, shipped_config, token
 
 SETTINGS = RateLimitSettings(True, Bucket(1.0, 3), Bucket(100.0, 100))
 

@@ -17,17 +17,6 @@ from sts_core.shared_cache import SharedCache
 from sts_core.sts_client import IssuedCredentials, user_digest
 from sts_tools.emulators import sts as emu
 from sts_tools.support.redis_server import RedisServer, free_port
-from tests.shared_support import (
-    CACHE_KEY,
-    SilentRedis,
-    document_with,
-    dump,
-    far,
-    instance,
-    log_lines,
-    redis_env,
-    run_process,
-)
 from tests.support import (
     BUCKET,
     JWT_SECRET,
@@ -39,7 +28,18 @@ from tests.support import (
     shipped_config,
     token,
 )
-from tests.tools import require_executable
+from tests.support.redis import (
+    CACHE_KEY,
+    SilentRedis,
+    document_with,
+    dump,
+    far,
+    instance,
+    log_lines,
+    redis_env,
+    run_process,
+)
+from tests.support.tools import require_executable
 
 NOW = 1_700_000_000
 

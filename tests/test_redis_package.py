@@ -15,9 +15,12 @@ import pytest
 
 from sts_tools.commands import package as package_script
 from sts_tools.emulators import sts as emu
-from tests.shared_support import CACHE_KEY
 from tests.support import JWT_SECRET, token
-from tests.test_package import require_scf_python
+from tests.support.redis import CACHE_KEY
+from tests.support.tools import require_scf_python
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 RUN = """
 import contextlib, io, json, sys

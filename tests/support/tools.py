@@ -35,3 +35,8 @@ def require_executable(name: str, how: str, path: Optional[str] = None) -> str:
     require(found is not None, name, how)
     assert found is not None
     return found
+
+
+def require_scf_python(python: Optional[str]) -> None:
+    """An interpreter of SCF's Python versions (3.9 or 3.10) for package tests."""
+    require(python is not None, "Python 3.9 or 3.10 (SCF's runtimes)", "pyenv install 3.9 3.10")

@@ -16,8 +16,7 @@ from sts_core.events import API_GATEWAY, parse_event
 from sts_tools import stack as local
 from sts_tools.emulators import sts as emu
 from sts_tools.emulators.gateway import DevServer, to_event
-from tests.support import BUCKET, ROOT, free_port, shipped_config, start_serve
-from tests.test_cli import CONTRACT_ENV
+from tests.support import BUCKET, CONTRACT_ENV, ROOT, free_port, shipped_config, start_serve
 
 
 def test_requests_become_api_gateway_events_the_handler_accepts():

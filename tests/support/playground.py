@@ -20,7 +20,7 @@ from sts_tools.emulators.gateway import DevServer
 from sts_tools.playground.server import Playground
 from sts_tools.support.dev_token import DEV_JWT_SECRET
 from tests.support import ROOT, make_env, make_service, shipped_config
-from tests.tools import require, require_executable
+from tests.support.tools import require, require_executable
 
 CHROMIUM = "/usr/lib/chromium/chromium"  # the binary itself, not the /usr/bin wrapper
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -12,18 +12,34 @@ import sys
 import time
 from typing import Any, Optional
 
-import jwt
 import yaml
 
 from sts_core.config import parse_config
 from sts_core.service import Service, service_for
 from sts_tools.emulators import sts as emu
+from sts_tools.support.dev_token import mint_token
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EVENTS = os.path.join(ROOT, "tests", "fixtures", "events")
 JWT_SECRET = "jwt-SECRET-for-tests-0123456789abcdefghij"
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-guangzhou"
+# Every variable the function reads: cleared where a test needs a known environment.
+CONTRACT_ENV = (
+    "STS_CONFIG",
+    "STS_SECRET_ID",
+    "STS_SECRET_KEY",
+    "STS_ROLE_ARN",
+    "STS_ENDPOINT",
+    "STS_JWT_SECRET",
+    "STS_JWT_ISSUER",
+    "STS_JWT_AUDIENCE",
+    "COS_BUCKET",
+    "COS_REGION",
+    "TENCENTCLOUD_SECRETID",
+    "TENCENTCLOUD_SECRETKEY",
+    "TENCENTCLOUD_SESSIONTOKEN",
+)
 ROOT_RESOURCE = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/"
 
 
@@ -59,9 +75,8 @@ def make_service(
 
 
 def token(sub: Any = "alice", secret: str = JWT_SECRET, algorithm: str = "HS256", **claims: Any):
-    payload = {"sub": sub, "exp": int(time.time()) + 300, "iat": int(time.time())}
-    payload.update(claims)
-    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm)
+    """A login token valid 300 s; a claim given as None is left out."""
+    return mint_token(sub, secret, ttl=300, claims=claims, algorithm=algorithm)
 
 
 def load_event(name: str) -> dict[str, Any]:
