@@ -145,7 +145,7 @@ def bench_event(token: str) -> dict[str, Any]:
     return credential_request(token)
 
 
-# What SCF passes (reference scf-runtime.md §5.2): it always carries a request id.
+# What SCF passes (docs/tencent/scf.md §5): it always carries a request id.
 SCF_CONTEXT = {
     "memory_limit_in_mb": 64,
     "time_limit_in_ms": 3000,

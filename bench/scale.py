@@ -60,7 +60,8 @@ from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 CACHE_KEY = "bench-cache-key-0123456789abcdefghijklmnopqrstuvwxyz"
-STS_QUOTA = 600  # GetFederationToken / AssumeRole calls per second per account (§1.1)
+# GetFederationToken / AssumeRole calls per second per account (docs/tencent/sts.md §1)
+STS_QUOTA = 600
 SIM_START = 1_800_000_000.0
 CONTEXT = {"time_limit_in_ms": 3000, "request_id": "bench-scale"}
 

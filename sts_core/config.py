@@ -158,13 +158,12 @@ def _profile(
         raise ConfigError(
             section.key("fresh_folder"), "needs the first grant to be on the user's root ({uid})"
         )
-    ci_actions = section.strings("ci_actions")
-    for index, action in enumerate(ci_actions):
-        if not CI_ACTION_RE.match(action):
-            raise ConfigError(
-                f"{section.key('ci_actions')}[{index}]",
-                f"{action!r} is not an explicit Cloud Infinite action (name/ci:Action)",
-            )
+    ci_actions = _matching(
+        section,
+        "ci_actions",
+        CI_ACTION_RE,
+        "is not an explicit Cloud Infinite action (name/ci:Action)",
+    )
     if ci_actions and not grants[0].per_user:
         raise ConfigError(section.key("ci_actions"), "needs the first grant on the user's root")
     section.done()
@@ -174,17 +173,23 @@ def _profile(
     )  # fmt: skip
 
 
+def _matching(section: Section, name: str, pattern: re.Pattern, problem: str) -> tuple[str, ...]:
+    """A list of strings, each matching `pattern`; the first that does not is named."""
+    values = section.strings(name)
+    for index, value in enumerate(values):
+        if not pattern.match(value):
+            raise ConfigError(f"{section.key(name)}[{index}]", f"{value!r} {problem}")
+    return values
+
+
 def _upload_pins(
     section: Section, actions: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The content types and storage classes a profile's uploads may use."""
-    content_types = section.strings("content_types")
-    for index, content_type in enumerate(content_types):
-        if not CONTENT_TYPE_RE.match(content_type):
-            raise ConfigError(
-                f"{section.key('content_types')}[{index}]",
-                f"{content_type!r} is not a lower-case media type (type/subtype or type/*)",
-            )
+    content_types = _matching(
+        section, "content_types", CONTENT_TYPE_RE,
+        "is not a lower-case media type (type/subtype or type/*)",
+    )  # fmt: skip
     if content_types and not set(actions) & set(CREATE_ACTIONS):
         raise ConfigError(section.key("content_types"), "no action in this profile uploads")
     storage_classes = section.strings("storage_classes", ("STANDARD",))

@@ -1,4 +1,4 @@
-"""Typed view of the two HTTP event shapes SCF delivers (reference scf-runtime.md §2, §4).
+"""Typed view of the two HTTP event shapes SCF delivers (docs/tencent/scf.md §2, §4).
 
 - API Gateway trigger: has ``requestContext`` (source IP, gateway request id).
 - Function URL: no ``requestContext``; the client IP is the ``x-scf-remote-addr`` header.

@@ -1,4 +1,4 @@
-"""Integration responses (reference scf-runtime.md §3.1) and CORS."""
+"""Integration responses (docs/tencent/scf.md §3) and CORS."""
 
 from __future__ import annotations
 

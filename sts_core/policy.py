@@ -7,7 +7,7 @@ Everything here is a pure function of its arguments, so it is tested without moc
   ``<root>*``, or, when the caller sends a COS SDK ``Scope``, only the listed
   (action, key) pairs. Size and type conditions are attached only to the upload
   actions they apply to (a size rule on GetObject would break downloads;
-  reference §5.5).
+  docs/tencent/cam-policy.md §2).
 - `check_scope` refuses (403), never clips, any entry outside the profile's
   grants.
 - `guard` re-checks the final policy, independently of how it was built: explicit
@@ -45,8 +45,8 @@ CONDITION_KEYS = {
     "ip_equal": {"qcs:ip"},
     PIN: {"cos:x-cos-acl", "cos:x-cos-storage-class"},
 }
-# Listings (LISTING_ACTIONS) are confined by their prefix (reference cos-api.md
-# §5.2): COS checks them against R(prefix) or, under the stricter reading,
+# Listings (LISTING_ACTIONS) are confined by their prefix (reference docs/tencent/cos-api.md
+# docs/tencent/cos-api.md §5): COS checks them against R(prefix) or, under the stricter reading,
 # against the bucket plus a `cos:prefix` condition.
 
 
@@ -91,13 +91,13 @@ class Target(NamedTuple):
         return f"qcs::cos:{self.region}:uid/{self.appid}:{self.bucket}/{key}"
 
     def ci_resource(self, key: str) -> str:
-        """Cloud Infinite's resource for keys of this bucket (reference §5.2)."""
+        """Cloud Infinite's resource for keys of this bucket (docs/tencent/cam-policy.md §5)."""
         return f"qcs::ci:{self.region}:uid/{self.appid}:bucket/{self.bucket}/{key}"
 
 
 def prefix_condition_value(key: str) -> str:
     """A granted key as `cos:prefix` compares it: request parameters are compared
-    URL-encoded (reference §5.5), with a trailing '*' kept as the wildcard."""
+    URL-encoded (docs/tencent/cam-policy.md §7), with a trailing '*' kept as the wildcard."""
     body, star = (key[:-1], "*") if key.endswith("*") else (key, "")
     return quote(body, safe="-_.~") + star
 
@@ -179,7 +179,7 @@ def build_policy(
 
     `listing_on_bucket`: listings are also granted on the bucket resource with a
     `cos:prefix` condition, for a COS that checks them against the bucket
-    (reference cos-api.md §5.2, the strict reading)."""
+    (docs/tencent/cos-api.md §5, the strict reading)."""
     scoped = grants is not None
     if grants is None:
         grants = {}

@@ -1,6 +1,6 @@
 """Token buckets in front of STS: one per user, one for the whole function.
 
-STS allows an account about 600 calls a second (reference tencent-sts.md §1.1);
+STS allows an account about 600 calls a second (docs/tencent/sts.md §1);
 past that every user gets throttled. One signed-in user who varies a scope can
 make every request a cache miss, so the buckets are checked exactly when a
 request is about to call STS: a reused key costs no quota. A call needs a token

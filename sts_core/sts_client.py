@@ -98,7 +98,7 @@ class StsError(Exception):
 
 
 def classify(code: str) -> str:
-    """Category of an STS error code (reference §4: what is worth retrying)."""
+    """Category of an STS error code (docs/tencent/sts.md §8: what is worth retrying)."""
     if code.startswith(_THROTTLE_CODES):
         return THROTTLED
     if code.startswith(_UNAVAILABLE_CODES):
@@ -289,7 +289,7 @@ class StsClient:
         self, credentials: Credentials, action: str, params: Mapping[str, Any], timestamp: int
     ) -> tuple[dict[str, str], bytes]:
         """Headers and the exact body bytes of one signed call."""
-        # json.dumps defaults match the official SDK byte for byte (reference §9 V4).
+        # json.dumps defaults match the official SDK byte for byte (docs/tencent/sts.md, vector V4).
         body = json.dumps(params).encode("utf-8")
         headers = api_headers(
             self._signer,

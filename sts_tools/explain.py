@@ -26,7 +26,7 @@ from sts_tools.emulators.cos.actions import Api
 from sts_tools.emulators.cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
 
 # What the official SDKs send by default and the product's conditions look at
-# (cos-api.md §7.5): a Content-Length on requests with a body (0 on an empty one).
+# (docs/tencent/cos-api.md §8): a Content-Length on requests with a body (0 on an empty one).
 BODY_APIS = frozenset(
     {"PutObject", "PostObject", "AppendObject", "UploadPart", "CompleteMultipartUpload",
      "InitiateMultipartUpload"}
@@ -131,7 +131,7 @@ def request_values(
     if name in BODY_APIS:
         values["cos:content-length"] = "0"
     if Api(name).bucket_level and key:
-        # The listing's prefix parameter, compared URL-encoded (reference §5.2).
+        # The listing's prefix parameter, compared URL-encoded (docs/tencent/cam-policy.md §7).
         values["cos:prefix"] = quote(key.lstrip("/"), safe="-_.~")
     values.update(given)
     return values

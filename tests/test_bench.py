@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, run_python
 
 # Builds, benchmarks or an external runtime: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -18,15 +18,7 @@ SECTIONS = {"warm", "cache_hit", "handler_cpu", "cold", "memory", "package", "ta
 
 
 def test_bench_quick_run_writes_a_complete_report(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "bench/bench.py", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("bench/bench.py", "--quick", "--out", str(tmp_path))
     report = json.loads((tmp_path / "latest.json").read_text())
     assert set(report) >= SECTIONS
     for scheme in ("http", "https"):

@@ -4,13 +4,11 @@ report's shape and the properties that hold at any size. No timing is asserted."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from sts_tools.support.redis_server import INSTALL_HINT
-from tests.support import ROOT
+from tests.support import run_python
 from tests.support.tools import require_executable
 
 # Builds, benchmarks or an external runtime: left out of `make test-fast`.
@@ -19,15 +17,7 @@ pytestmark = pytest.mark.slow
 
 def test_scale_bench_quick_run_writes_a_complete_report(tmp_path):
     require_executable("redis-server", INSTALL_HINT)
-    result = subprocess.run(
-        [sys.executable, "bench/scale.py", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("bench/scale.py", "--quick", "--out", str(tmp_path))
     report = json.loads((tmp_path / "scale-latest.json").read_text())
     assert report["workload"]["requests"] > 100
     rows = {(row["instances"], row["backend"]): row for row in report["scale"]}

@@ -173,7 +173,7 @@ def test_put_object_into_the_users_folder(page, local_cos, tmp_path):
     assert state == "ok", text
     assert local_cos.store.get_object(BUCKET, "users/alice/hello.txt").body == b"hello world"
     assert apis(local_cos, "users/alice/hello.txt") == [("PutObject", "allow")]
-    # The preflight for the PUT asked for what cos-api.md §6 says and got it.
+    # The preflight for the PUT asked for what docs/tencent/cos-api.md §6 says and got it.
     assert any(record.api == "OptionsObject" for record in local_cos.records)
     wait_for(lambda: "users/alice/hello.txt" in by_id(page, "files"), what="the file list")
     assert severe_logs(page) == []

@@ -1,7 +1,7 @@
 """Every CORS header the browser SDKs need, on the credential endpoint and on the
 local COS, over HTTP; and an origin that is not allowed gets none of them.
 
-What is needed comes from the reference (cos-api.md §6, browser-and-deploy.md A8-A9):
+What is needed comes from the reference (docs/tencent/cos-api.md §6, docs/tencent/browser.md A8-A9):
 the exact Access-Control-Request-Headers Chromium sends for each request
 cos-js-sdk-v5 1.10.1 makes, the methods, and the response headers it must be able
 to read (ETag above all: without it multipart uploads fail). For the endpoint: the
@@ -25,7 +25,7 @@ STRANGER = "http://evil.example.test"
 COS_HOST = f"{BUCKET}.cos.{REGION}.localhost"
 
 # Per request the SDK makes: (method, path with query, Access-Control-Request-Headers
-# as Chromium sends them) - cos-api.md §6, browser-and-deploy.md A8.
+# as Chromium sends them) - docs/tencent/cos-api.md §6, docs/tencent/browser.md A8.
 TOKEN = "x-cos-security-token"
 SDK_PREFLIGHTS = [
     ("PUT", "/users/alice/a.txt", f"authorization,cache-control,{TOKEN}"),
@@ -36,10 +36,10 @@ SDK_PREFLIGHTS = [
     ("GET", "/users/alice/a.txt", f"authorization,{TOKEN}"),
     ("HEAD", "/users/alice/a.txt", f"authorization,{TOKEN}"),
     ("DELETE", "/users/alice/a.txt", f"authorization,{TOKEN}"),
-    # A retry adds x-cos-sdk-retry (reference A8).
+    # A retry adds x-cos-sdk-retry (docs/tencent/browser.md §6).
     ("PUT", "/users/alice/a.txt", f"authorization,cache-control,x-cos-sdk-retry,{TOKEN}"),
 ]
-# What the SDKs read from COS answers (cos-api.md §6 "must be exposed").
+# What the SDKs read from COS answers (docs/tencent/cos-api.md §6 "must be exposed").
 COS_EXPOSED = ("etag", "content-length", "date", "x-cos-request-id")
 
 

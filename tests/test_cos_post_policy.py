@@ -1,4 +1,5 @@
-"""PostObject form uploads (cos-api.md §3.2): the form, its policy signature, each refusal.
+"""PostObject form uploads (docs/tencent/cos-api.md §2): the form, its policy signature, each
+refusal.
 
 Vectors V3 (the documentation's pretty-printed policy) and V9 (compact JSON)
 stage by stage; forms are built with urllib3's multipart encoder, an encoder
@@ -42,7 +43,7 @@ DOC_ID = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q"
 DOC_KEY = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"
 BUCKET = "examplebucket-1250000000"
 V3_KEY_TIME = "1567150692;1567157892"
-# The documentation's policy field, verbatim (cos-api.md §1.5 V3).
+# The documentation's policy field, verbatim (docs/tencent/cos-signing.md §7 V3).
 V3_POLICY_B64 = (
     "ewogICAgImV4cGlyYXRpb24iOiAiMjAxOS0wOC0zMFQwOTozODoxMi40MTRaIiwKICAgICJjb25kaXRpb25zIjog"
     "WwogICAgICAgIHsgImFjbCI6ICJkZWZhdWx0IiB9LAogICAgICAgIHsgImJ1Y2tldCI6ICJleGFtcGxlYnVja2V0"

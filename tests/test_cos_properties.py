@@ -2,7 +2,7 @@
 allowed on a key exactly when an independent oracle says the key lies inside that
 user's root and the profile has the action.
 
-The oracle is written here from the contract (spec.md "The prefix": the root is
+The oracle is written here from the contract (the product contract, "The prefix": the root is
 ``users/<uid>/``; the profile's actions come from config.yml read as plain YAML),
 not from the product's policy builder nor the local COS's evaluator.
 """
@@ -68,7 +68,7 @@ def test_keys_allow_exactly_the_users_root_and_the_profiles_actions(emulator, lo
     service = make_service(make_env(emulator.endpoint))
     response = index.handle(service, event(token(user), {"profile": profile}), context())
     if response["statusCode"] == 403:
-        # spec.md: within this alphabet, only a '..' may make a user ID unusable.
+        # The contract: within this alphabet, only a '..' may make a user ID unusable.
         assert ".." in user, response["body"]
         return
     keys = body_of(response)

@@ -190,7 +190,7 @@ def test_a_content_type_outside_the_profile_is_refused(emulator, local_cos):
     )  # fmt: skip
     assert error.get_status_code() == 403
     # The Python SDK sends no Content-Type unless asked: the condition has no value
-    # and, without _if_exist, does not hold (cos-api.md §5.2) - refused, not allowed.
+    # and, without _if_exist, does not hold (docs/tencent/cos-api.md §5) - refused, not allowed.
     refused(cos.put_object, Bucket=BUCKET, Key="users/alice/b.jpg", Body=b"jpeg")
     assert "cos:content-type" in last_record(local_cos)["reason"]
 

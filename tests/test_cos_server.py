@@ -111,7 +111,7 @@ def test_cors_refuses_an_unlisted_origin(emulator):
 
 @pytest.mark.parametrize("mode", ["prefix", "bucket"])
 def test_shipped_upload_profile_under_both_listing_readings(emulator, tmp_path, mode):
-    """cos-api.md §5.2 leaves open which resource COS checks for ListMultipartUploads.
+    """docs/tencent/cos-api.md §5 leaves open which resource COS checks for ListMultipartUploads.
     Under the documented reading (R(prefix)) the SDK's multipart helper works; under
     the strict one (R(""), the bucket) its resume probe is refused, and the whole
     upload_file fails, while simple uploads still work."""

@@ -1,7 +1,8 @@
-"""The local COS's request-signature verifier (cos-api.md §1).
+"""The local COS's request-signature verifier (docs/tencent/cos-signing.md).
 
 Vectors V1-V8 stage by stage (each assertion names its stage), one test per
-tolerance of §1.3-§1.4, the refusals, and a hypothesis differential test against
+tolerance of docs/tencent/cos-signing.md §3-§4, the refusals, and a hypothesis differential test
+against
 the official cos-python-sdk-v5 signer, in both the header and the pre-signed
 URL form.
 """
@@ -120,7 +121,7 @@ def test_v1_through_parse_authorization_and_verify():
 
 
 def test_v1_english_doc_path_does_not_reproduce():
-    # cos-api.md §1.2: "/exampleobject(tencentcloud)" is a translation slip.
+    # docs/tencent/cos-signing.md §2: "/exampleobject(tencentcloud)" is a translation slip.
     fields = fields_for("1557989151;1557996351", V1_HEADER_LIST.split(";"), [], V1_SIGNATURE)
     checked = verify(
         "PUT", "/exampleobject(tencentcloud)", [], V1_HEADERS, fields, DOC_KEY, 1557989200
@@ -356,7 +357,7 @@ def test_v8_presigned_url_without_the_token():
     assert verify("GET", path, query, headers, fields, SDK_KEY, NOW).problem is None
 
 
-# -- tolerances (cos-api.md §1.3-§1.4) ---------------------------------------------------
+# -- tolerances (docs/tencent/cos-signing.md §3-§4) -------------------------------------
 
 
 def sdk_authorization(method, url, *, headers=None, params=None, key="k", secret=SDK_KEY,
@@ -381,7 +382,8 @@ def sdk_fields_and_view(request):
 
 
 def test_host_signed_without_the_port_verifies_against_host_with_port():
-    # PY signs urlparse(url).hostname, yet sends Host with the port (§1.4).
+    # PY signs urlparse(url).hostname, yet sends Host with the port (docs/tencent/cos-signing.md
+    # §4).
     request = sdk_authorization("GET", "http://127.0.0.1:8080/k")
     fields, path, query, headers = sdk_fields_and_view(request)
     assert headers["host"] == "127.0.0.1:8080"
@@ -470,7 +472,8 @@ def test_unsigned_parameters_and_headers_are_ignored():
 
 
 def test_q_fields_in_the_query_are_never_signed_parameters():
-    # Every SDK signs before it appends the q-* pairs (§1.3), so a signature that
+    # Every SDK signs before it appends the q-* pairs (docs/tencent/cos-signing.md §3), so a
+    # signature that
     # claims to cover one (here computed honestly over q-ak) is still refused.
     query = [*V6B_QUERY, ("q-ak", SDK_ID)]
     names = ["partnumber", "q-ak", "uploadid"]

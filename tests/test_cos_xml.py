@@ -546,7 +546,7 @@ def test_the_size_limit_is_exactly_1_mib():
 
 # -- errors --------------------------------------------------------------------------------
 
-# cos-api.md §4 and the design's interface, copied independently of errors.py.
+# docs/tencent/cos-api.md §4 and the design's interface, copied independently of errors.py.
 STATUSES = {
     "AccessDenied": 403, "AccessForbidden": 403, "SignatureDoesNotMatch": 403,
     "InvalidAccessKeyId": 403, "RequestTimeTooSkewed": 403, "ExpiredToken": 400,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import signal
 import subprocess
 
 import pytest
@@ -16,7 +15,15 @@ from sts_core.events import API_GATEWAY, parse_event
 from sts_tools import stack as local
 from sts_tools.emulators import sts as emu
 from sts_tools.emulators.gateway import DevServer, to_event
-from tests.support import BUCKET, CONTRACT_ENV, ROOT, free_port, shipped_config, start_serve
+from tests.support import (
+    BUCKET,
+    CONTRACT_ENV,
+    ROOT,
+    free_port,
+    shipped_config,
+    start_serve,
+    stop_serve,
+)
 
 
 def test_requests_become_api_gateway_events_the_handler_accepts():
@@ -143,12 +150,7 @@ def test_make_run_endpoint_end_to_end(tmp_path):
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.startswith("users/alice/hello.txt")
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        rest = stop_serve(process)
     assert process.returncode == 0
     assert "stopped" in rest
     # The local COS logged the snippet's upload with the statement that allowed it.

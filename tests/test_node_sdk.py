@@ -6,7 +6,7 @@ As the README says, the example and cos-auth.js sit side by side: the test copie
 both into a folder and runs Node there with NODE_PATH at tests/browser/node_modules
 (`make test` runs `npm ci` in tests/browser). The Node SDK's `Ip` option connects
 to the local COS and keeps the signed Host `<bucket>.cos.<region>.myqcloud.com`
-(reference cos-api.md §7.2).
+(docs/tencent/cos-api.md §7).
 
 No node or no node_modules: skipped here with how to install, a failure under CI=true.
 """

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 from urllib.parse import urlsplit
 
@@ -38,6 +37,7 @@ from tests.support import (
     make_service,
     shipped_config,
     start_serve,
+    stop_serve,
 )
 
 BROWSER_PACKAGES = os.path.join(ROOT, "tests", "browser")
@@ -55,7 +55,7 @@ def read(path, mode="r"):
 def test_vendored_sdk_is_the_pinned_release():
     data = read(os.path.join(STATIC, SDK_FILE), "rb")
     assert hashlib.sha256(data).hexdigest() == SDK_SHA256
-    assert len(data) == 160_241  # reference browser-and-deploy.md A5
+    assert len(data) == 160_241  # reference docs/tencent/browser.md A5
     licence = read(os.path.join(STATIC, "cos-js-sdk-v5.LICENSE"))
     assert licence.startswith("MIT License")
     installed = os.path.join(BROWSER_PACKAGES, "node_modules", "cos-js-sdk-v5")
@@ -106,7 +106,7 @@ def test_readme_node_example_is_the_script_the_tests_run():
 
 def test_page_loads_only_local_files_and_the_sdk_after_the_charset():
     html = read(os.path.join(STATIC, "playground.html"))
-    # Without the charset the SDK's regex literals do not parse (cos-api.md §7.3).
+    # Without the charset the SDK's regex literals do not parse (docs/tencent/cos-api.md §7).
     assert html.index('<meta charset="utf-8">') < html.index("cos-js-sdk-v5.min.js")
     for url in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert url.startswith(("/static/", "data:")), url
@@ -305,16 +305,6 @@ def test_state_lists_cos_requests_newest_first_and_reset_empties_it(playground, 
 # -- make run serves it (and not with real keys) -------------------------------------------------
 
 
-def stop(process):
-    process.send_signal(signal.SIGINT)
-    try:
-        rest, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return rest
-
-
 def test_make_run_serves_the_playground_and_lets_its_origin_call_the_endpoint():
     ports = free_port(), free_port(), free_port()
     process, banner = start_serve(base_env(), *ports)
@@ -341,7 +331,7 @@ def test_make_run_serves_the_playground_and_lets_its_origin_call_the_endpoint():
             )
             assert (preflight.headers.get("Access-Control-Allow-Origin") == origin) is granted
     finally:
-        rest = stop(process)
+        rest = stop_serve(process)
     assert "stopped" in rest
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{ports[2]}/", timeout=2)
@@ -359,7 +349,7 @@ def test_make_run_with_real_keys_has_no_playground():
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{ports[2]}/", timeout=2)
     finally:
-        stop(process)
+        stop_serve(process)
 
 
 # -- never shipped --------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """serverless.yml against the scf component's documented inputs (reference
-scf-runtime.md §6.2-§6.4) and against this function's own contract."""
+docs/tencent/scf.md §6-§6.4) and against this function's own contract."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import yaml
 import index
 from tests.support import ROOT, shipped_config
 
-# Documented inputs of the scf component (§6.2), plus those TK reads (diskSize...).
+# Documented inputs of the scf component (docs/tencent/scf.md §6), plus those TK reads
+# (diskSize...).
 COMPONENT_INPUTS = {
     "name", "namespace", "role", "src", "type", "handler", "entryFile", "runtime", "region",
     "description", "memorySize", "timeout", "initTimeout", "environment", "publicAccess", "eip",

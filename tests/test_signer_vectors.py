@@ -1,4 +1,4 @@
-"""The published TC3 test vectors (reference tencent-sts.md §9), reproduced exactly."""
+"""The published TC3 test vectors (docs/tencent/sts.md §9), reproduced exactly."""
 
 from __future__ import annotations
 

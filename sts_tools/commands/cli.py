@@ -370,7 +370,7 @@ def parser() -> argparse.ArgumentParser:
         "--list-resource",
         choices=("prefix", "bucket"),
         default="prefix",
-        help="which resource COS checks for listings (reference cos-api.md 5.2): R(prefix), "
+        help="which resource COS checks for listings (docs/tencent/cos-api.md §5): R(prefix), "
         "the documented reading (default), or the bucket itself",
     )
 

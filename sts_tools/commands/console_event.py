@@ -1,8 +1,8 @@
 """``python -m sts_tools console-event``: a test event for the SCF console.
 
 The console's Test button sends a JSON event to the deployed function exactly as
-a trigger would. This builds an API Gateway event (reference scf-runtime.md
-§2.1, the shape of events/apigw-post.json) or a Function URL event (§4) carrying
+a trigger would. This builds an API Gateway event (reference docs/tencent/scf.md
+§2, the shape of events/apigw-post.json) or a Function URL event (§4) carrying
 a freshly minted, short-lived token signed with the *deployed* secret
 (``STS_JWT_SECRET`` in this shell), ready to paste into the test box.
 """

@@ -1,5 +1,5 @@
 """A local stand-in for API Gateway: HTTP in, API Gateway event to the handler,
-integration response back out (reference scf-runtime.md §2.1, §3.1).
+integration response back out (docs/tencent/scf.md §2, §3.1).
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ class Playground:
     @property
     def cos_domain(self) -> str:
         """cos-js-sdk-v5's Domain: Chromium resolves ``*.localhost`` to loopback, so the
-        bucket arrives in Host as with real COS (reference cos-api.md §7.3)."""
+        bucket arrives in Host as with real COS (docs/tencent/cos-api.md §7)."""
         return "{Bucket}.cos.{Region}.localhost:" + str(self.cos.port)
 
     @property

@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -150,3 +151,25 @@ def start_serve(env: dict[str, str], port: int, cos_port: int, playground_port: 
         if "Ctrl-C stops." in line:
             break
     return process, "".join(banner)
+
+
+def stop_serve(process: Any) -> str:
+    """Stop `serve` as Ctrl-C would; what it printed after the banner."""
+    process.send_signal(signal.SIGINT)
+    try:
+        rest, _ = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return rest
+
+
+def run_python(*args: str, env: Optional[dict[str, str]] = None, stdin: Optional[str] = None,
+               timeout: float = 600) -> subprocess.CompletedProcess:  # fmt: skip
+    """This interpreter on `args` in the project folder; fails the test unless it exits 0."""
+    result = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, input=stdin, capture_output=True,
+        text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result

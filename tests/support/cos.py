@@ -21,12 +21,12 @@ from tests.support import BUCKET, REGION, body_of, context, event, token
 
 MIB = 1024 * 1024
 
-# The SDK's two ways to reach a custom endpoint (cos-api.md §7.1): `Domain`
+# The SDK's two ways to reach a custom endpoint (docs/tencent/cos-api.md §7): `Domain`
 # (the bucket appears nowhere; the local COS serves its one bucket) and `IP`
 # + `Port` (virtual-host style: Host is <bucket>.cos.<region>.myqcloud.com).
 MODES = ("domain", "virtual-host")
 
-# action -> (method, query parameters), as the SDKs send them (cos-api.md §3.1);
+# action -> (method, query parameters), as the SDKs send them (docs/tencent/cos-api.md §1);
 # None marks the listing's prefix (a bucket-level request).
 REQUESTS = {
     "name/cos:PutObject": ("PUT", {}),
@@ -127,7 +127,7 @@ def last_record(cos: Any) -> dict[str, Any]:
 
 
 def form_upload(cos, keys, key, body, *, content_type=None, max_length=10 * MIB, extra=None):
-    """A browser-style PostObject (cos-api.md §3.2), signed here with plain hmac."""
+    """A browser-style PostObject (docs/tencent/cos-api.md §2), signed here with plain hmac."""
     creds = keys["credentials"]
     now = int(time.time())
     key_time = f"{now - 60};{now + 900}"

@@ -28,7 +28,7 @@ INSTALL_CHROMIUM = (
     "sudo apt-get install --no-install-recommends chromium chromium-driver "
     "(make test does it as root: scripts/system_deps.sh)"
 )
-# reference browser-and-deploy.md A2: root needs --no-sandbox; the rest keeps
+# reference docs/tencent/browser.md A2: root needs --no-sandbox; the rest keeps
 # Chromium off the network and quiet.
 CHROMIUM_FLAGS = (
     "--headless",
@@ -145,7 +145,7 @@ def chromium(width: int = 1360, height: int = 1300) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
-        # Chromium's children outlive the driver by about a second (reference A4).
+        # Chromium's children outlive the driver by about a second (docs/tencent/browser.md §2).
         shutil.rmtree(profile, ignore_errors=True)
 
 

@@ -8,8 +8,6 @@ import copy
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from typing import Any, Optional
 
@@ -17,7 +15,7 @@ import yaml
 
 from sts_core.config import parse_config
 from sts_core.service import Service, service_for
-from tests.support import ROOT, make_env, shipped_config
+from tests.support import ROOT, make_env, run_python, shipped_config
 
 CACHE_KEY = "cache-KEY-for-tests-0123456789abcdefghijklmnop"
 
@@ -94,17 +92,10 @@ def run_process(
     context = {"time_limit_in_ms": time_limit_ms, "request_id": "proc"}
     payload = json.dumps([{"event": e, "context": context} for e in events])
     path = os.environ.get("PATH", "/usr/bin:/bin")
-    result = subprocess.run(
-        [sys.executable, "-c", RUN_HANDLER, ROOT],
-        input=payload,
+    result = run_python(
+        "-c", RUN_HANDLER, ROOT, stdin=payload, timeout=120,
         env={**env, "PATH": path, "BLOCK_MODULES": ",".join(block)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    )  # fmt: skip
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

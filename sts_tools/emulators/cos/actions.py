@@ -1,4 +1,4 @@
-"""Which COS API a request is, and so which CAM action COS checks (cos-api.md §3.1).
+"""Which COS API a request is, and so which CAM action COS checks (docs/tencent/cos-api.md §1).
 
 One table keyed by (method, level, query flag), in the order the flags are
 tested, so adding an API is one row. The first matching row wins.

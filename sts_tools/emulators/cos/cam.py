@@ -2,10 +2,10 @@
 
 An independent oracle for the product's policy builder: it imports nothing from
 ``sts_core`` outside this folder. The policy text is parsed once, strictly, into
-frozen `Policy` / `Statement` / `Condition` values (tencent-sts.md §5.1); anything
+frozen `Policy` / `Statement` / `Condition` values (docs/tencent/cam-policy.md §3); anything
 it does not fully understand is a `PolicyError`, which callers treat as a deny.
 
-`decide` follows cos-api.md §5.1: any matching deny wins, else any matching allow,
+`decide` follows docs/tencent/cos-api.md §5: any matching deny wins, else any matching allow,
 else the default deny. A statement matches when one of its action patterns, one
 of its resource patterns and every one of its conditions match.
 """

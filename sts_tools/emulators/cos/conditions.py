@@ -1,9 +1,9 @@
 """CAM conditions for the local COS: parsed once into typed values, then tested.
 
-Shape (tencent-sts.md §5.5): ``{operator: {key: value-or-list}}``. Several values
+Shape (docs/tencent/cam-policy.md §6): ``{operator: {key: value-or-list}}``. Several values
 for one key are OR'ed; several keys, and several operators, are AND'ed.
 
-Missing key (cos-api.md §5.2): with ``_if_exist`` the condition holds, without it
+Missing key (docs/tencent/cos-api.md §5): with ``_if_exist`` the condition holds, without it
 it does not. A request value that does not parse as the key's type never holds.
 
 Everything unknown (operator, ``for_any_value:`` qualifiers, key, a value of the
@@ -31,12 +31,13 @@ class PolicyError(ValueError):
     """The policy text is not one this evaluator understands completely (means: deny)."""
 
 
-# Condition keys the local COS knows, with their type [COS-COND 46205/46206].
+# Condition keys the local COS knows, with their type (docs/tencent/cam-policy.md §2).
 KEYS: dict[str, str] = {
     "qcs:ip": "ip",
     "cos:content-length": "numeric",
     "cos:content-type": "string",
-    "cos:prefix": "string",  # the request parser supplies it URL-encoded (cos-api.md §5.2)
+    # the request parser supplies it URL-encoded (docs/tencent/cos-api.md §5)
+    "cos:prefix": "string",
     "cos:x-cos-acl": "string",
     "cos:x-cos-storage-class": "string",
     "cos:response-content-type": "string",
@@ -100,7 +101,7 @@ def _policy_number(value: Any) -> Union[int, float]:
 
 def _policy_network(value: Any) -> Union[ipaddress.IPv4Network, ipaddress.IPv6Network]:
     try:
-        # strict=False: policies write "10.217.182.3/24" (tencent-sts.md §5.5).
+        # strict=False: policies write "10.217.182.3/24" (docs/tencent/cam-policy.md §6).
         return ipaddress.ip_network(_policy_string(value), strict=False)
     except ValueError as error:
         raise PolicyError(f"expected an IP address or CIDR block, got {value!r}") from error

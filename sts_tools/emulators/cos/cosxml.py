@@ -1,7 +1,7 @@
-"""COS result documents (cos-api.md §3.1) and the CompleteMultipartUpload body.
+"""COS result documents (docs/tencent/cos-api.md §1) and the CompleteMultipartUpload body.
 
 Shapes follow the documented COS results, which the Python, Node and browser
-SDKs all accepted (cos-api.md §3.1, observed). ETags are quoted on the way out,
+SDKs all accepted (docs/tencent/cos-api.md §1, observed). ETags are quoted on the way out,
 times are ISO-8601 UTC with milliseconds. With ``encoding_type="url"`` keys and
 prefixes are percent-encoded; the Python SDK asks for that by default and
 unquotes them (``cos_comm.decode_result``).
@@ -72,7 +72,8 @@ def complete_result(location: str, bucket: str, key: str, etag: str) -> bytes:
 
 
 def post_result(location: str, bucket: str, key: str, etag: str) -> bytes:
-    """PostObject's body when ``success_action_status`` is 200 or 201 (cos-api.md §3.1)."""
+    """PostObject's body when ``success_action_status`` is 200 or 201 (docs/tencent/cos-api.md
+    §1)."""
     root = ET.Element("PostResponse")
     xml_child(root, "Location", location)
     xml_child(root, "Bucket", bucket)

@@ -1,6 +1,6 @@
 """COS error codes as exceptions, and the one ``<Error>`` document they render to.
 
-Codes and statuses follow cos-api.md §4. Each subclass is named after its code,
+Codes and statuses follow docs/tencent/cos-api.md §4. Each subclass is named after its code,
 so ``raise NoSuchKey()`` reads like the response it produces. ``message`` goes
 into the XML body (safe for the client to read); ``detail`` is for the server's
 log only. Neither may ever hold a secret key, a session token or a signing key.
@@ -180,7 +180,7 @@ def _all_subclasses(cls: type[CosError]) -> list[type[CosError]]:
     return found
 
 
-# Code -> class, for callers that pick a code from configuration (cos-api.md §2:
+# Code -> class, for callers that pick a code from configuration (docs/tencent/cos-signing.md §5:
 # the code for a bad token is unverified, so the server may let it be chosen).
 BY_CODE: dict[str, type[CosError]] = {cls.code: cls for cls in _all_subclasses(CosError)}
 
@@ -199,7 +199,7 @@ def xml_document(root: ET.Element) -> bytes:
 
 
 def error_xml(error: CosError, resource: str, request_id: str) -> bytes:
-    """The ``<Error>`` body of cos-api.md §4. ``resource`` is ``host/path``, no scheme.
+    """The ``<Error>`` body of docs/tencent/cos-api.md §4. ``resource`` is ``host/path``, no scheme.
 
     TraceId repeats the request id: it lets a log line and a client error be
     matched, and the Python SDK reports "Unknown" when the element is empty.

@@ -1,6 +1,6 @@
 """PostObject (browser form upload): the form, its policy signature and conditions.
 
-cos-api.md §3.2 [COS-POST]. The form carries ``policy`` (base64 of a JSON
+docs/tencent/cos-api.md §2 docs/tencent/cos-api.md §2. The form carries ``policy`` (base64 of a JSON
 document), ``q-sign-algorithm``, ``q-ak``, ``q-key-time`` and ``q-signature``;
 the signature is HMAC-SHA1(SignKey hex, SHA1 hex of the decoded policy text), no
 HttpString. The policy's ``expiration`` and conditions (exact, ``eq``,
@@ -48,9 +48,9 @@ from sts_tools.emulators.cos.signature import (
 
 FILE_FIELD = "file"
 FILENAME_VARIABLE = "${filename}"
-# Exact conditions the policy must carry (the "Required: Yes" rows of [COS-POST]).
+# Exact conditions the policy must carry (the "Required: Yes" rows of docs/tencent/cos-api.md §2).
 REQUIRED_CONDITIONS = ("q-sign-algorithm", "q-ak", "q-sign-time")
-# Fields [COS-POST] lets a policy prefix-match; every other field is exact only.
+# Fields docs/tencent/cos-api.md §2 lets a policy prefix-match; every other field is exact only.
 _PREFIX_FIELDS = frozenset(
     {
         "acl",
@@ -329,7 +329,8 @@ def decode_policy(form: PostForm) -> bytes:
 
 
 def policy_signature(secret_key: str, key_time: str, policy_text: bytes) -> str:
-    """[COS-POST] steps 4-6: StringToSign is the SHA1 hex of the policy text itself."""
+    """docs/tencent/cos-signing.md §6, steps 4-6: StringToSign is the SHA1 hex of the policy text
+    itself."""
     digest = hashlib.sha1(policy_text).hexdigest()  # noqa: S324 - COS's protocol
     return signature(sign_key(secret_key, key_time), digest)
 
@@ -371,7 +372,7 @@ def _check_conditions(
         elif condition.field == "key":
             actual = key
         elif condition.field == "q-sign-time":
-            # The form carries the KeyTime as q-key-time ([COS-POST] step 7).
+            # The form carries the KeyTime as q-key-time (docs/tencent/cos-signing.md §6, step 7).
             actual = fields.key_time
         else:
             actual = field(form, condition.field)
@@ -409,7 +410,7 @@ def check_post(form: PostForm, secret_key: str, bucket: str, now: float) -> str:
     key_field = field(form, "key")
     if key_field is None:
         raise MalformedPOSTRequest(detail="the form has no key field")
-    # [COS-POST]: ${filename} is substituted before the policy is checked.
+    # docs/tencent/cos-api.md §2: ${filename} is substituted before the policy is checked.
     key = key_field.replace(FILENAME_VARIABLE, form.filename)
     if not key:
         raise MalformedPOSTRequest(detail="the object key is empty")

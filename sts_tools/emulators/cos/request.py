@@ -2,7 +2,7 @@
 
 Parsing is kept apart from deciding (cam) and from state (store): each consumes
 only the fields it needs. The CAM resource and condition values follow
-cos-api.md §3.1 and §5.2; where COS's behaviour is unverified the reading is a
+docs/tencent/cos-api.md §1 and §5.2; where COS's behaviour is unverified the reading is a
 parameter (`list_resource`), so tests can run the product under both.
 """
 
@@ -16,19 +16,19 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 from sts_tools.emulators.cos.actions import Api, api_for
 from sts_tools.emulators.cos.errors import InvalidRequest, NoSuchBucket
 
-# Reading of the resource COS checks for bucket-level listings (cos-api.md §5.2,
-# open point 3): "prefix" = R(<prefix parameter>) (the documented, default
+# Reading of the resource COS checks for bucket-level listings (docs/tencent/cos-api.md
+# §5, and §9 open point 3): "prefix" = R(<prefix parameter>) (the documented, default
 # reading); "bucket" = R(""), the bucket itself, whatever the prefix.
 LIST_RESOURCE_PREFIX = "prefix"
 LIST_RESOURCE_BUCKET = "bucket"
 LIST_RESOURCE_MODES = (LIST_RESOURCE_PREFIX, LIST_RESOURCE_BUCKET)
 
 # <bucket>-<appid>.cos.<region>.<anything>: myqcloud.com, tencentcos.cn, or the
-# `*.localhost` names Chromium resolves to loopback by itself (cos-api.md §7.3).
+# `*.localhost` names Chromium resolves to loopback by itself (docs/tencent/cos-api.md §7).
 _VIRTUAL_HOST = re.compile(
     r"^(?P<bucket>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d+)\.cos\.(?P<region>[a-z0-9-]+)\.", re.ASCII
 )
-# Header condition keys compare raw, parameter keys URL-encoded (cos-api.md §5.2).
+# Header condition keys compare raw, parameter keys URL-encoded (docs/tencent/cos-api.md §5).
 HEADER_KEYS = {
     "cos:content-length": "content-length",
     "cos:content-type": "content-type",
@@ -53,7 +53,7 @@ class Bucket(NamedTuple):
         return self.name.rsplit("-", 1)[-1]
 
     def resource(self, key: str) -> str:
-        """R(key) of cos-api.md §3.1 (the decoded key)."""
+        """R(key) of docs/tencent/cos-api.md §1 (the decoded key)."""
         return f"qcs::cos:{self.region}:uid/{self.appid}:{self.name}/{key}"
 
 
@@ -81,7 +81,7 @@ class CosRequest(NamedTuple):
 
 def _bucket_from_host(host: str, bucket: Bucket) -> None:
     """Refuse a virtual-host name for another bucket or region. A bare address
-    (the SDKs' Domain mode, cos-api.md §7.1) means the configured bucket."""
+    (the SDKs' Domain mode, docs/tencent/cos-api.md §7) means the configured bucket."""
     match = _VIRTUAL_HOST.match(host.lower())
     if match and (match["bucket"], match["region"]) != (bucket.name, bucket.region):
         raise NoSuchBucket(detail=f"this local COS serves {bucket.name} in {bucket.region}")
@@ -133,7 +133,7 @@ def parse(
 def resource_for(
     bucket: Bucket, api: Api, key: str, prefix: Optional[str], list_resource: str
 ) -> str:
-    """The CAM resource COS evaluates for `api` (cos-api.md §3.1, §5.2).
+    """The CAM resource COS evaluates for `api` (docs/tencent/cos-api.md §1, §5.2).
 
     Object APIs: R(key). Bucket-level listings: R(prefix) under the documented
     reading, R("") under the strict one.
@@ -147,7 +147,8 @@ def resource_for(
 
 
 def condition_values(request: CosRequest, secure: bool = False) -> dict[str, str]:
-    """The condition keys this request carries, as COS compares them (§5.2):
+    """The condition keys this request carries, as COS compares them (docs/tencent/cam-policy.md
+    §7):
     headers raw, parameters URL-encoded; a key the request lacks is absent."""
     values = {"qcs:ip": request.client_ip, "cos:secure-transport": "true" if secure else "false"}
     for key, header in HEADER_KEYS.items():

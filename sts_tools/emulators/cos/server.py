@@ -1,6 +1,6 @@
 """The local COS: HTTP in, then parse -> authenticate -> authorize -> store -> respond.
 
-One bucket, served the way COS serves temporary keys (cos-api.md): the request
+One bucket, served the way COS serves temporary keys (docs/tencent/cos-api.md): the request
 signature is checked against the key the local STS issued (shared `Keyring`),
 the key's token must come with it, and the policy STS attached is evaluated by
 `cam.decide` for the request's CAM action, resource and condition values. Every
@@ -71,11 +71,11 @@ from sts_tools.support.loopback import LoopbackServer
 
 MAX_BODY_BYTES = 256 * 1024 * 1024  # in memory: a development store, not a data lake
 TOKEN_HEADER = "x-cos-security-token"
-# Where COS documents no dedicated code (cos-api.md §2, open point 1): a missing
+# Where COS documents no dedicated code (docs/tencent/cos-signing.md §5, open point 1): a missing
 # or foreign session token. Both are 403s; the switch picks the code.
 TOKEN_ERRORS = {"AccessDenied": AccessDenied, "InvalidAccessKeyId": InvalidAccessKeyId}
 CORS_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD")
-# What browser SDKs must be able to read (cos-api.md §6).
+# What browser SDKs must be able to read (docs/tencent/cos-api.md §6).
 CORS_EXPOSE = (
     "ETag", "Content-Length", "Content-Range", "Date", "x-cos-request-id",
     "x-cos-next-append-position", "x-cos-version-id", "x-cos-delete-marker", "x-cos-acl",
@@ -267,7 +267,8 @@ class CosEmulator:
             ("x-cos-request-id", request_id),
             ("Date", formatdate(self.clock(), usegmt=True)),
             ("Server", "tencent-cos-local"),
-            # Chromium answers a HEAD from its cache after a GET otherwise (§6).
+            # Chromium answers a HEAD from its cache after a GET otherwise (docs/tencent/cos-api.md
+            # §6).
             ("Cache-Control", "no-store"),
         ]
         if origin and self._origin_allowed(origin):
@@ -321,7 +322,7 @@ class CosEmulator:
         values = condition_values(request)
         if form is not None:
             # A form upload's type is its Content-Type field; its length the whole body
-            # (cos-api.md §3.2: the exact length COS compares is unverified).
+            # (docs/tencent/cos-api.md §2: the exact length COS compares is unverified).
             values.pop("cos:content-type", None)
             form_type = field(form, "content-type")
             if form_type is not None:

@@ -1,17 +1,18 @@
 """COS request signatures (``q-sign-algorithm=sha1``), verified the way they are made.
 
-One function per step of cos-api.md §1.1-§1.2 (`sign_key`, `http_parameters`,
+One function per step of docs/tencent/cos-signing.md §1-§2 (`sign_key`, `http_parameters`,
 `http_headers`, `http_string`, `string_to_sign`, `signature`), two parsers for
-where the signature travels (§1.3: the ``Authorization`` header, or the same
-``q-*`` pairs in the query of a pre-signed URL), and `verify`, the only function
+where the signature travels (docs/tencent/cos-signing.md §3: the ``Authorization``
+header, or the same ``q-*`` pairs in the query of a pre-signed URL), and `verify`,
+the only function
 that takes the time. `verify` returns the intermediate strings, so a mismatch can
 be logged stage by stage; the token's value is redacted in them and no string
 here ever holds the secret key or the SignKey.
 
-Tolerances (cos-api.md §1.3-§1.4, observed from the official SDKs):
+Tolerances (docs/tencent/cos-signing.md §3-§4, observed from the official SDKs):
 - only what ``q-header-list`` / ``q-url-param-list`` name is signed; any other
   header or parameter, and the seven ``q-*`` signature fields, are ignored;
-  nothing is required to be signed (the SDKs' whitelists differ, §7.5);
+  nothing is required to be signed (the SDKs' whitelists differ, docs/tencent/cos-api.md §8);
 - a name listed but absent from the request is a mismatch, never skipped;
 - ``Host`` may have been signed with or without its port (PY in Domain mode signs
   ``urlparse(url).hostname``; NODE/JS sign the Host they send);
@@ -28,7 +29,7 @@ from typing import NamedTuple, Optional
 from urllib.parse import quote
 
 ALGORITHM = "sha1"
-# The seven fields of cos-api.md §1.1 step 6, in the order the SDKs write them.
+# The seven fields of docs/tencent/cos-signing.md §1 step 6, in the order the SDKs write them.
 SIGN_FIELDS = (
     "q-sign-algorithm",
     "q-ak",
@@ -43,7 +44,7 @@ _OPTIONAL_FIELDS = ("q-header-list", "q-url-param-list")
 # How far in the future q-sign-time may start. The SDKs sign from now-60 (PY) or
 # now-1 (NODE/JS, or the STS StartTime), so a correct clock never needs this; it
 # absorbs a client clock up to a minute fast. Real COS's margin is unverified
-# (cos-api.md §2 mentions only the 15-minute RequestTimeTooSkewed advice).
+# (docs/tencent/cos-signing.md §5 mentions only the 15-minute RequestTimeTooSkewed advice).
 START_TOLERANCE = 60
 TOKEN_NAMES = ("x-cos-security-token", "x-ci-security-token")
 REDACTED = "<redacted>"
@@ -82,7 +83,8 @@ class Verification(NamedTuple):
 
 
 def encode(text: str) -> str:
-    """COS's UrlEncode (§1.2): UTF-8, everything but ``A-Z a-z 0-9 - _ . ~`` as %XX."""
+    """COS's UrlEncode (docs/tencent/cos-signing.md §2): UTF-8, everything but ``A-Z a-z 0-9 - _ .
+    ~`` as %XX."""
     return quote(text.encode("utf-8", "surrogatepass"), safe="-_.~")
 
 
@@ -115,7 +117,8 @@ def _fields(found: Mapping[str, str], in_query: bool) -> AuthFields:
 
 
 def parse_authorization(value: str) -> AuthFields:
-    """The header form: ``q-sign-algorithm=sha1&q-ak=...&q-signature=...`` (§1.1 step 6).
+    """The header form: ``q-sign-algorithm=sha1&q-ak=...&q-signature=...``
+    (docs/tencent/cos-signing.md §1, step 6).
 
     Names other than the seven are ignored; a repeated one is malformed.
     """
@@ -164,7 +167,7 @@ def sign_key(secret_key: str, key_time: str) -> str:
 
 def _canonical(items: Iterable[tuple[str, str]], names: Iterable[str], kind: str) -> str:
     # Keys are UrlEncoded THEN lower-cased (so "a/b" -> "a%2fb"), values UrlEncoded
-    # from their decoded form; sorted by encoded key (§1.2).
+    # from their decoded form; sorted by encoded key (docs/tencent/cos-signing.md §2).
     wanted = {name.lower() for name in names}
     chosen: dict[str, str] = {}
     for name, value in items:
@@ -189,7 +192,8 @@ def http_parameters(pairs: Sequence[tuple[str, str]], names: Iterable[str]) -> s
 
 def http_headers(headers: Mapping[str, str], names: Iterable[str]) -> str:
     """Step 3, HttpHeaders: the `headers` that `names` list, values without the
-    surrounding whitespace HTTP drops anyway (§1.2). UnsignedName as above."""
+    surrounding whitespace HTTP drops anyway (docs/tencent/cos-signing.md §2). UnsignedName as
+    above."""
     items = ((name.lower(), value.strip(" \t")) for name, value in headers.items())
     return _canonical(items, names, "header")
 
@@ -236,8 +240,9 @@ def _redact(canonical: str) -> str:
 
 
 def _time_problem(fields: AuthFields, now: float, start_tolerance: float) -> Optional[str]:
-    # q-key-time normally equals q-sign-time (§1.1); when they differ, both windows
-    # must hold (cos-api.md §11.2 leaves COS's own choice open).
+    # q-key-time normally equals q-sign-time (docs/tencent/cos-signing.md §1); when they differ,
+    # both windows
+    # must hold (docs/tencent/cos-api.md §9 (open point 2) leaves COS's own choice open).
     for start, end in (parse_window(fields.sign_time), parse_window(fields.key_time)):
         if now > end:
             return "expired"

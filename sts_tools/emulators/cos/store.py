@@ -1,6 +1,6 @@
 """The local COS's state: objects and multipart uploads, in memory, no HTTP.
 
-Methods are named like the COS APIs they serve (cos-api.md §3.1) and raise
+Methods are named like the COS APIs they serve (docs/tencent/cos-api.md §1) and raise
 `CosError` subclasses; the server renders them. One lock guards all state and
 the clock is injected, so tests control `last_modified` and upload times.
 
@@ -30,8 +30,8 @@ from sts_tools.emulators.cos.errors import (
     NoSuchUpload,
 )
 
-MAX_PART_NUMBER = 10_000  # cos-api.md §3.3
-MAX_OBJECT_SIZE = 5 * 1024**3  # PutObject and each part: 5 GB (§3.3)
+MAX_PART_NUMBER = 10_000  # docs/tencent/cos-api.md §3
+MAX_OBJECT_SIZE = 5 * 1024**3  # PutObject and each part: 5 GB (docs/tencent/cos-api.md §3)
 MAX_LIST_KEYS = 1000  # COS caps max-keys at 1000
 
 
@@ -78,7 +78,7 @@ def _check_size(body: bytes, limit: int) -> None:
 
 
 class Multipart:
-    """One upload in progress; the completion rules live here (cos-api.md §3.3)."""
+    """One upload in progress; the completion rules live here (docs/tencent/cos-api.md §3)."""
 
     def __init__(
         self,
@@ -99,7 +99,8 @@ class Multipart:
         return Upload(self.key, self.upload_id, self.initiated)
 
     def set_part(self, number: int, body: bytes, now: float) -> str:
-        """Store part ``number``; uploading a number again replaces it (§3.3)."""
+        """Store part ``number``; uploading a number again replaces it (docs/tencent/cos-api.md
+        §3)."""
         etag = _md5(body)
         self._parts[number] = (Part(number, etag, len(body), now), body)
         return etag

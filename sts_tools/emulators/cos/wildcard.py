@@ -1,6 +1,6 @@
 """The one '*' matcher of the local COS: actions, resources and string_like.
 
-CAM wildcards (tencent-sts.md §5.3, cos-api.md §5.2): '*' matches any run of
+CAM wildcards (docs/tencent/cam-policy.md §4, docs/tencent/cos-api.md §5): '*' matches any run of
 characters, '/' and the empty run included. Nothing else is syntax, so '?', '['
 and '.' in a key or a policy are plain characters; that is why neither `re` nor
 `fnmatch` is used.
