@@ -48,7 +48,14 @@ $(BROWSER_CHECK)/node_modules/.package-lock.json: $(BROWSER_CHECK)/package.json 
 	  cd $(BROWSER_CHECK) && npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.package-lock.json; \
 	else echo "note: npm not found, so tests/test_node_sdk.py skips (CI=true: fails); install nodejs and npm"; fi
 
-node-deps: $(DEPLOY_CHECK)/node_modules/.package-lock.json $(BROWSER_CHECK)/node_modules/.package-lock.json
+# cos-wx-sdk-v5 (exact pin) for tests/test_wx_sdk.py: the mini-program SDK in Node.
+WX_CHECK := tests/wx
+$(WX_CHECK)/node_modules/.package-lock.json: $(WX_CHECK)/package.json $(WX_CHECK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(WX_CHECK) && npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.package-lock.json; \
+	else echo "note: npm not found, so tests/test_wx_sdk.py skips (CI=true: fails); install nodejs and npm"; fi
+
+node-deps: $(DEPLOY_CHECK)/node_modules/.package-lock.json $(BROWSER_CHECK)/node_modules/.package-lock.json $(WX_CHECK)/node_modules/.package-lock.json
 
 test: lint system-deps node-deps
 	$(BIN)/python -m pytest
@@ -88,4 +95,4 @@ bench-scale: $(VENV)/.dev
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist $(DEPLOY_CHECK)/node_modules $(BROWSER_CHECK)/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist $(DEPLOY_CHECK)/node_modules $(BROWSER_CHECK)/node_modules $(WX_CHECK)/node_modules

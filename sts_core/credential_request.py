@@ -4,6 +4,11 @@ The body is a JSON object, or a bare array as shorthand for ``{"scope": [...]}``
 (what the Android SDK's scope credential provider sends). An empty body means all
 defaults. Unknown fields are refused so a typo fails loudly instead of silently
 getting the default grant.
+
+The profile may also come from the URL (``/sts?profile=download``), for clients
+whose body is fixed (a bare scope array names no profile); a profile the body
+names wins. A repeated or unknown profile is refused (400); other parameters are
+ignored.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
+from .cos_actions import LISTING_ACTIONS
 from .errors import BadRequest
 from .policy import ScopeEntry
 from .settings import Config, Profile
@@ -57,13 +63,18 @@ def _scope(value: Any, limit: int) -> tuple[ScopeEntry, ...]:
     if len(value) > limit:
         raise BadRequest("too_many_scopes", f"scope may list at most {limit} entries")
     entries = []
-    for index, item in enumerate(value):
+    for index, raw in enumerate(value):
         where = f"scope[{index}]"
-        if not isinstance(item, Mapping):
+        if not isinstance(raw, Mapping):
             raise BadRequest("invalid_field", f"{where} must be an object")
-        unknown = sorted(str(k) for k in item if k not in SCOPE_FIELDS)
+        unknown = sorted(str(k) for k in raw if k not in SCOPE_FIELDS)
         if unknown:
             raise BadRequest("invalid_field", f"{where} has an unknown field {unknown[0][:64]!r}")
+        item = dict(raw)
+        if "prefix" not in item and item.get("action") in LISTING_ACTIONS:
+            # Android drops a listing's absent prefix: a listing of the whole bucket,
+            # which check_scope refuses (403) rather than a malformed body (400).
+            item["prefix"] = ""
         for name in SCOPE_FIELDS:
             field_value = item.get(name)
             required = name in ("action", "prefix")
@@ -75,7 +86,19 @@ def _scope(value: Any, limit: int) -> tuple[ScopeEntry, ...]:
     return tuple(entries)
 
 
-def parse_credential_request(body: bytes, config: Config) -> CredentialRequest:
+def _query_profile(query: Mapping[str, tuple[str, ...]]) -> Optional[str]:
+    # Other parameters are left alone: gateways and clients add their own (cache
+    # busters, the published samples' ?foo=bar); only `profile` means something here.
+    values = query.get("profile", ())
+    if len(values) > 1:
+        raise BadRequest("invalid_field", "the profile query parameter is repeated")
+    return values[0] if values else None
+
+
+def parse_credential_request(
+    body: bytes, config: Config, query: Optional[Mapping[str, tuple[str, ...]]] = None
+) -> CredentialRequest:
+    in_url = _query_profile(query or {})
     document = _document(body)
     if isinstance(document, list):
         document = {"scope": document}
@@ -87,12 +110,15 @@ def parse_credential_request(body: bytes, config: Config) -> CredentialRequest:
             "invalid_field", f"unknown field {unknown[0][:64]!r} (expected {', '.join(FIELDS)})"
         )
 
-    name = document.get("profile", config.default_profile)
+    name = document.get("profile", in_url if in_url is not None else config.default_profile)
     if not _is_text(name):
         raise BadRequest("invalid_field", "profile must be a string")
     profile = config.profiles.get(name)
     if profile is None:
-        raise BadRequest("unknown_profile", f"there is no profile named {name[:64]!r}")
+        raise BadRequest(
+            "unknown_profile",
+            f"there is no profile named {name[:64]!r} (profiles: {', '.join(config.profiles)})",
+        )
 
     maximum = profile.max_duration or config.max_duration
     duration = document.get("durationSeconds", min(config.default_duration, maximum))

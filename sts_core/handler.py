@@ -81,7 +81,7 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         log.user(user_id)
 
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
-        ask = parse_credential_request(body, config)
+        ask = parse_credential_request(body, config, request.query)
         log.set(profile=ask.profile.name, durationSeconds=ask.duration)
 
         # 6-7. Where they may act and the policy for it: the profile's grants on

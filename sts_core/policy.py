@@ -35,6 +35,9 @@ from .errors import Forbidden
 from .object_keys import key_problem
 from .settings import Profile
 
+# Action names SDKs put in scopes that are not CAM's (docs/tencent/mobile-sdks.md §1):
+# Android derives them from its request class names.
+SDK_ACTION_NAMES = {"name/cos:ListMultiUploads": "name/cos:ListMultipartUploads"}
 # The ACLs an upload may set: private, or the bucket's own (the operator's choice).
 PRIVATE_ACLS = ("private", "default")
 PIN = "string_equal_if_exist"  # holds when the header is absent: plain uploads still work
@@ -120,9 +123,14 @@ def check_scope(
     for index, entry in enumerate(scope):
         where = f"scope[{index}]"
         if entry.action not in profile.actions:
+            hint = ""
+            if f"name/cos:{entry.action}" in profile.actions:
+                hint = f" (COS actions are written name/cos:{entry.action})"
+            elif entry.action in SDK_ACTION_NAMES:
+                hint = f" (the CAM name is {SDK_ACTION_NAMES[entry.action]})"
             raise Forbidden(
                 "scope_denied",
-                f"{where}: {entry.action!r} is not allowed by profile {profile.name!r}",
+                f"{where}: {entry.action[:64]!r} is not allowed by profile {profile.name!r}{hint}",
             )
         if entry.bucket is not None and entry.bucket != target.bucket:
             raise Forbidden("scope_denied", f"{where}: the bucket must be {target.bucket}")
@@ -133,7 +141,8 @@ def check_scope(
         roots = [grant for grant in root_grants if key.startswith(grant.root)]
         if not roots:
             allowed = " or ".join(target.roots)
-            raise Forbidden("scope_denied", f"{where}: the key must start with {allowed}")
+            whole = " (a listing of the whole bucket is never granted)" if not key else ""
+            raise Forbidden("scope_denied", f"{where}: the key must start with {allowed}{whole}")
         if not any(entry.action in grant.actions for grant in roots):
             raise Forbidden(
                 "scope_denied",

@@ -39,7 +39,11 @@ def test_shipped_config_works_with_env_only():
     upload = config.profiles["upload"].actions
     assert "name/cos:AbortMultipartUpload" in upload
     assert "name/cos:PostObject" in upload
-    assert config.profiles["download"].actions == ("name/cos:GetObject", "name/cos:HeadObject")
+    assert config.profiles["download"].actions == (
+        "name/cos:GetObject",
+        "name/cos:HeadObject",
+        "name/cos:GetBucket",
+    )
     assert config.sts.action == "GetFederationToken"
     assert config.auth.algorithms == ("HS256",)
 

@@ -104,7 +104,7 @@ def test_profile_and_duration_from_the_body(service, emulator):
         profile="download",
     )
     assert granted(emulator) == (
-        {"name/cos:GetObject", "name/cos:HeadObject"},
+        {"name/cos:GetObject", "name/cos:HeadObject", "name/cos:GetBucket"},
         {ROOT_RESOURCE + "users/alice/*"},
     )
     assert 900 <= body["expiredTime"] - body["startTime"] <= 905

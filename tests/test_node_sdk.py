@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from sts_tools.playground.server import ADAPTER_FILE, STATIC
+from sts_tools.playground.server import ADAPTER_FILE, CLIENTS_JS
 from tests.support import BUCKET, REGION, ROOT
 from tests.support.playground import local_stack
 from tests.support.tools import require, require_executable
@@ -51,7 +51,7 @@ def stack(sts_emulator, local_cos_server):
 def run_example(node, stack, local_cos, tmp_path, token, folder, size):
     """The example as a user would run it: itself and cos-auth.js in one folder."""
     stack.calls.clear()
-    for source in (EXAMPLE, os.path.join(STATIC, ADAPTER_FILE)):
+    for source in (EXAMPLE, os.path.join(CLIENTS_JS, ADAPTER_FILE)):
         shutil.copy(source, tmp_path)
     file = tmp_path / "report.bin"
     file.write_bytes(os.urandom(size))

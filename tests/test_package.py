@@ -211,6 +211,7 @@ def test_packaged_handler_runs_with_only_stdlib_and_the_package(built, python):
         assert sts.calls[-1].policy["statement"][0]["action"] == [
             "name/cos:GetObject",
             "name/cos:HeadObject",
+            "name/cos:GetBucket",
         ]
     assert report["site"] is False
     assert report["outside"] == []

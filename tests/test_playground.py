@@ -22,6 +22,7 @@ from sts_tools import stack as local
 from sts_tools.emulators.keyring import IssuedKey
 from sts_tools.playground.server import (
     ADAPTER_FILE,
+    CLIENTS_JS,
     SDK_FILE,
     SDK_SHA256,
     SDK_VERSION,
@@ -94,7 +95,7 @@ def code_block_after(text, marker, language="js"):
 
 def test_readme_adapter_is_the_file_the_page_loads():
     block = code_block_after(read(README), "**cos-js-sdk-v5 / cos-wx-sdk-v5**")
-    assert block == read(os.path.join(STATIC, ADAPTER_FILE))
+    assert block == read(os.path.join(CLIENTS_JS, ADAPTER_FILE))
 
 
 def test_readme_node_example_is_the_script_the_tests_run():
@@ -212,7 +213,9 @@ def test_page_is_served_with_a_policy_that_allows_only_the_stack(playground, loc
     for name in (SDK_FILE, ADAPTER_FILE, "playground.js", "playground.css"):
         reply, _ = call(playground, "GET", f"/static/{name}")
         assert reply.status == 200
-        assert reply.body == read(os.path.join(STATIC, name), "rb")
+        assert reply.body == read(
+            os.path.join(CLIENTS_JS if name == ADAPTER_FILE else STATIC, name), "rb"
+        )
     for target in ("/static/../playground.py", "/static/cos-js-sdk-v5.LICENSE", "/nope"):
         assert call(playground, "GET", target)[0].status == 404
 

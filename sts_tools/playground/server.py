@@ -40,6 +40,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 from urllib.parse import parse_qs, urlsplit
 
+from sts_tools.support.config_view import PROJECT_ROOT
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
 from sts_tools.support.loopback import LoopbackServer
 
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 9002
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+# The browser adapter the page uses is the one app developers copy: clients/js/.
+CLIENTS_JS = os.path.join(PROJECT_ROOT, "clients", "js")
 # The official cos-js-sdk-v5 1.10.1, dist/cos-js-sdk-v5.min.js from its npm package
 # (tests/browser/package-lock.json pins the same release; MIT LICENSE beside it).
 SDK_FILE = "cos-js-sdk-v5.min.js"
@@ -346,7 +349,8 @@ class Playground:
         content_type = STATIC_TYPES.get(name)
         if content_type is None:  # a fixed list: no path ever reaches the file system
             return _error(404, "not_found", "no such file")
-        with open(os.path.join(STATIC, name), "rb") as handle:
+        folder = CLIENTS_JS if name == ADAPTER_FILE else STATIC
+        with open(os.path.join(folder, name), "rb") as handle:
             data = handle.read()
         extra: tuple[tuple[str, str], ...] = ()
         if name == "playground.html":

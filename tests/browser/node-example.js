@@ -1,7 +1,7 @@
 // The README's Node example, run by tests/test_node_sdk.py against the local stack:
 // cos-nodejs-sdk-v5 uploads a file into the user's folder and downloads it again,
 // with keys from the credential endpoint through the README's adapter. As the README
-// says, cos-auth.js (sts_tools/playground/static/cos-auth.js) sits beside this file: the
+// says, cos-auth.js (clients/js/cos-auth.js) sits beside this file: the
 // test copies both into a folder and runs them with NODE_PATH=tests/browser/node_modules,
 // the settings as JSON on standard input (a token never goes on a command line):
 //

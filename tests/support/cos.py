@@ -15,6 +15,7 @@ import requests
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_auth import CosS3Auth
 from qcloud_cos.cos_exception import CosServiceError
+from urllib3.filepost import encode_multipart_formdata
 
 import index
 from tests.support import BUCKET, REGION, body_of, context, event, token
@@ -163,3 +164,87 @@ def form_upload(cos, keys, key, body, *, content_type=None, max_length=10 * MIB,
         headers={"Host": f"{BUCKET}.cos.{REGION}.myqcloud.com"},
         timeout=10,
     )
+
+
+# The Host cos-wx-sdk-v5 signs and sends for `Domain: 'http://{Bucket}.cos.{Region}.localhost:9001'`.
+WX_HOST = f"{BUCKET}.cos.{REGION}.localhost:9001"
+
+
+def _header_signature(
+    secret: str, key_time: str, method: str, path: str, headers: dict[str, str]
+) -> str:
+    """COS's header signature (docs/tencent/cos-signing.md §1) with plain hmac: written apart from
+    the verifier under test. No query parameters (the SDK's postObject sends none)."""
+    encoded = sorted((quote(k.lower(), "-_.~"), quote(v, "-_.~")) for k, v in headers.items())
+    http_string = f"{method}\n{path}\n\n" + "&".join(f"{k}={v}" for k, v in encoded) + "\n"
+    digest = hashlib.sha1(http_string.encode()).hexdigest()
+    sign_key = hmac.new(secret.encode(), key_time.encode(), hashlib.sha1).hexdigest()
+    to_sign = f"sha1\n{key_time}\n{digest}\n"
+    return hmac.new(sign_key.encode(), to_sign.encode(), hashlib.sha1).hexdigest()
+
+
+def wx_post_form(
+    keys: dict[str, Any],
+    key: str,
+    content: bytes = b"hello",
+    *,
+    fields: Optional[dict[str, str]] = None,
+    headers: Optional[dict[str, str]] = None,
+    signed: tuple[str, ...] = ("host",),
+    secret: Optional[str] = None,
+    key_time: Optional[str] = None,
+    path: str = "/",
+    form_token: Any = "keys",
+    header_token: Any = "keys",
+    authorization_header: Any = "signature",
+    host: str = WX_HOST,
+    filename: str = "tmp_upload.bin",
+) -> tuple[str, str, dict[str, str], bytes]:
+    """(method, target, headers, body) of cos-wx-sdk-v5 1.8.0's postObject as it goes on
+    the wire (lib/request.js:56-105): POST / to the bucket; form fields key,
+    success_action_status=200, Signature (the Authorization string, signed over post,
+    "/", the listed headers), then `fields` (the SDK adds Content-Type, x-cos-meta-*,
+    x-cos-storage-class... in its header order), the token, acl, Content-Type ''
+    when absent; the file last, named "file". The Authorization and the token also
+    go as HTTP headers, with `headers` (x-cos-acl, x-cos-forbid-overwrite...).
+
+    `signed` names the headers the signature lists (their values are taken from the
+    HTTP headers sent); "keys" means the keys' own token; None leaves a token or the
+    Authorization header out; any other value is sent as is."""
+    creds = keys["credentials"]
+    now = int(time.time())
+    window = key_time or f"{now - 1};{now + 900}"
+    sent = {"Host": host, **(headers or {})}
+    lowered = {name.lower(): value for name, value in sent.items()}
+    signed_headers = {name: lowered[name] for name in signed if name in lowered}
+    signature = _header_signature(
+        secret or creds["tmpSecretKey"], window, "post", path, signed_headers
+    )
+    authorization = (
+        f"q-sign-algorithm=sha1&q-ak={creds['tmpSecretId']}&q-sign-time={window}"
+        f"&q-key-time={window}&q-header-list={';'.join(sorted(signed))}"
+        f"&q-url-param-list=&q-signature={signature}"
+    )
+    token = creds["sessionToken"]
+    items: list[tuple[str, Any]] = [
+        ("key", key),
+        ("success_action_status", "200"),
+        ("Signature", authorization),
+        *(fields or {}).items(),
+    ]
+    if form_token is not None:
+        items.append(("x-cos-security-token", token if form_token == "keys" else form_token))
+    if "x-cos-acl" in lowered:
+        items.append(("acl", lowered["x-cos-acl"]))
+    if not any(name == "Content-Type" for name, _ in items):
+        items.append(("Content-Type", ""))
+    items.append(("file", (filename, content, "application/octet-stream")))
+    body, content_type = encode_multipart_formdata(items)
+    if authorization_header is not None:
+        sent["Authorization"] = (
+            authorization if authorization_header == "signature" else authorization_header
+        )
+    if header_token is not None:
+        sent["x-cos-security-token"] = token if header_token == "keys" else header_token
+    sent["Content-Type"] = content_type
+    return "POST", "/", sent, body

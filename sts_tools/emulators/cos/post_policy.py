@@ -7,6 +7,14 @@ HttpString. The policy's ``expiration`` and conditions (exact, ``eq``,
 ``starts-with``, ``content-length-range``) then bind the form. `check_post`
 verifies both and returns the object key, ``${filename}`` substituted.
 
+The second kind of form, cos-wx-sdk-v5's postObject (its default small-file upload;
+docs/tencent/direct-upload.md §5), has no policy: a ``Signature`` field carries a header-style
+Authorization string signed over (post, ``/``, the query, the headers it lists).
+`header_signed_fields`, `form_token` and `header_form_values` read that form; the
+server verifies it like a signed request and CAM alone decides the key
+(`CosEmulator(header_signed_forms=...)`). How COS itself checks such a form is
+unverified (the current documentation describes only the policy form).
+
 Error codes: SignatureDoesNotMatch, AccessDenied (expired, or a condition the form
 does not meet), InvalidPolicyDocument (a policy COS would not accept),
 MalformedPOSTRequest and IncorrectNumberOfFilesInPostRequest (the form itself).
@@ -25,6 +33,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
 from sts_tools.emulators.cos.errors import (
@@ -41,6 +50,7 @@ from sts_tools.emulators.cos.signature import (
     START_TOLERANCE,
     AuthFields,
     MalformedAuthorization,
+    parse_authorization,
     parse_window,
     sign_key,
     signature,
@@ -48,6 +58,9 @@ from sts_tools.emulators.cos.signature import (
 
 FILE_FIELD = "file"
 FILENAME_VARIABLE = "${filename}"
+# cos-wx-sdk-v5 1.8.0 lib/request.js:68-72: the Authorization string as a form field.
+SIGNATURE_FIELD = "Signature"
+TOKEN_FIELD = "x-cos-security-token"
 # Exact conditions the policy must carry (the "Required: Yes" rows of docs/tencent/cos-api.md §2).
 REQUIRED_CONDITIONS = ("q-sign-algorithm", "q-ak", "q-sign-time")
 # Fields docs/tencent/cos-api.md §2 lets a policy prefix-match; every other field is exact only.
@@ -407,12 +420,80 @@ def check_post(form: PostForm, secret_key: str, bucket: str, now: float) -> str:
     policy = parse_policy(text)
     _check_time(policy, fields.key_time, now)
 
+    key = object_key(form)
+    _check_conditions(policy, form, fields, bucket, key)
+    return key
+
+
+def object_key(form: PostForm) -> str:
+    """The form's ``key`` with ``${filename}`` substituted before any check
+    (docs/tencent/cos-api.md §2)."""
     key_field = field(form, "key")
     if key_field is None:
         raise MalformedPOSTRequest(detail="the form has no key field")
-    # docs/tencent/cos-api.md §2: ${filename} is substituted before the policy is checked.
     key = key_field.replace(FILENAME_VARIABLE, form.filename)
     if not key:
         raise MalformedPOSTRequest(detail="the object key is empty")
-    _check_conditions(policy, form, fields, bucket, key)
     return key
+
+
+# -- header-signed forms (cos-wx-sdk-v5's postObject) ------------------------------------
+
+
+def is_header_signed(form: PostForm) -> bool:
+    """A form with a ``Signature`` field and no ``policy``: cos-wx-sdk-v5's postObject."""
+    return field(form, "policy") is None and field(form, SIGNATURE_FIELD) is not None
+
+
+def header_signed_fields(form: PostForm, headers: Mapping[str, str]) -> AuthFields:
+    """The ``Signature`` field read as an Authorization header (`parse_authorization`).
+
+    The SDK also sends the same string as the ``Authorization`` header; when one is
+    present it must be exactly the field, so no request carries two signatures that
+    could be checked one way and applied another.
+    """
+    text = field(form, SIGNATURE_FIELD) or ""
+    try:
+        fields = parse_authorization(text)
+    except MalformedAuthorization as exc:
+        raise MalformedPOSTRequest(detail=f"the Signature field is malformed: {exc}") from None
+    sent = headers.get("authorization")
+    if sent is not None and sent != text:
+        raise MalformedPOSTRequest(
+            detail="the Authorization header differs from the Signature field"
+        )
+    return fields
+
+
+def form_token(form: PostForm, headers: Mapping[str, str]) -> Optional[str]:
+    """The session token: the form field, else the header (the SDK sends both, equal)."""
+    in_form, in_header = field(form, TOKEN_FIELD), headers.get(TOKEN_FIELD)
+    if in_form is not None and in_header is not None and in_form != in_header:
+        raise MalformedPOSTRequest(detail="the x-cos-security-token field and header differ")
+    return in_form if in_form is not None else in_header
+
+
+# condition key -> (form field, the header the SDK also sends, or None)
+_FORM_VALUES = (
+    ("cos:content-type", "content-type", None),  # the HTTP one is multipart/form-data
+    ("cos:x-cos-acl", "acl", "x-cos-acl"),
+    ("cos:x-cos-storage-class", "x-cos-storage-class", "x-cos-storage-class"),
+)
+
+
+def header_form_values(form: PostForm, headers: Mapping[str, str]) -> dict[str, str]:
+    """The CAM condition values of a header-signed form, as what COS would apply:
+    ``cos:content-length`` is the file's size (not the multipart body's), the type,
+    ACL and storage class come from the form's fields (else the header the SDK also
+    sends). A field and its header that disagree are refused: a form must not be
+    authorised by one value and stored with another."""
+    values = {"cos:content-length": str(len(form.file))}
+    for key, name, header in _FORM_VALUES:
+        in_form = field(form, name)
+        in_header = headers.get(header) if header else None
+        if in_form is not None and in_header is not None and in_form.strip() != in_header.strip():
+            raise MalformedPOSTRequest(detail=f"the {name} field and the {header} header differ")
+        value = in_form if in_form is not None else in_header
+        if value is not None:
+            values[key] = value.strip()
+    return values

@@ -42,13 +42,25 @@ from sts_tools.emulators.cos.errors import (
     InvalidArgument,
     InvalidDigest,
     InvalidRequest,
+    MalformedPOSTRequest,
     MethodNotAllowed,
     MissingContentLength,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     error_xml,
 )
-from sts_tools.emulators.cos.post_policy import PostForm, check_post, field, form_fields, parse_form
+from sts_tools.emulators.cos.post_policy import (
+    PostForm,
+    check_post,
+    field,
+    form_fields,
+    form_token,
+    header_form_values,
+    header_signed_fields,
+    is_header_signed,
+    object_key,
+    parse_form,
+)
 from sts_tools.emulators.cos.request import (
     LIST_RESOURCE_MODES,
     LIST_RESOURCE_PREFIX,
@@ -153,6 +165,7 @@ class CosEmulator:
         log: Optional[Callable[[str], None]] = None,
         log_format: str = "json",
         max_body_bytes: int = MAX_BODY_BYTES,
+        header_signed_forms: bool = True,
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
@@ -167,6 +180,10 @@ class CosEmulator:
         self.log = log if log is not None else _stderr
         self._text_log = log_format == "text"
         self.max_body_bytes = max_body_bytes
+        # cos-wx-sdk-v5's postObject form (a header-style `Signature` field, no policy):
+        # verified like a signed request, the key decided by CAM alone (unverified
+        # against COS; off, such a form is refused as MalformedPOSTRequest).
+        self.header_signed_forms = header_signed_forms
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
@@ -309,18 +326,38 @@ class CosEmulator:
         form: Optional[PostForm] = None
         if api.name == "PostObject":
             form = parse_form(request.headers.get("content-type", ""), request.body)
+        header_signed = form is not None and is_header_signed(form)
+        if form is not None and header_signed:
+            if not self.header_signed_forms:
+                raise MalformedPOSTRequest(
+                    detail="the form carries a header-style Signature field and no policy "
+                    "(cos-wx-sdk-v5's postObject); this local COS runs with "
+                    "header_signed_forms=False"
+                )
+            # Signed like a request to "/" (the key is not in the path, so the
+            # signature does not bind it: CAM below is what confines the key).
+            fields = header_signed_fields(form, request.headers)
+            key = self._issued_key(fields.ak)
+            token = form_token(form, request.headers)
+            self._check_signature(request, fields, key, token=token)
+            stored_key = object_key(form)
+        elif form is not None:
             fields = form_fields(form)
             key = self._issued_key(fields.ak)
-            object_key = check_post(form, key.secret_key, self.bucket.name, self.clock())
+            stored_key = check_post(form, key.secret_key, self.bucket.name, self.clock())
             self._check_key_life(key)
             self._check_token(key, field(form, TOKEN_HEADER))
         else:
             fields = self._signature_fields(request)
             key = self._issued_key(fields.ak)
             self._check_signature(request, fields, key)
-            object_key = request.key
+            stored_key = request.key
         values = condition_values(request)
-        if form is not None:
+        if form is not None and header_signed:
+            # What COS would apply: the file's size, the form's type, ACL, storage class.
+            values.pop("cos:content-type", None)
+            values.update(header_form_values(form, request.headers))
+        elif form is not None:
             # A form upload's type is its Content-Type field; its length the whole body
             # (docs/tencent/cos-api.md §2: the exact length COS compares is unverified).
             values.pop("cos:content-type", None)
@@ -335,10 +372,10 @@ class CosEmulator:
                 if value is not None:
                     values[condition_key] = value
         resource = resource_for(
-            self.bucket, api, object_key, request.param("prefix"), self.list_resource
+            self.bucket, api, stored_key, request.param("prefix"), self.list_resource
         )
         decision = cam.decide(self._policy(key), api.action, resource, values)
-        return _Authorized(key, decision), object_key
+        return _Authorized(key, decision), stored_key
 
     def _signature_fields(self, request: CosRequest) -> AuthFields:
         header = request.headers.get("authorization")
@@ -370,7 +407,15 @@ class CosEmulator:
         if not secrets.compare_digest(token.encode("utf-8"), key.token.encode("utf-8")):
             raise self.token_error(detail="x-cos-security-token does not belong to this SecretId")
 
-    def _check_signature(self, request: CosRequest, fields: AuthFields, key: IssuedKey) -> None:
+    def _check_signature(
+        self,
+        request: CosRequest,
+        fields: AuthFields,
+        key: IssuedKey,
+        token: Optional[str] = None,
+    ) -> None:
+        """The request's signature, the key's life, its token, then the time window.
+        `token`: where the caller found it (a form field); else the header or query."""
         checked = verify(
             request.method, request.path, request.query, request.headers, fields,
             key.secret_key, self.clock(),
@@ -387,7 +432,8 @@ class CosEmulator:
                 )
             )  # fmt: skip
         self._check_key_life(key)
-        token = request.headers.get(TOKEN_HEADER) or request.param(TOKEN_HEADER)
+        if token is None:
+            token = request.headers.get(TOKEN_HEADER) or request.param(TOKEN_HEADER)
         self._check_token(key, token)
         if checked.problem == "expired":
             raise AccessDenied("Request has expired", detail="now is past the q-sign-time window")
@@ -678,7 +724,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(response)
 
     def _write(self, response: Response) -> None:
-        self.send_response(response.status)
+        # send_response_only: BaseHTTPRequestHandler would add its own Server and Date
+        # beside ours, and a client that reads Date to correct its clock (the wx SDK)
+        # cannot tell which is meant.
+        self.log_request(response.status)
+        self.send_response_only(response.status)
         length_given = False
         for name, value in response.headers:
             if name.lower() == "content-length":

@@ -1,0 +1,68 @@
+"""cos-wx-sdk-v5 1.8.0, the WeChat mini-program SDK, run in Node through a `wx`
+stand-in (tests/wx/wx-standin.js: wx.request and wx.uploadFile over real HTTP with
+WeChat's semantics) with the adapter a developer copies (clients/wx/cos-auth-wx.js),
+against the local stack. tests/wx/wx-sdk-check.js holds the cases:
+
+- putObject from a string, an ArrayBuffer and a file; postObject (the wx.uploadFile
+  form the SDK uses for small files); uploadFile below SliceSize (that form) and above
+  it (multipart), with the SDK's defaults; getObject with equal bytes; headObject; a
+  signed getObjectUrl fetched;
+- 403 in another user's folder by every path;
+- a refused login token, an unreachable endpoint, 429/503/502 answers and an endpoint
+  that never answers each fail the call at once, the SDK callback called exactly once;
+- keys refetched at the SDK's 60 s margin; per-request scopes.
+
+No node or no node_modules (`make node-deps`): skipped here, a failure under CI=true.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from sts_tools.support.dev_token import mint_token
+from tests.support import ROOT
+from tests.support.playground import local_stack
+from tests.support.tools import require, require_executable
+
+# Builds, benchmarks or an external runtime: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
+WX = os.path.join(ROOT, "tests", "wx")
+
+
+@pytest.fixture(scope="module")
+def node():
+    path = require_executable("node", "sudo apt-get install nodejs npm")
+    installed = os.path.isdir(os.path.join(WX, "node_modules", "cos-wx-sdk-v5"))
+    require(installed, "tests/wx/node_modules", "make node-deps (npm ci in tests/wx)")
+    return path
+
+
+def test_the_mini_program_sdk_against_the_local_stack(node, sts_emulator, local_cos):
+    with local_stack(sts_emulator, local_cos) as stack:
+        env = {
+            **os.environ,
+            "STS_URL": stack.sts_url,
+            "COS_PORT": str(local_cos.port),
+            "ALICE_TOKEN": mint_token("alice"),
+            "BOB_TOKEN": mint_token("bob"),
+        }
+        finished = subprocess.run(
+            [node, "wx-sdk-check.js"], cwd=WX, env=env, capture_output=True, text=True,
+            timeout=180, check=False,
+        )  # fmt: skip
+    report = json.loads(finished.stdout)
+    failed = [r for r in report["results"] if not r["ok"]]
+    assert failed == [], json.dumps(failed, indent=1)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    names = " ".join(r["name"] for r in report["results"])
+    for case in ("postObject", "uploadFile", "getObjectUrl", "403", "refused login token",
+                 "unreachable", "60 s"):  # fmt: skip
+        assert case in names, case
+    assert report["passed"] >= 34
+    # The mini program's small uploads reached the local COS as header-signed forms.
+    assert any(r.api == "PostObject" for r in local_cos.records)
