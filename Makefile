@@ -8,7 +8,7 @@ COS_PORT ?= 9001
 PLAYGROUND_PORT ?= 9002
 SHIPPED := index.py sts_core
 
-.PHONY: test test-fast lint run package bench bench-scale clean system-deps node-deps deploy
+.PHONY: test test-fast lint run package bench bench-scale bench-tickets clean system-deps node-deps deploy
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,10 @@ bench: $(VENV)/.dev
 # One full SDK round on the local stack: mint keys -> upload -> download.
 bench-sdk: $(VENV)/.dev
 	$(BIN)/python bench/sdk_round.py
+
+# Upload tickets against the keys they replace: latency, STS calls (bench/tickets.py).
+bench-tickets: $(VENV)/.dev
+	$(BIN)/python bench/tickets.py
 
 # Many instances, per-instance cache vs Redis, a mobile workload (see bench/scale.py).
 bench-scale: $(VENV)/.dev

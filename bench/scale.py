@@ -40,7 +40,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -53,6 +53,7 @@ from sts_core.issuer import issuer_for  # noqa: E402
 from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_core.sts_client import IssuedCredentials  # noqa: E402
+from sts_core.ticket_signer import TicketSigner  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402
 from sts_tools.support.events import credential_request  # noqa: E402
@@ -147,12 +148,15 @@ def instance(redis_url: Optional[str], clock: Any, sts: CountingSts) -> Any:
     base = service_for(config, env)
     link = base.shared.link if base.shared else None
     minimum = config.cache_min_remaining
+    issuer = issuer_for(config.sts, sts)
+    shared = SharedCache(link, minimum, clock=clock) if link else None
     return base._replace(
         sts=sts,
-        issuer=issuer_for(config.sts, sts),
+        issuer=issuer,
         cache=CredentialCache(config.cache_max_entries, minimum, clock=clock),
-        shared=SharedCache(link, minimum, clock=clock) if link else None,
+        shared=shared,
         limiter=RateLimiter(config.rate_limit, link, clock=clock),
+        tickets=TicketSigner(config, issuer, shared, clock=clock) if base.tickets else None,
     )
 
 
@@ -243,9 +247,11 @@ def workload(args: argparse.Namespace) -> tuple[list[Ask], dict[str, Any]]:
     return asks, shape
 
 
-def simulate(
-    asks: list[Ask], instances: int, redis: Optional[Any], seed: int, span_seconds: float
-) -> dict[str, Any]:
+def replay(
+    asks: list[Ask], instances: int, redis: Optional[Any], seed: int
+) -> tuple[CountingSts, collections.Counter, LogCounter]:
+    """Send `asks` in time order, each to one of `instances` fresh instances at random,
+    on one simulated clock: (STS calls, statuses, log outcomes)."""
     if redis is not None:
         redis.flushall()
     clock = Clock(SIM_START)
@@ -265,6 +271,13 @@ def simulate(
     for service in services:
         if service.shared is not None:
             service.shared.link.close()
+    return sts, statuses, counter
+
+
+def simulate(
+    asks: list[Ask], instances: int, redis: Optional[Any], seed: int, span_seconds: float
+) -> dict[str, Any]:
+    sts, statuses, counter = replay(asks, instances, redis, seed)
     sts_per_second = sts.calls / span_seconds
     return {
         "instances": instances,
@@ -336,6 +349,16 @@ class EmulatorProcess:
         self.process.wait(timeout=10)
 
 
+def timed(service: Any, request: dict[str, Any]) -> float:
+    """Milliseconds `index.handle` took for a request it must grant."""
+    started = time.perf_counter_ns()
+    response = index.handle(service, request, CONTEXT)
+    took = (time.perf_counter_ns() - started) / 1e6
+    if response["statusCode"] != 200:
+        raise RuntimeError(response["body"])
+    return took
+
+
 def latency(redis: Any, samples: int) -> dict[str, Any]:
     redis.flushall()
     sts = CountingSts(time.time)
@@ -368,11 +391,7 @@ def latency(redis: Any, samples: int) -> dict[str, Any]:
                                "sts_round_trip": miss_service}[name]  # fmt: skip
                     if name == "redis_hit":
                         reader.cache._entries.clear()  # not timed: forget the local copy
-                    started = time.perf_counter_ns()
-                    response = index.handle(service, hit_event, CONTEXT)
-                    times[name].append((time.perf_counter_ns() - started) / 1e6)
-                    if response["statusCode"] != 200:
-                        raise RuntimeError(response["body"])
+                    times[name].append(timed(service, hit_event))
     finally:
         stand_in.close()
         for service in (writer, reader):
@@ -453,7 +472,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         log(f"note: no redis-server ({INSTALL_HINT}): only per-instance rows")
     try:
-        redis = _Flushable(server) if server else None
+        redis = FlushableRedis(server) if server else None
         results["scale"] = []
         for count in args.instances:
             for backend in [None, redis] if redis else [None]:
@@ -476,7 +495,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-class _Flushable:
+class FlushableRedis:
     """The bench's Redis: its URL, and a way to empty it between runs."""
 
     def __init__(self, server: RedisServer) -> None:
@@ -513,12 +532,18 @@ def main(argv: Optional[list[str]] = None) -> int:
         args.users, args.sessions, args.hours, args.instances = 2000, 150, 1.0, "1,3"
         args.abuse_instances, args.abuse_seconds, args.latency_samples = 3, 0.3, 30
     args.instances = [int(n) for n in str(args.instances).split(",")]
-    results = run(args)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "scale-latest.json"), "w", encoding="utf-8") as handle:
+    write_report(run(args), args.out, "scale-latest.json", render)
+    return 0
+
+
+def write_report(
+    results: dict[str, Any], folder: str, name: str, render: Callable[[dict[str, Any]], str]
+) -> None:
+    """The results as JSON in `folder`/`name`, and their tables on stdout."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
         json.dump(results, handle, indent=2)
     print(render(results))
-    return 0
 
 
 if __name__ == "__main__":

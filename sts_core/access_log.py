@@ -35,7 +35,9 @@ FIELDS = {
     "error": "the error code the caller got",
     "exception": "the exception type of a bug (never its text)",
     "where": "file:line of a bug",
-    "outcome": "issued, preflight, rejected (4xx) or failed (5xx)",
+    "ticket": "the ticket's method (post, put, get), for a ticket request",
+    "signer": "where the ticket's signing key came from: reused, shared (Redis) or issued",
+    "outcome": "issued, ticket, preflight, rejected (4xx) or failed (5xx)",
     "status": "the HTTP status",
     "latencyMs": "milliseconds spent in the handler",
 }

@@ -34,6 +34,7 @@ from .settings import (
     RateLimitSettings,
     RedisSettings,
     StsSettings,
+    TicketSettings,
     default_of,
 )
 from .sts_client import MAX_DURATION, parse_endpoint
@@ -68,6 +69,10 @@ STORAGE_CLASSES = (
     "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
 )  # fmt: skip
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+TICKET_ACTIONS = {
+    "post": "name/cos:PostObject", "put": "name/cos:PutObject", "get": "name/cos:GetObject",
+}  # fmt: skip
+EXTENSION_RE = re.compile(r"^[a-z0-9]{1,16}$")
 
 
 def _template(value: Optional[str], key: str) -> str:
@@ -166,11 +171,63 @@ def _profile(
     )
     if ci_actions and not grants[0].per_user:
         raise ConfigError(section.key("ci_actions"), "needs the first grant on the user's root")
+    tickets = _tickets(section.section("tickets"), grants, max_length)
     section.done()
     return Profile(
         name, actions, max_length, content_types, max_duration, bind_ip, grants, bucket,
-        region, fresh_folder, tuple(dict.fromkeys(ci_actions)), storage_classes,
+        region, fresh_folder, tuple(dict.fromkeys(ci_actions)), storage_classes, tickets,
     )  # fmt: skip
+
+
+def _tickets(
+    section: Section, grants: tuple[GrantTemplate, ...], max_length: Optional[int]
+) -> Optional[TicketSettings]:
+    """`profiles.<p>.tickets`: which tickets the profile hands out (sts_core/tickets.py)."""
+    if not section.data:
+        return None
+    d = TicketSettings(methods=())
+    methods = section.strings("methods")
+    if not methods:
+        raise ConfigError(section.key("methods"), "must list post, put and/or get")
+    first = grants[0]
+    for index, method in enumerate(methods):
+        action = TICKET_ACTIONS.get(method)
+        if action is None:
+            raise ConfigError(f"{section.key('methods')}[{index}]", "must be post, put or get")
+        if not first.per_user or action not in first.actions:
+            raise ConfigError(
+                f"{section.key('methods')}[{index}]",
+                f"{method} tickets need {action} granted on the user's root (the first grant)",
+            )
+    if not first.root.split("{", 1)[0]:
+        # The function's signing key covers <fixed part>*: never the whole bucket.
+        raise ConfigError(section.key("methods"), "tickets need a root with a fixed first segment")
+    types = section.raw("types", {})
+    if not isinstance(types, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in types.items()
+    ):
+        raise ConfigError(section.key("types"), "must map extensions to content types")
+    for extension, content_type in types.items():
+        if not EXTENSION_RE.match(extension):
+            raise ConfigError(
+                f"{section.key('types')}.{extension}", "is not an extension (a-z 0-9)"
+            )
+        if not CONTENT_TYPE_RE.match(content_type) or "*" in content_type:
+            raise ConfigError(f"{section.key('types')}.{extension}", "must be an exact media type")
+    if {"post", "put"} & set(methods) and not types:
+        raise ConfigError(section.key("types"), "upload tickets need extension: type pairs")
+    ceiling = max_length or 5 * 1024**3
+    max_size = section.integer("max_size", min(d.max_size, ceiling), 1, ceiling)
+    settings = TicketSettings(
+        methods=tuple(dict.fromkeys(methods)),
+        types=dict(types),
+        max_size=max_size,
+        min_size=section.integer("min_size", d.min_size, 0, max_size),
+        ttl=section.integer("ttl", d.ttl, 30, 3600),
+        caller_names=section.boolean("caller_names", d.caller_names),
+    )
+    section.done()
+    return settings
 
 
 def _matching(section: Section, name: str, pattern: re.Pattern, problem: str) -> tuple[str, ...]:
@@ -306,11 +363,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     origins = _origins(cors)
     cors_max_age = cors.integer("max_age", DEFAULTS["cors_max_age"], 0, 86400)
     cors.done()
-    limits = top.section("limits")
-    max_body = limits.integer("max_body_bytes", DEFAULTS["max_body_bytes"], 64, 1 << 20)
-    max_scopes = limits.integer("max_scope_entries", DEFAULTS["max_scope_entries"], 1, 100)
-    max_policy = limits.integer("max_policy_chars", DEFAULTS["max_policy_chars"], 256, 6144)
-    limits.done()
+    max_body, max_scopes, max_policy = _limits(top.section("limits"))
     logging_section = top.section("logging")
     raw_user_id = logging_section.boolean("raw_user_id", DEFAULTS["log_raw_user_id"])
     logging_section.done()
@@ -326,6 +379,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     listing = top.section("listing")
     listing_on_bucket = listing.boolean("bucket_resource", DEFAULTS["listing_on_bucket"])
     listing.done()
+    cos_endpoint, signer_duration = _ticket_settings(top.section("tickets"), maximum)
     function_url = top.section("function_url")
     trust_address = function_url.boolean(
         "trust_remote_addr", DEFAULTS["trust_function_url_address"]
@@ -363,7 +417,36 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         shared_roots=shared_roots,
         listing_on_bucket=listing_on_bucket,
         trust_function_url_address=trust_address,
+        cos_endpoint=cos_endpoint,
+        ticket_signer_duration=signer_duration,
     )
+
+
+def _limits(section: Section) -> tuple[int, int, int]:
+    limits = (
+        section.integer("max_body_bytes", DEFAULTS["max_body_bytes"], 64, 1 << 20),
+        section.integer("max_scope_entries", DEFAULTS["max_scope_entries"], 1, 100),
+        section.integer("max_policy_chars", DEFAULTS["max_policy_chars"], 256, 6144),
+    )
+    section.done()
+    return limits
+
+
+def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
+    """`tickets`: where tickets send clients, and the signing key's lifetime."""
+    endpoint = section.string("cos_endpoint", DEFAULTS["cos_endpoint"]) or ""
+    parts = urlsplit(endpoint.replace("{bucket}", "b").replace("{region}", "r"))
+    local = parts.hostname in LOOPBACK_HOSTS or (parts.hostname or "").endswith(".localhost")
+    if "{bucket}" not in endpoint or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(
+            section.key("cos_endpoint"), "must be scheme://host with {bucket} (and {region})"
+        )
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise ConfigError(section.key("cos_endpoint"), "must be https (http only for loopback)")
+    duration = section.integer("signer_duration", DEFAULTS["ticket_signer_duration"], 900,
+                               max(900, max_duration))  # fmt: skip
+    section.done()
+    return endpoint.rstrip("/"), duration
 
 
 def check_redis_url(url: str) -> None:

@@ -21,8 +21,9 @@ from .cos_actions import LISTING_ACTIONS
 from .errors import BadRequest
 from .policy import ScopeEntry
 from .settings import Config, Profile
+from .tickets import TicketRequest, parse_ticket
 
-FIELDS = ("profile", "scope", "durationSeconds")
+FIELDS = ("profile", "scope", "durationSeconds", "ticket")
 SCOPE_FIELDS = ("action", "prefix", "bucket", "region")
 
 
@@ -30,6 +31,7 @@ class CredentialRequest(NamedTuple):
     profile: Profile
     duration: int
     scope: Optional[tuple[ScopeEntry, ...]]
+    ticket: Optional[TicketRequest] = None  # one signed request instead of keys
 
 
 def _document(body: bytes) -> Any:
@@ -130,6 +132,10 @@ def parse_credential_request(
             f"durationSeconds must be between {config.min_duration} and {maximum}",
         )
 
+    if "ticket" in document:
+        if "scope" in document or "durationSeconds" in document:
+            raise BadRequest("invalid_field", "a ticket request takes no scope or durationSeconds")
+        return CredentialRequest(profile, duration, None, parse_ticket(document["ticket"]))
     scope = document.get("scope")
     entries = None if scope is None else _scope(scope, config.max_scope_entries)
     return CredentialRequest(profile, duration, entries)

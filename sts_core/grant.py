@@ -13,7 +13,7 @@ from .credential_request import CredentialRequest
 from .errors import BadRequest
 from .policy import RootGrant, Target, build_policy, check_scope, guard, render
 from .prefix import check_user_id, render_root
-from .settings import Config
+from .settings import Config, Profile
 
 
 class Grant(NamedTuple):
@@ -53,8 +53,29 @@ def plan_grant(
     new_folder: Callable[[], str] = new_folder_name,
 ) -> Grant:
     profile = ask.profile
-    # The caller's roots, e.g. users/alice/ and a declared public/ (403 for an
-    # unusable user ID, or a claim a root needs that is missing or unsafe).
+    target = caller_target(config, profile, user_id, claims, new_folder)
+    # The profile's grants, narrowed by the scope (403 outside them).
+    grants = None if ask.scope is None else check_scope(profile, target, ask.scope)
+    # Optionally usable only from the caller's address (fails closed without one).
+    bound = bound_address(source_ip) if profile.bind_ip else None
+    policy = build_policy(profile, target, grants, bound, config.listing_on_bucket)
+    text = render(policy)
+    if len(text) > config.max_policy_chars:
+        raise BadRequest("policy_too_large", "the requested scope makes the policy too large")
+    # Whatever the config says: every resource inside the root, or nothing is sent.
+    guard(policy, target)
+    return Grant(target, policy, text)
+
+
+def caller_target(
+    config: Config,
+    profile: Profile,
+    user_id: str,
+    claims: Optional[Mapping[str, Any]] = None,
+    new_folder: Callable[[], str] = new_folder_name,
+) -> Target:
+    """The caller's roots for `profile`, e.g. users/alice/ and a declared public/ (403
+    for an unusable user ID, or a claim a root needs that is missing or unsafe)."""
     check_user_id(user_id, config.user_id_pattern, config.max_user_id_length)
     rendered = [
         RootGrant(
@@ -73,15 +94,4 @@ def plan_grant(
     bucket = profile.bucket or config.bucket
     region = profile.region or config.region
     appid = bucket.rsplit("-", 1)[1]
-    target = Target(region, appid, bucket, rendered[0].root, user_id, tuple(rendered))
-    # The profile's grants, narrowed by the scope (403 outside them).
-    grants = None if ask.scope is None else check_scope(profile, target, ask.scope)
-    # Optionally usable only from the caller's address (fails closed without one).
-    bound = bound_address(source_ip) if profile.bind_ip else None
-    policy = build_policy(profile, target, grants, bound, config.listing_on_bucket)
-    text = render(policy)
-    if len(text) > config.max_policy_chars:
-        raise BadRequest("policy_too_large", "the requested scope makes the policy too large")
-    # Whatever the config says: every resource inside the root, or nothing is sent.
-    guard(policy, target)
-    return Grant(target, policy, text)
+    return Target(region, appid, bucket, rendered[0].root, user_id, tuple(rendered))

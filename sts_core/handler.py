@@ -17,16 +17,17 @@ from typing import Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
 from sts_core.config_reader import ConfigError
-from sts_core.credential_request import parse_credential_request
+from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
 from sts_core.events import parse_event, safe_request_id
-from sts_core.grant import plan_grant
+from sts_core.grant import caller_target, plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.service import Service, build_service
 from sts_core.settings import Config
 from sts_core.sts_client import IssuedCredentials, StsError, user_digest
+from sts_core.tickets import TicketRequest, allowed_settings, new_object_name, plan_ticket
 
 STAGES = ("/release", "/prepub", "/test")
 
@@ -82,7 +83,18 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
 
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
         ask = parse_credential_request(body, config, request.query)
-        log.set(profile=ask.profile.name, durationSeconds=ask.duration)
+        log.set(profile=ask.profile.name)
+
+        # 5t. A ticket instead of keys: one COS request for a key chosen here, signed
+        #     with the function's own temporary key (no STS call per ticket), within
+        #     the caller's rate limit.
+        if ask.ticket is not None:
+            answer = hand_out_ticket(service, ask, ask.ticket, user_id, claims, deadline, log)
+            response = json_response(200, answer, headers)
+            log.write("ticket", 200, elapsed_ms(started))
+            return response
+
+        log.set(durationSeconds=ask.duration)
 
         # 6-7. Where they may act and the policy for it: the profile's grants on
         #      their own root (users/alice/*) and any declared shared area, narrowed
@@ -97,18 +109,7 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #    invocation's remaining time. Redis trouble only ever means asking STS.
         #    Keys are reused per user even where two users' policies are identical
         #    (a profile of shared areas only): STS named the session after one user.
-        reuse_key = f"{user_digest(user_id)}\n{grant.policy_text}"
-        issued = reuse(service, reuse_key, ask.duration, deadline, log)
-        if issued is not None:
-            log.set(stsRequestId=issued.request_id)
-        else:
-            admit(service, user_id, deadline, log)
-            issued = service.issuer.issue(
-                service.env, user_id, grant.policy_text, ask.duration, deadline
-            )
-            if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
-                remember(service, reuse_key, ask.duration, issued, deadline, log)
-            log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
+        issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log)
 
         # 9. The answer, in the shape the COS client SDKs consume.
         answer = credentials_body(issued, grant.target, ask.profile.name)
@@ -123,6 +124,27 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         outcome = "rejected" if error.status < 500 else "failed"
         log.write(outcome, error.status, elapsed_ms(started))
         return error_response(error, request_id, headers)
+
+
+def obtain_keys(
+    service: Service,
+    user_id: str,
+    policy_text: str,
+    ask: CredentialRequest,
+    deadline: float,
+    log: RequestLog,
+) -> IssuedCredentials:
+    reuse_key = f"{user_digest(user_id)}\n{policy_text}"
+    issued = reuse(service, reuse_key, ask.duration, deadline, log)
+    if issued is not None:
+        log.set(stsRequestId=issued.request_id)
+        return issued
+    admit(service, user_id, deadline, log)
+    issued = service.issuer.issue(service.env, user_id, policy_text, ask.duration, deadline)
+    if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
+        remember(service, reuse_key, ask.duration, issued, deadline, log)
+    log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
+    return issued
 
 
 def reuse(
@@ -182,6 +204,38 @@ def remember(
             shared.put(reuse_key, duration, issued, deadline)
         except shared.link.Error as error:
             log.redis_failed(error.kind)
+
+
+def hand_out_ticket(
+    service: Service,
+    ask: CredentialRequest,
+    wanted: TicketRequest,
+    user_id: str,
+    claims: Mapping[str, Any],
+    deadline: float,
+    log: RequestLog,
+) -> dict[str, Any]:
+    """The profile must give this kind of ticket (403); the caller's roots as for keys;
+    the rate limit as for a new key; the signing key; the ticket."""
+    log.set(ticket=wanted.method)
+    allowed_settings(ask.profile, wanted)
+    config = service.config
+    target = caller_target(config, ask.profile, user_id, claims)
+    admit(service, user_id, deadline, log)
+    if service.tickets is None:  # built whenever a profile gives tickets
+        raise Misconfigured("a profile gives tickets but the service has no ticket signer")
+    signer = service.tickets.key(service.env, deadline, log.set)
+    ticket = plan_ticket(
+        ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
+        new_object_name,
+    )  # fmt: skip
+    return {
+        "ticket": ticket.answer(),
+        "bucket": target.bucket,
+        "region": target.region,
+        "prefix": target.root,
+        "profile": ask.profile.name,
+    }
 
 
 def credentials_body(issued: IssuedCredentials, target: Target, profile: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .issuer import Issuer, issuer_for
 from .rate_limit import RateLimiter
 from .settings import JWKS, Config
 from .sts_client import RetryPolicy, StsClient
+from .ticket_signer import TicketSigner
 from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Service(NamedTuple):
     cache: Optional[CredentialCache] = None
     shared: Optional[SharedCache] = None  # keys reused across instances (Redis)
     limiter: Optional[RateLimiter] = None
+    tickets: Optional[TicketSigner] = None  # when a profile hands out tickets
 
 
 def build_service(
@@ -76,16 +78,21 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         if link is not None and config.cache_shared:
             shared = shared_cache(link, config.cache_min_remaining)
     limiter = RateLimiter(config.rate_limit, link) if config.rate_limit.enabled else None
+    issuer = issuer_for(settings, sts)
+    tickets = None
+    if any(profile.tickets is not None for profile in config.profiles.values()):
+        tickets = TicketSigner(config, issuer, shared)
     return Service(
         config=config,
         verifier=TokenVerifier(auth, key),
         sts=sts,
-        issuer=issuer_for(settings, sts),
+        issuer=issuer,
         cors=Cors(config.cors_origins, config.cors_max_age),
         env=env,
         cache=cache,
         shared=shared,
         limiter=limiter,
+        tickets=tickets,
     )
 
 

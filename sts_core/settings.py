@@ -35,6 +35,19 @@ class GrantTemplate(NamedTuple):
         return "{uid}" in self.root
 
 
+class TicketSettings(NamedTuple):
+    """Upload and download tickets for a profile (sts_core/tickets.py): one
+    server-signed COS request each, for a key the function chooses."""
+
+    methods: tuple[str, ...]  # of "post" (a form), "put", "get" (a presigned download)
+    # extension -> content type: what an uploaded object may be; the key ends with it
+    types: Mapping[str, str] = {}
+    max_size: int = 20 * 1024 * 1024
+    min_size: int = 1
+    ttl: int = 300  # seconds a ticket lives (at most the signer key's remaining life)
+    caller_names: bool = False  # PUT and GET may name the key inside the root
+
+
 class Profile(NamedTuple):
     name: str
     actions: tuple[str, ...]  # every action of every grant
@@ -49,6 +62,7 @@ class Profile(NamedTuple):
     fresh_folder: bool = False  # each credential gets a new folder under the user's root
     ci_actions: tuple[str, ...] = ()  # Cloud Infinite actions on the user's root
     storage_classes: tuple[str, ...] = ("STANDARD",)  # what an upload may ask for
+    tickets: Optional[TicketSettings] = None
 
 
 class AuthSettings(NamedTuple):
@@ -143,3 +157,6 @@ class Config(NamedTuple):
     shared_roots: tuple[str, ...] = ()
     listing_on_bucket: bool = False
     trust_function_url_address: bool = False
+    # Where tickets send clients; {bucket} and {region} are filled in.
+    cos_endpoint: str = "https://{bucket}.cos.{region}.myqcloud.com"
+    ticket_signer_duration: int = 3600  # seconds the function's own signing key lives

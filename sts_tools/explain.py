@@ -1,6 +1,7 @@
 """The dry run: the exact policy a request would send to STS, and what it allows.
 
-Operators use it to answer "why did my upload get 403?" before deploying. It
+Operators use it to answer "why did my upload get 403?" before deploying (and,
+for a ticket request, to see the form or signed headers a ticket would carry). It
 runs the handler's own steps (token check, body parsing, `plan_grant`) and never
 calls STS. Each ``--check`` is decided by the local COS's own evaluator
 (`cos.cam.decide`, with the resource `cos.request.resource_for` computes), so
@@ -9,17 +10,21 @@ the dry run and the local COS cannot disagree: one evaluator, one reading.
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import quote
 
 from sts_core.config import Config
-from sts_core.credential_request import parse_credential_request
+from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError
-from sts_core.grant import plan_grant
+from sts_core.grant import caller_target, plan_grant
 from sts_core.policy import RootGrant
-from sts_core.sts_client import ASSUME_ROLE, federation_name, role_session_name
+from sts_core.sts_client import ASSUME_ROLE, IssuedCredentials, federation_name, role_session_name
+from sts_core.ticket_signer import signer_policy
+from sts_core.tickets import new_object_name, plan_ticket
 from sts_core.tokens import TokenVerifier
 from sts_tools.emulators.cos import cam
 from sts_tools.emulators.cos.actions import Api
@@ -57,6 +62,8 @@ def explain(
             user_id = user or ""
             lines.append(f"user:     {user_id}  (token check skipped: --user)")
         ask = parse_credential_request(body, config)
+        if ask.ticket is not None:
+            return explain_ticket(config, user_id, ask, claims, lines)
         grant = plan_grant(config, user_id, ask, source_ip, claims)
     except ApiError as error:
         lines.append(f"REFUSED   {error.status} {error.code}: {error.message}")
@@ -98,6 +105,46 @@ def explain(
             lines.append(f"  {mark}  {action:<{width}}  {key}  - {decision.reason}")
             lines.append(f"  {'':5}  {'':<{width}}  (request assumed: {shown})")
     return "\n".join(lines), status
+
+
+# The dry run signs with no real key: these stand in for the function's signing key.
+DRY_SIGNER = IssuedCredentials("AKID-the-functions-signing-key", "dry-run", "<token>", 0,
+                               2**31 - 1)  # fmt: skip
+
+
+def explain_ticket(
+    config: Config,
+    user_id: str,
+    ask: CredentialRequest,
+    claims: Optional[Mapping[str, Any]],
+    lines: list[str],
+) -> tuple[str, int]:
+    """A ticket request: the ticket the function would sign (with a stand-in key),
+    and the policy of the function's own signing key (ticket_signer.py)."""
+    wanted = ask.ticket
+    if wanted is None:
+        raise ValueError("not a ticket request")
+    target = caller_target(config, ask.profile, user_id, claims or {})
+    ticket = plan_ticket(ask.profile, target, wanted, DRY_SIGNER, config.cos_endpoint,
+                         time.time(), new_object_name)  # fmt: skip
+    lines += [
+        f"profile:  {ask.profile.name}",
+        f"ticket:   {ticket.method} {ticket.url.split('?', 1)[0]}",
+        f"key:      {ticket.key}  (inside {target.root}, chosen by the function)",
+        f"expires:  {ticket.expired_time - int(time.time())} s after it is signed",
+        "no STS call per ticket: signed with the function's own key, which STS issues "
+        f"about once per {config.ticket_signer_duration} s per instance (shared with Redis)",
+    ]
+    if ticket.fields is not None:
+        policy = json.loads(base64.b64decode(ticket.fields["policy"]))
+        lines += ["", "form policy (COS refuses a form that differs):",
+                  json.dumps(policy, indent=2)]  # fmt: skip
+    if ticket.headers is not None:
+        lines += ["", "signed headers (sent exactly, or COS refuses the signature):"]
+        lines += [f"  {name}: {value}" for name, value in ticket.headers.items()]
+    lines += ["", "the signing key's policy (every ticket profile, nothing else):",
+              json.dumps(signer_policy(config), indent=2)]  # fmt: skip
+    return "\n".join(lines), 0
 
 
 def grant_lines(grants: Sequence[RootGrant]) -> list[str]:

@@ -10,8 +10,9 @@ with announced development defaults for whatever the environment lacks.
 
 The function is built through its front door: the config parsed from the file
 with this environment, changed in memory where a local run needs it (the
-playground's origins), then `service_for` and `sts_core.handler.handle`. The
-process environment is never changed and no config file is written.
+playground's origins, tickets pointed at the local COS), then `service_for` and
+`sts_core.handler.handle`. The process environment is never changed and no config
+file is written.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class LocalStack:
         from sts_core.service import service_for
 
         config = load_config(self.config_path, self.env)
+        if self.cos is not None:  # tickets send clients to the local COS, not Tencent's
+            config = config._replace(cos_endpoint=local_cos_endpoint(self.cos.port))
         if extra_origins and "*" not in config.cors_origins:
             added = tuple(o for o in extra_origins if o not in config.cors_origins)
             config = config._replace(cors_origins=config.cors_origins + added)
@@ -153,6 +156,12 @@ def start_local_cos(
     return CosEmulator(
         sts.keyring, bucket=bucket, region=region, port=port, log=log, log_format="text"
     ).start()
+
+
+def local_cos_endpoint(port: int) -> str:
+    """The local COS as a ticket's URL names it: virtual-host style under *.localhost
+    (browsers and curl resolve it to loopback; the signed host matches what COS sees)."""
+    return f"http://{{bucket}}.cos.{{region}}.localhost:{port}"
 
 
 def python_command() -> str:

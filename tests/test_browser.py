@@ -53,6 +53,7 @@ def stack(sts_emulator, local_cos_server):
 def page(browser, stack, local_cos):
     """The playground freshly loaded (a token for alice minted), the COS and STS reset."""
     stack.calls.clear()
+    stack.renew()
     open_page(browser, stack.playground.url)
     return browser
 
@@ -226,6 +227,44 @@ def test_a_bad_token_fails_the_upload_instead_of_hanging(page, tmp_path):
     state, text = upload(page, make_file(tmp_path, "hello.txt", 11), method="putObject")
     assert state == "error"
     assert "No keys for this upload: 401 invalid_token" in text
+
+
+# -- a ticket: FormData POST and fetch PUT, no keys in the page ---------------------------------
+
+
+def ticket_upload(driver, path, method):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    Select(driver.find_element(By.ID, "ticket-method")).select_by_value(method)
+    click(driver, "ticket-upload")
+    return settled(driver, "ticket-status")
+
+
+@pytest.mark.parametrize(("method", "api"), [("post", "PostObject"), ("put", "PutObject")])
+def test_a_ticket_uploads_from_the_page_without_keys(page, stack, local_cos, tmp_path, method,
+                                                     api):  # fmt: skip
+    source = make_file(tmp_path, "me.png", 2048)
+    state, text = ticket_upload(page, source, method)
+    assert state == "ok", text
+    (stored,) = local_cos.store.objects(BUCKET)
+    assert stored.key.startswith("users/alice/")
+    assert stored.key.endswith(".png")
+    assert stored.body == source.read_bytes()
+    assert stored.content_type == "image/png"
+    assert apis(local_cos, stored.key) == [(api, "allow")]
+    assert stored.key in text
+    assert by_id(page, "keys-id") == ""  # the page never held a key
+    assert severe_logs(page) == []
+
+
+def test_a_ticket_for_a_type_the_profile_refuses_shows_why(page, local_cos, tmp_path):
+    state, text = ticket_upload(page, make_file(tmp_path, "run.exe", 100), "post")
+    assert state == "error"
+    assert "No upload: 403 ticket_denied" in text
+    assert "jpg (image/jpeg)" in text
+    assert local_cos.store.objects(BUCKET) == []
 
 
 # -- an origin the function does not list gets no keys -------------------------------------------

@@ -15,7 +15,9 @@ import yaml
 
 import index
 from sts_core import grant
+from sts_core import tickets as tickets_core
 from sts_tools.commands import check_deployment as check
+from sts_tools.commands import check_tickets as tickets
 from sts_tools.commands import cli
 from sts_tools.emulators.gateway import DevServer
 from tests.support import ROOT, ROOT_RESOURCE, make_env, make_service, shipped_config, token
@@ -95,7 +97,58 @@ def test_a_correct_deployment_passes_every_check(capsys, endpoint, local_cos, co
     assert row(rows, WRITE_OTHER)["detail"].startswith("users/alice-cos-sts-check/")
     assert row(rows, WRITE_OTHER)["detail"].endswith(": 403 AccessDenied")
     assert row(rows, READ_OTHER)["detail"].endswith(": 403 AccessDenied")
-    # The probe object is gone; nothing else was written.
+    # The avatar profile's post ticket: held to its size and key by COS.
+    assert names[-7:] == [tickets.TICKET_FORM, tickets.TICKET_LARGER, tickets.TICKET_OTHER_KEY,
+                          tickets.TICKET_OTHER_TYPE, tickets.TICKET_UPLOAD, tickets.TICKET_PUT,
+                          tickets.TICKET_OVERWRITE]  # fmt: skip
+    assert rows[tickets.TICKET_FORM]["detail"].startswith("profile avatar, key users/alice/")
+    assert rows[tickets.TICKET_LARGER]["detail"].endswith(": 400 EntityTooLarge")
+    assert rows[tickets.TICKET_OTHER_KEY]["detail"].endswith(": 403 AccessDenied")
+    assert rows[tickets.TICKET_OTHER_TYPE]["detail"].endswith(": 403 AccessDenied")
+    assert rows[tickets.TICKET_UPLOAD]["detail"].endswith(": 200; deleted again")
+    assert rows[tickets.TICKET_OVERWRITE]["detail"].endswith(
+        ": 409 FileAlreadyExists; deleted again"
+    )
+    # The probe objects are gone; nothing else was written.
+    assert local_cos.store.objects(local_cos.bucket.name) == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "failed"),
+    [
+        ("content-length-range", tickets.TICKET_LARGER),
+        ("key", tickets.TICKET_OTHER_KEY),
+        ("Content-Type", tickets.TICKET_OTHER_TYPE),
+    ],
+)
+def test_a_ticket_form_that_lost_a_pin_is_caught(capsys, monkeypatch, endpoint, local_cos,
+                                                 config_file, condition, failed):  # fmt: skip
+    """A broken build: the form policy without one condition, signed as usual."""
+    real = tickets_core.form_conditions
+
+    def without(*args):
+        return [
+            c
+            for c in real(*args)
+            if not (condition in c or (isinstance(c, list) and c[0] == condition))
+        ]
+
+    monkeypatch.setattr(tickets_core, "form_conditions", without)
+    url = endpoint(deployed_config())
+    status, rows = run_check(capsys, url, local_cos, config_file)
+    assert status == 1
+    assert {name for name, s in statuses(rows).items() if s == "FAIL"} == {failed}
+
+
+def test_a_cos_that_ignores_forbid_overwrite_is_caught(capsys, monkeypatch, endpoint, local_cos,
+                                                       config_file):  # fmt: skip
+    """The unverified point, as it would show on a real bucket that overwrites."""
+    monkeypatch.setattr(local_cos, "_forbid_overwrite", lambda headers: None)
+    url = endpoint(deployed_config())
+    status, rows = run_check(capsys, url, local_cos, config_file)
+    assert status == 1
+    assert {name for name, s in statuses(rows).items() if s == "FAIL"} == {tickets.TICKET_OVERWRITE}
+    assert "x-cos-forbid-overwrite was not honoured" in rows[tickets.TICKET_OVERWRITE]["detail"]
     assert local_cos.store.objects(local_cos.bucket.name) == []
 
 

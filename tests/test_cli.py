@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 
 import index
 from sts_core.config import parse_config
+from sts_core.sts_client import federation_name
+from sts_core.ticket_signer import SIGNER
 from sts_tools import stack as local
 from sts_tools.commands import cli
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
@@ -105,6 +108,29 @@ def test_explain_prints_exactly_the_policy_the_handler_sends(clean_env, capsys, 
     assert unquote(emulator.calls[-1].params["Policy"]) == printed
     assert "root:     users/alice/" in out
     assert "GetFederationToken Name=cos-sts-" in out
+
+
+def test_explain_shows_the_ticket_and_the_signing_keys_policy(clean_env, capsys, emulator):
+    body = json.dumps({"profile": "avatar", "ticket": {"method": "post", "extension": "png"}})
+    status, out, _ = run(capsys, "explain --user alice --body", body)
+    assert status == 0
+    assert re.search(r"key:      users/alice/\d{4}-\d{2}-\d{2}/[0-9a-f]{32}\.png", out)
+    assert '"content-length-range",' in out
+    assert '"key": "users/alice/' in out
+    # The printed signing-key policy is the one the function asks STS for.
+    printed = json.loads(out[out.index("{", out.index("the signing key's policy")) :])
+    env = make_env(emulator.endpoint, STS_JWT_SECRET=local.DEV_JWT_SECRET)
+    response = index.handle(make_service(env), event(mint_token("alice"), body), {})
+    assert response["statusCode"] == 200
+    assert json.loads(unquote(emulator.calls[-1].params["Policy"])) == printed
+    assert emulator.calls[-1].params["Name"] == federation_name(SIGNER)  # one session name
+    status, out, _ = run(
+        capsys,
+        "explain --user alice --body",
+        json.dumps({"profile": "avatar", "ticket": {"method": "get", "key": "users/bob/a.png"}}),
+    )
+    assert status == 1
+    assert "REFUSED   403 ticket_denied" in out
 
 
 def test_explain_checks_answer_why_an_upload_was_denied(clean_env, capsys):

@@ -34,7 +34,7 @@ def test_shipped_config_works_with_env_only():
     assert config.appid == "1250000000"
     assert config.region == "ap-guangzhou"
     assert config.prefix_template == "users/{uid}/"
-    assert set(config.profiles) == {"upload", "download", "read-write"}
+    assert set(config.profiles) == {"upload", "download", "avatar", "read-write"}
     assert config.default_profile == "upload"
     upload = config.profiles["upload"].actions
     assert "name/cos:AbortMultipartUpload" in upload

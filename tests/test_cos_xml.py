@@ -556,6 +556,7 @@ STATUSES = {
     "InvalidPolicyDocument": 400, "MalformedPOSTRequest": 400,
     "IncorrectNumberOfFilesInPostRequest": 400, "InvalidRange": 416, "MethodNotAllowed": 405,
     "MissingContentLength": 411, "PreconditionFailed": 412, "InternalError": 500,
+    "FileAlreadyExists": 409,  # unverified (docs/tencent/direct-upload.md §3)
 }  # fmt: skip
 
 

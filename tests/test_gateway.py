@@ -149,6 +149,16 @@ def test_make_run_endpoint_end_to_end(tmp_path):
         )
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.startswith("users/alice/hello.txt")
+
+        # So does the ticket snippet, through a key the function chose.
+        snippet = text[text.index("upload with a ticket") :]
+        snippet = snippet[snippet.index("\n") + 1 : snippet.index("\nEOF") + 4]
+        ran = subprocess.run(["bash", "-c", snippet], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60, check=False)  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        key, status = ran.stdout.split()
+        assert re.match(r"^users/alice/\d{4}-\d{2}-\d{2}/[0-9a-f]{32}\.jpg$", key)
+        assert status == "200"
     finally:
         rest = stop_serve(process)
     assert process.returncode == 0

@@ -153,6 +153,7 @@ def test_no_users_root_may_be_or_contain_another_templates_roots(
     def overlapping(document):
         document["prefix"]["template"] = template
         document["shared_roots"] = shared
+        document["profiles"].pop("avatar")  # its tickets need a fixed first segment
         document["profiles"]["other"] = {
             "grants": [{"root": grant_root, "actions": ["name/cos:GetObject"]}]
         }

@@ -126,5 +126,5 @@ def test_the_profile_may_come_from_the_url_and_the_body_wins(service, kind):
         assert response["statusCode"] == 400
         assert body_of(response)["error"]["code"] == code
     message = body_of(ask("", {"profile": "uplaod"}))["error"]["message"]
-    assert "profiles: upload, download, read-write" in message
+    assert "profiles: upload, download, avatar, read-write" in message
     assert ask("", {"other": "x"})["statusCode"] == 200  # other parameters are left alone

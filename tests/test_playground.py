@@ -226,7 +226,7 @@ def test_config_tells_the_page_where_everything_is(playground, local_cos):
     assert config["stsUrl"] == "http://127.0.0.1:9000/sts"
     assert config["cosDomain"] == f"{{Bucket}}.cos.{{Region}}.localhost:{local_cos.port}"
     assert (config["bucket"], config["region"]) == ("examplebucket-1250000000", "ap-guangzhou")
-    assert set(config["profiles"]) == {"upload", "download", "read-write"}
+    assert set(config["profiles"]) == {"upload", "download", "avatar", "read-write"}
     assert config["defaultProfile"] == "upload"
     assert config["prefixTemplate"] == "users/{uid}/"
     assert config["devTokens"] is True

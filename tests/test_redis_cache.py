@@ -72,6 +72,20 @@ def test_keys_are_reused_across_instances(emulator, env, capsys):
     assert [line["cache"] for line in log_lines(capsys)] == ["miss", "shared-hit", "hit"]
 
 
+def test_the_ticket_signing_key_is_shared_too(emulator, env, capsys):
+    """Instances share the function's own signing key (encrypted like callers' keys):
+    one STS call for tickets from any number of instances."""
+    wanted = {"profile": "avatar", "ticket": {"method": "post", "extension": "jpg"}}
+    first, second = instance(env), instance(env)
+    tickets = [
+        body_of(index.handle(service, event(token(user), wanted), context()))["ticket"]
+        for service, user in ((first, "alice"), (second, "bob"), (second, "carol"))
+    ]
+    assert len(emulator.calls) == 1
+    assert len({t["fields"]["q-ak"] for t in tickets}) == 1
+    assert [line["signer"] for line in log_lines(capsys)] == ["issued", "shared", "reused"]
+
+
 def test_reuse_across_two_separate_processes(emulator, env):
     first = run_process(env, [event(token("alice"))])
     second = run_process(env, [event(token("alice")), event(token("bob"))])

@@ -10,7 +10,9 @@ against the local stack. tests/wx/wx-sdk-check.js holds the cases:
 - 403 in another user's folder by every path;
 - a refused login token, an unreachable endpoint, 429/503/502 answers and an endpoint
   that never answers each fail the call at once, the SDK callback called exactly once;
-- keys refetched at the SDK's 60 s margin; per-request scopes.
+- keys refetched at the SDK's 60 s margin; per-request scopes;
+- an upload ticket sent with wx.uploadFile (clients/wx/cos-ticket-wx.js), and its
+  refusals.
 
 No node or no node_modules (`make node-deps`): skipped here, a failure under CI=true.
 """
@@ -61,8 +63,8 @@ def test_the_mini_program_sdk_against_the_local_stack(node, sts_emulator, local_
     assert finished.returncode == 0, finished.stderr[-2000:]
     names = " ".join(r["name"] for r in report["results"])
     for case in ("postObject", "uploadFile", "getObjectUrl", "403", "refused login token",
-                 "unreachable", "60 s"):  # fmt: skip
+                 "unreachable", "60 s", "a ticket"):  # fmt: skip
         assert case in names, case
-    assert report["passed"] >= 34
+    assert report["passed"] >= 37
     # The mini program's small uploads reached the local COS as header-signed forms.
     assert any(r.api == "PostObject" for r in local_cos.records)

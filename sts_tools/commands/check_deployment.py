@@ -12,6 +12,8 @@ It plays an attacker and a user against a deployed endpoint:
    what the profile does not allow); then confirm that COS itself (403) refuses
    a write to another user's folder and to the bucket root, and a read of
    another user's key.
+3. Tickets, when a profile gives post tickets: COS must hold the form to its size
+   and key (check_tickets.py).
 
 What the profile should allow comes from config.yml (``--config``, default
 ``$STS_CONFIG`` or the project's), i.e. what you believe you deployed.
@@ -31,7 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+
+from sts_tools.commands.cos_probe import CosOutcome, CosProbe, cos_client
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 DEFAULT_BAD_ORIGIN = "https://cos-sts-check.invalid"
@@ -65,6 +68,9 @@ class Expectation:
     template: Optional[str]
     user_id_claim: str
     content_type: str = "text/plain"
+    ticket_profile: Optional[str] = None  # a profile giving post tickets (check_tickets.py)
+    ticket_extension: str = ""
+    ticket_put: bool = False  # ... and put tickets
 
 
 class CheckError(Exception):
@@ -91,13 +97,28 @@ def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expe
             content_type = str(types[0]).replace("/*", "/octet-stream")
     prefix = config_view.section(document, "prefix")
     auth = config_view.section(document, "auth")
+    ticket_profile, ticket_extension, ticket_put = _ticket_profile(profiles)
     return Expectation(
         profile=profile,
         actions=actions,
         template=prefix.get("template") or ("users/{uid}/" if document else None),
         user_id_claim=str(auth.get("user_id_claim") or "sub"),
         content_type=content_type,
+        ticket_profile=ticket_profile,
+        ticket_extension=ticket_extension,
+        ticket_put=ticket_put,
     )
+
+
+def _ticket_profile(profiles: Mapping[str, Any]) -> tuple[Optional[str], str, bool]:
+    """The first profile giving post tickets, its first extension, whether it gives put."""
+    for name, profile in profiles.items():
+        tickets = profile.get("tickets") if isinstance(profile, dict) else None
+        types = tickets.get("types") if isinstance(tickets, dict) else None
+        methods = (tickets.get("methods") or []) if isinstance(tickets, dict) else []
+        if isinstance(types, dict) and types and "post" in methods:
+            return str(name), str(next(iter(types))), "put" in methods
+    return None, "", False
 
 
 def _actions(profile: Any) -> list[str]:
@@ -185,6 +206,14 @@ class Checker:
             self.skip("COS checks", "no keys to check with")
         else:
             self.check_cos(self.keys)
+        if self.expect.ticket_profile and not self.skip_cos:
+            from sts_tools.commands.check_tickets import check_tickets
+
+            try:
+                check_tickets(self, self.expect.ticket_profile, self.expect.ticket_extension,
+                              self.expect.ticket_put)  # fmt: skip
+            except requests.RequestException as exc:
+                self.add("endpoint reachable for tickets", False, f"{type(exc).__name__}: {exc}")
         return self.rows
 
     # -- an attacker at the endpoint
@@ -434,79 +463,6 @@ def shape_problems(data: Mapping[str, Any], now: float) -> list[str]:
 
 
 # ------------------------------------------------------------------------- COS
-
-
-@dataclass
-class CosOutcome:
-    status: int  # HTTP status; 0 for a network failure
-    code: str = ""
-    body: bytes = b""
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    def describe(self) -> str:
-        if self.status == 0:
-            return f"no answer ({self.code})"
-        return f"{self.status}{' ' + self.code if self.code else ''}"
-
-
-def cos_client(keys: Mapping[str, Any], endpoint: Optional[str], timeout: float) -> Any:
-    from qcloud_cos import CosConfig, CosS3Client  # optional: requirements-check.txt
-
-    credentials = keys["credentials"]
-    settings: dict[str, Any] = {
-        "Region": keys["region"],
-        "SecretId": credentials["tmpSecretId"],
-        "SecretKey": credentials["tmpSecretKey"],
-        "Token": credentials["sessionToken"],
-        "Timeout": timeout,
-        "Scheme": "https",
-    }
-    if endpoint:
-        parts = urlsplit(endpoint)
-        settings.update(IP=parts.hostname, Port=parts.port, Scheme=parts.scheme or "http")
-    return CosS3Client(CosConfig(**settings), retry=1)
-
-
-class CosProbe:
-    def __init__(self, client: Any, bucket: str) -> None:
-        self.client = client
-        self.bucket = bucket
-
-    def _call(self, run: Callable[[], Any]) -> CosOutcome:
-        from qcloud_cos.cos_exception import CosClientError, CosServiceError
-
-        try:
-            return run()
-        except CosServiceError as exc:
-            return CosOutcome(int(exc.get_status_code() or 0), str(exc.get_error_code() or ""))
-        except CosClientError as exc:
-            return CosOutcome(0, type(exc).__name__ + ": " + str(exc)[:200])
-
-    def put(self, key: str, body: bytes, content_type: str, **extra: str) -> CosOutcome:
-        def run() -> CosOutcome:
-            self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra
-            )
-            return CosOutcome(200)
-
-        return self._call(run)
-
-    def get(self, key: str) -> CosOutcome:
-        def run() -> CosOutcome:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            return CosOutcome(200, body=response["Body"].get_raw_stream().read())
-
-        return self._call(run)
-
-    def delete(self, key: str) -> CosOutcome:
-        def run() -> CosOutcome:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-            return CosOutcome(204)
-
-        return self._call(run)
 
 
 # ---------------------------------------------------------------------- output

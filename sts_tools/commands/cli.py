@@ -201,6 +201,7 @@ def try_it(config: Any, url: str, prepared: local.LocalStack) -> list[str]:
         ]
         if prepared.cos is not None:
             lines += ["", *sdk_snippet(url, token, prepared.cos.port, python)]
+            lines += ticket_snippet(config, url, token, python)
         return lines
     return [
         *lines,
@@ -233,6 +234,40 @@ def sdk_snippet(url: str, token: str, cos_port: int, python: str) -> list[str]:
         "upload with the official SDK (pip install cos-python-sdk-v5; make test installs it):",
         SDK_SNIPPET.format(python=python, url=url, token=token, cos_port=cos_port),
     ]
+
+
+TICKET_SNIPPET = """\
+{python} - <<'EOF'
+# A ticket from the local endpoint, then the one upload it allows (a form POST).
+import requests
+from urllib.parse import urlsplit
+answer = requests.post("{url}", json={{"profile": "{profile}",
+    "ticket": {{"method": "post", "extension": "{extension}"}}}},
+    headers={{"Authorization": "Bearer {token}"}}).json()
+ticket = answer["ticket"]
+# The ticket names <bucket>.cos.<region>.localhost: loopback to browsers and curl,
+# not always to Python, so connect to 127.0.0.1 and send that name as Host.
+where = urlsplit(ticket["url"])
+sent = requests.post(f"http://127.0.0.1:{{where.port}}/", data=ticket["fields"],
+    files={{ticket["fileField"]: ("hello.{extension}", b"hello")}},
+    headers={{"Host": where.netloc}})
+print(ticket["key"], sent.status_code)
+EOF"""
+
+
+def ticket_snippet(config: Any, url: str, token: str, python: str) -> list[str]:
+    """An upload ticket tried through the local COS, when a profile gives form tickets."""
+    for name, profile in config.profiles.items():
+        if profile.tickets is not None and "post" in profile.tickets.methods:
+            extension = next(iter(profile.tickets.types))
+            return [
+                "",
+                f"upload with a ticket (profile {name}: no keys leave the function):",
+                TICKET_SNIPPET.format(
+                    python=python, url=url, token=token, profile=name, extension=extension
+                ),
+            ]
+    return []
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

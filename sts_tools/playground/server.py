@@ -60,11 +60,13 @@ SDK_VERSION = "1.10.1"
 SDK_SHA256 = "16a5fa25ad090647e9e5e928fb260e5a9d8ddf8a063cedb5a3a7cbc2105a66e7"
 # The getAuthorization adapter: the README's code block is this file, word for word.
 ADAPTER_FILE = "cos-auth.js"
+TICKET_FILE = "cos-ticket.js"  # and the ticket upload, also from clients/js/
 STATIC_TYPES = {
     "playground.html": "text/html; charset=utf-8",
     "playground.js": "text/javascript; charset=utf-8",
     "playground.css": "text/css; charset=utf-8",
     ADAPTER_FILE: "text/javascript; charset=utf-8",
+    TICKET_FILE: "text/javascript; charset=utf-8",
     SDK_FILE: "text/javascript; charset=utf-8",
 }
 SUGGESTED_USERS = ("alice", "bob", "carol")
@@ -185,7 +187,12 @@ class Playground:
                     "maxContentLength": profile.max_content_length,
                     "contentTypes": list(profile.content_types),
                     "bindIp": profile.bind_ip,
-                }
+                    "tickets": None if profile.tickets is None else {
+                        "methods": list(profile.tickets.methods),
+                        "types": dict(profile.tickets.types),
+                        "maxSize": profile.tickets.max_size,
+                    },
+                }  # fmt: skip
         bucket = self.cos.bucket
         return {
             "stsUrl": self.sts_url,
@@ -349,7 +356,7 @@ class Playground:
         content_type = STATIC_TYPES.get(name)
         if content_type is None:  # a fixed list: no path ever reaches the file system
             return _error(404, "not_found", "no such file")
-        folder = CLIENTS_JS if name == ADAPTER_FILE else STATIC
+        folder = CLIENTS_JS if name in (ADAPTER_FILE, TICKET_FILE) else STATIC
         with open(os.path.join(folder, name), "rb") as handle:
             data = handle.read()
         extra: tuple[tuple[str, str], ...] = ()

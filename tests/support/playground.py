@@ -18,6 +18,7 @@ import index
 from sts_core.service import Service
 from sts_tools.emulators.gateway import DevServer
 from sts_tools.playground.server import Playground
+from sts_tools.stack import local_cos_endpoint
 from sts_tools.support.dev_token import DEV_JWT_SECRET
 from tests.support import ROOT, make_env, make_service, shipped_config
 from tests.support.tools import require, require_executable
@@ -51,7 +52,7 @@ ARTIFACTS = os.path.join(ROOT, "build", "test-artifacts")
 class Stack(NamedTuple):
     devserver: DevServer
     playground: Playground
-    holder: dict[str, Service]
+    holder: dict[str, Any]  # the service, and how to build it again
     calls: list[tuple[str, Optional[str]]]  # (method, Origin) of each request to /sts
 
     @property
@@ -62,6 +63,10 @@ class Stack(NamedTuple):
     def service(self) -> Service:
         return self.holder["service"]
 
+    def renew(self) -> None:
+        """A cold start: nothing warm (the ticket signing key) outlives the emulator's reset."""
+        self.holder["service"] = self.holder["build"]()
+
 
 @contextlib.contextmanager
 def local_stack(
@@ -69,7 +74,7 @@ def local_stack(
 ) -> Iterator[Stack]:
     """Endpoint + playground on free ports, with the function's CORS allowing the
     playground's origins (or exactly `allowed_origins`), keys from `sts`, files in `cos`."""
-    holder: dict[str, Service] = {}
+    holder: dict[str, Any] = {}
     calls: list[tuple[str, Optional[str]]] = []
 
     def handler(event: Any, context: Any) -> Any:
@@ -90,7 +95,9 @@ def local_stack(
     document = shipped_config()
     origins = list(playground.origins if allowed_origins is None else allowed_origins)
     document["cors"]["allowed_origins"] = origins
-    holder["service"] = make_service(env, document)
+    document["tickets"]["cos_endpoint"] = local_cos_endpoint(cos.port)  # as `make run` does
+    holder["build"] = lambda: make_service(env, document)
+    holder["service"] = holder["build"]()
     playground.config = holder["service"].config
     devserver.start()
     playground.start()

@@ -18,6 +18,8 @@ const {wx, trace} = require('./wx-standin.js');   // before the SDK: it sets glo
 const COS = require('cos-wx-sdk-v5');
 // The adapter exactly as a mini-program developer copies it.
 const cosStsAuthorizationWx = require('../../clients/wx/cos-auth-wx.js');
+// And the ticket upload (no SDK, no keys), as copied.
+const cosStsTicketUploadWx = require('../../clients/wx/cos-ticket-wx.js');
 
 const STS_URL = process.env.STS_URL || 'http://127.0.0.1:9300/sts';
 const COS_PORT = Number(process.env.COS_PORT || 9301);
@@ -381,6 +383,36 @@ async function main() {
     expect(answer.statusCode === 200 && answer.data.profile === 'download', 'status ' + answer.statusCode + ' profile ' + answer.data.profile);
     return {askedInQuery: 'download', granted: answer.data.profile};
   });
+
+  // -- upload tickets: wx.uploadFile with the form the endpoint signed ------------------
+  const photo = file('photo.jpg', 2048);
+  const ticketUpload = (settings) => new Promise((resolve) => {
+    let calls = 0;
+    cosStsTicketUploadWx({url: STS_URL, profile: 'avatar', loginToken: () => alice, filePath: photo, ...settings},
+      (error, result) => { calls += 1; setTimeout(() => resolve({error, result, calls}), 50); });
+  });
+  await check('a ticket: wx.uploadFile sends the signed form, the key chosen by the endpoint', async () => {
+    const {error, result, calls} = await ticketUpload({});
+    expect(!error, error && error.message);
+    expect(calls === 1, `done called ${calls} times`);
+    expect(/^users\/alice\/\d{4}-\d{2}-\d{2}\/[0-9a-f]{32}\.jpg$/.test(result.key), 'key ' + result.key);
+    const back = await download(cos, result.key);
+    expect(md5(back) === md5(fs.readFileSync(photo)), 'downloaded bytes differ');
+    return result;
+  });
+  await check('a ticket for a type the profile refuses: 403 ticket_denied, done called once', async () => {
+    const {error, calls} = await ticketUpload({extension: 'exe'});
+    expect(error && error.status === 403 && error.code === 'ticket_denied', JSON.stringify(error && error.code));
+    expect(calls === 1, `done called ${calls} times`);
+    return {status: error.status, code: error.code};
+  });
+  await check('a ticket with a refused login token: 401, no upload', async () => {
+    const {error, calls} = await ticketUpload({loginToken: () => 'not-a-token'});
+    expect(error && error.status === 401, 'status ' + (error && error.status));
+    expect(calls === 1, `done called ${calls} times`);
+    return {status: error.status, code: error.code};
+  });
+  fs.rmSync(photo, {force: true});
 
   proxy.close();
   const passed = results.filter((r) => r.ok).length;

@@ -163,6 +163,14 @@ class MissingContentLength(CosError):
     default_message = "You must provide the Content-Length HTTP header."
 
 
+class FileAlreadyExists(CosError):
+    """x-cos-forbid-overwrite on an existing key (the code third-party code reports;
+    unverified: docs/tencent/direct-upload.md §3)."""
+
+    status = 409
+    default_message = "The object already exists and x-cos-forbid-overwrite is set."
+
+
 class PreconditionFailed(CosError):
     status = 412
     default_message = "At least one of the preconditions you specified did not hold."

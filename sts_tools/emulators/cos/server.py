@@ -37,6 +37,7 @@ from sts_tools.emulators.cos.errors import (
     CosError,
     EntityTooLarge,
     ExpiredToken,
+    FileAlreadyExists,
     InternalError,
     InvalidAccessKeyId,
     InvalidArgument,
@@ -45,6 +46,7 @@ from sts_tools.emulators.cos.errors import (
     MalformedPOSTRequest,
     MethodNotAllowed,
     MissingContentLength,
+    PreconditionFailed,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     error_xml,
@@ -86,6 +88,11 @@ TOKEN_HEADER = "x-cos-security-token"
 # Where COS documents no dedicated code (docs/tencent/cos-signing.md §5, open point 1): a missing
 # or foreign session token. Both are 403s; the switch picks the code.
 TOKEN_ERRORS = {"AccessDenied": AccessDenied, "InvalidAccessKeyId": InvalidAccessKeyId}
+# What COS answers a forbidden overwrite is unverified (docs/tencent/direct-upload.md §3).
+OVERWRITE_ERRORS = {
+    "FileAlreadyExists": FileAlreadyExists,
+    "PreconditionFailed": PreconditionFailed,
+}
 CORS_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD")
 # What browser SDKs must be able to read (docs/tencent/cos-api.md §6).
 CORS_EXPOSE = (
@@ -166,6 +173,7 @@ class CosEmulator:
         log_format: str = "json",
         max_body_bytes: int = MAX_BODY_BYTES,
         header_signed_forms: bool = True,
+        overwrite_error: str = "FileAlreadyExists",
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
@@ -184,6 +192,9 @@ class CosEmulator:
         # verified like a signed request, the key decided by CAM alone (unverified
         # against COS; off, such a form is refused as MalformedPOSTRequest).
         self.header_signed_forms = header_signed_forms
+        if overwrite_error not in OVERWRITE_ERRORS:
+            raise ValueError(f"overwrite_error must be one of {sorted(OVERWRITE_ERRORS)}")
+        self.overwrite_error = OVERWRITE_ERRORS[overwrite_error]
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
@@ -477,7 +488,7 @@ class CosEmulator:
         self._check_body(request)
         stored = self.store.put_object(
             self.bucket.name, key, request.body, request.headers.get("content-type", ""),
-            _metadata(request.headers),
+            _metadata(request.headers), self._forbid_overwrite(request.headers),
         )  # fmt: skip
         return Response(200, [("ETag", _quoted(stored.etag))])
 
@@ -486,6 +497,7 @@ class CosEmulator:
         stored = self.store.put_object(
             self.bucket.name, key, form.file, field(form, "content-type") or "",
             {k.lower(): v for k, v in form.fields.items() if k.lower().startswith("x-cos-meta-")},
+            self._forbid_overwrite(request.headers),
         )  # fmt: skip
         location = f"http://{request.host}/{quote(key)}"
         headers = [("ETag", _quoted(stored.etag)), ("Location", location)]
@@ -494,6 +506,13 @@ class CosEmulator:
             document = cosxml.post_result(location, self.bucket.name, key, stored.etag)
             return Response(int(status), [*headers, ("Content-Type", "application/xml")], document)
         return Response(204, headers)
+
+    def _forbid_overwrite(self, headers: Mapping[str, str]) -> Optional[CosError]:
+        """x-cos-forbid-overwrite: true, honoured on PUT and, as the wx SDK sends it, on
+        a form's HTTP headers (whether COS honours it on POST is unverified)."""
+        if headers.get("x-cos-forbid-overwrite", "").strip().lower() == "true":
+            return self.overwrite_error(detail="x-cos-forbid-overwrite: the key exists")
+        return None
 
     def _api_GetObject(self, request: CosRequest, key: str) -> Response:
         stored = self.store.get_object(self.bucket.name, key)

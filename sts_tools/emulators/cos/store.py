@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Callable, NamedTuple, Optional
 
 from sts_tools.emulators.cos.errors import (
+    CosError,
     EntityTooLarge,
     EntityTooSmall,
     InvalidArgument,
@@ -169,10 +170,15 @@ class CosStore:
         body: bytes,
         content_type: str = "",
         metadata: Optional[Mapping[str, str]] = None,
+        exists_error: Optional[CosError] = None,
     ) -> StoredObject:
+        """`exists_error`: raised instead when the key exists (x-cos-forbid-overwrite),
+        checked under the same lock as the write, so two uploads cannot both win."""
         _check_size(body, self._max_object_size)
         etag = _md5(body)  # hashed outside the lock: other requests need not wait
         with self._lock:
+            if exists_error is not None and key in self._objects.get(bucket, {}):
+                raise exists_error
             stored = StoredObject(
                 key, bytes(body), etag, content_type, self._clock(), _lower_names(metadata)
             )

@@ -337,6 +337,37 @@ async function upload() {
   });
 }
 
+// -- 5. an upload ticket: one signed request, no keys in the page -----------------------
+
+function ticketProfiles() {
+  return Object.entries(state.config.profiles)
+    .filter(([, profile]) => profile.tickets && profile.tickets.methods.some((m) => m !== 'get'))
+    .map(([name]) => name);
+}
+
+async function ticketUpload() {
+  const file = $('file').files[0];
+  if (!file) { setStatus('ticket-status', 'Choose a file first (card 4).', 'error'); return; }
+  const method = $('ticket-method').value;
+  const extension = (file.name.match(/\.([A-Za-z0-9]+)$/) || [])[1];
+  setStatus('ticket-status', `Asking for a ${method} ticket, then sending ${bytes(file.size)} ...`, 'running');
+  try {
+    const sent = await cosStsTicketUpload({  // clients/js/cos-ticket.js
+      url: state.config.stsUrl,
+      loginToken: () => $('token').value.trim(),
+      profile: $('ticket-profile').value,
+      method,
+      file,
+      extension,
+    });
+    setStatus('ticket-status', `Uploaded ${sent.key} (${bytes(file.size)}, ${method} ticket, ${sent.status})`, 'ok');
+  } catch (error) {
+    const why = error.cosCode ? `COS ${error.status} ${error.cosCode}` : `${error.status || ''} ${error.code || ''} ${error.message}`;
+    setStatus('ticket-status', `No upload: ${why}`.replace(/\s+/g, ' '), 'error');
+  }
+  refresh();
+}
+
 // -- the local COS: files and requests ---------------------------------------------------
 
 function renderFiles() {
@@ -424,6 +455,13 @@ async function start() {
   $('file').addEventListener('change', suggestKey);
   $('other-folder').addEventListener('click', otherFolder);
   $('upload').addEventListener('click', upload);
+  $('ticket-upload').addEventListener('click', ticketUpload);
+  const ticketNames = ticketProfiles();
+  $('ticket-profile').replaceChildren(...ticketNames.map((name) => el('option', {value: name}, name)));
+  if (!ticketNames.length) {
+    $('ticket-upload').disabled = true;
+    setStatus('ticket-status', 'No profile in this config gives upload tickets (profiles.<name>.tickets).', 'idle');
+  }
   $('reset').addEventListener('click', reset);
   $('show-preflights').addEventListener('change', () => renderRequests(state.records || []));
   if (config.devTokens) {

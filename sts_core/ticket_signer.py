@@ -1,0 +1,151 @@
+"""The function's own temporary key, which signs every ticket (tickets.py).
+
+Never the permanent key: at the first ticket, and again before this key runs
+out, the function asks STS (through the same issuer as for callers: AssumeRole
+with the role, or GetFederationToken with the configured key) for a key whose
+policy covers only what tickets can do:
+
+- per profile with tickets, the fixed part of the user's root template plus
+  ``*`` (``users/{uid}/`` gives ``users/*``): every user's root, and nothing else;
+- only the ticket actions (PostObject, PutObject, GetObject);
+- uploads pinned to a private ACL and the profile's storage classes.
+
+That is this key's blast radius: were it to leak (it never leaves the function;
+only its SecretId and token travel in tickets, which cannot sign without the
+SecretKey), it could write and read objects in any user's root, within those
+actions and pins, until it expires. It is reused until it has less life left than
+a ticket needs, and, with Redis, shared by all instances encrypted as the keys
+for callers are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from .config import TICKET_ACTIONS
+from .cos_actions import CREATE_ACTIONS
+from .policy import PIN, PRIVATE_ACLS, PolicyViolation, render
+from .settings import Config
+from .sts_client import IssuedCredentials
+
+if TYPE_CHECKING:
+    from .issuer import Issuer
+    from .shared_cache import SharedCache
+
+SIGNER = "ticket-signer"  # stands for the user ID: the STS session is named after it
+MARGIN = 60  # seconds a key must outlive the longest ticket it signs
+
+
+def _resource(bucket: str, region: str, key: str) -> str:
+    return f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/{key}"
+
+
+def signer_policy(config: Config) -> dict[str, Any]:
+    """One statement per ticket profile and kind of action."""
+    statements = []
+    for profile in config.profiles.values():
+        if profile.tickets is None:
+            continue
+        bucket = profile.bucket or config.bucket
+        region = profile.region or config.region
+        fixed = profile.grants[0].root.split("{", 1)[0]
+        resource = [_resource(bucket, region, fixed + "*")]
+        actions = [TICKET_ACTIONS[m] for m in profile.tickets.methods]
+        creates = [a for a in actions if a in CREATE_ACTIONS]
+        if creates:
+            statements.append({
+                "effect": "allow", "action": creates, "resource": resource,
+                "condition": {PIN: {"cos:x-cos-acl": list(PRIVATE_ACLS),
+                                    "cos:x-cos-storage-class": list(profile.storage_classes)}},
+            })  # fmt: skip
+        reads = [a for a in actions if a not in CREATE_ACTIONS]
+        if reads:
+            statements.append({"effect": "allow", "action": reads, "resource": resource})
+    return {"version": "2.0", "statement": statements}
+
+
+def check_signer_policy(policy: Mapping[str, Any], config: Config) -> None:
+    """The signing key's policy, re-checked on its own terms (PolicyViolation)."""
+    allowed: set[str] = set()
+    for profile in config.profiles.values():
+        if profile.tickets is not None:
+            fixed = profile.grants[0].root.split("{", 1)[0]
+            bucket = profile.bucket or config.bucket
+            allowed.add(_resource(bucket, profile.region or config.region, fixed))
+    statements = policy.get("statement")
+    if not isinstance(statements, list) or not statements:
+        raise PolicyViolation("the signing key's policy has no statements")
+    for statement in statements:
+        actions = statement.get("action", [])
+        if not actions or not set(actions) <= set(TICKET_ACTIONS.values()):
+            raise PolicyViolation("the signing key may only post, put or get objects")
+        for resource in statement.get("resource", []):
+            fixed = resource[:-1] if resource.endswith("*") else resource
+            if "*" in fixed or not any(fixed == a for a in allowed):
+                raise PolicyViolation("a signing-key resource lies outside the ticket roots")
+        if set(actions) & set(CREATE_ACTIONS):
+            pins = (statement.get("condition") or {}).get(PIN, {})
+            if not set(pins.get("cos:x-cos-acl", ["public-read"])) <= set(PRIVATE_ACLS):
+                raise PolicyViolation("the signing key's uploads must be pinned private")
+            if not pins.get("cos:x-cos-storage-class"):
+                raise PolicyViolation("the signing key's uploads must pin the storage class")
+
+
+class TicketSigner:
+    """The current signing key of one warm instance."""
+
+    def __init__(
+        self,
+        config: Config,
+        issuer: Issuer,
+        shared: Optional[SharedCache] = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        policy = signer_policy(config)
+        check_signer_policy(policy, config)
+        self.policy_text = render(policy)
+        self.duration = config.ticket_signer_duration
+        ttls = [p.tickets.ttl for p in config.profiles.values() if p.tickets is not None]
+        self.min_life = max(ttls) + MARGIN
+        self.issuer = issuer
+        self.shared = shared
+        self._clock = clock
+        self._current: Optional[IssuedCredentials] = None
+
+    def now(self) -> float:
+        """The time tickets are signed at: the clock the key's life is measured on."""
+        return self._clock()
+
+    @property
+    def reuse_key(self) -> str:
+        return f"{SIGNER}\n{self.policy_text}"
+
+    def key(
+        self, env: Mapping[str, str], deadline: float, note: Callable[..., None]
+    ) -> IssuedCredentials:
+        """A key with enough life for any ticket: this instance's, else (Redis) any
+        instance's, else a new one from STS. `note` records where it came from."""
+        now = self._clock()
+        current = self._current
+        if current is not None and current.expired_time - now >= self.min_life:
+            note(signer="reused")
+            return current
+        if self.shared is not None:
+            try:
+                shared = self.shared.get(self.reuse_key, self.duration, deadline)
+            except self.shared.link.Error:
+                shared = None
+            if shared is not None and shared.expired_time - now >= self.min_life:
+                self._current = shared
+                note(signer="shared")
+                return shared
+        issued = self.issuer.issue(env, SIGNER, self.policy_text, self.duration, deadline)
+        self._current = issued
+        if self.shared is not None:
+            with contextlib.suppress(self.shared.link.Error):  # Redis trouble: STS next time
+                self.shared.put(self.reuse_key, self.duration, issued, deadline)
+        note(signer="issued", stsRequestId=issued.request_id)
+        return issued
