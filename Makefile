@@ -8,11 +8,16 @@ COS_PORT ?= 9001
 PLAYGROUND_PORT ?= 9002
 SHIPPED := index.py sts_core
 
-.PHONY: test test-fast lint run package bench bench-scale bench-tickets clean system-deps node-deps deploy
+.PHONY: test test-fast lint run package bench bench-scale bench-tickets clean system-deps node-deps deploy cam-policy
 
 $(VENV)/.runtime: requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || { $(PYTHON) scripts/check_python.py && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# cos-python-sdk-v5, for the upload snippet `make run` prints and check-deployment.
+$(VENV)/.check: $(VENV)/.runtime requirements-check.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-check.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -67,7 +72,7 @@ test-fast: lint
 
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
 # built-in STS emulator and a local COS unless Tencent keys are in the environment.
-run: $(VENV)/.runtime
+run: $(VENV)/.check
 	$(BIN)/python -m sts_tools serve --port $(PORT) --cos-port $(COS_PORT) --playground-port $(PLAYGROUND_PORT)
 
 # build/scf and build/cos-sts-scf.zip: what SCF runs (see sts_tools/commands/package.py).
@@ -81,6 +86,11 @@ package: $(VENV)/.runtime
 # runs the preflight and prints the commands without running them.
 deploy: $(VENV)/.runtime
 	$(BIN)/python -m sts_tools deploy $(if $(STAGE),--stage $(STAGE)) $(if $(DRY_RUN),--dry-run)
+
+# The CAM policies and trust policies to paste for the roles (or sub-account) the
+# function signs STS calls with, derived from config.yml and .env.
+cam-policy: $(VENV)/.runtime
+	$(BIN)/python -m sts_tools cam-policy
 
 # Ours vs qcloud-python-sts vs the official SDK, in one run (see bench/bench.py).
 bench: $(VENV)/.dev

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real (see README, "Tests").
+# Debian packages the test suite drives for real (see docs/local-stack.md).
 # As root (CI, a fresh dev container) missing ones are installed with apt-get;
 # otherwise this only reports what is missing, and the tests that need it skip
 # with a message saying how to install it (never under CI=true).

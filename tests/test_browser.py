@@ -4,7 +4,7 @@ the Debian chromedriver), on the local stack.
 The page, the credential endpoint and the local COS are three origins, so every
 call is cross-origin and preflighted as for a deployed web app: the page's fetch
 to /sts (Bearer, JSON), then the official cos-js-sdk-v5 (vendored) with keys from
-the README's getAuthorization adapter, against `{Bucket}.cos.{Region}.localhost`
+the getAuthorization adapter in docs/clients.md, against `{Bucket}.cos.{Region}.localhost`
 (Chromium resolves it to loopback, so the bucket arrives in Host).
 
 No Chromium: skipped here with how to install it, a failure under CI=true.
@@ -286,7 +286,7 @@ def test_a_page_from_an_unlisted_origin_cannot_get_keys(browser, stack, local_co
     assert any("blocked by CORS policy" in line for line in severe_logs(browser))
 
 
-# -- the README's adapter, exactly as the page loads it -------------------------------------------
+# -- the documented adapter, exactly as the page loads it ----------------------------------------
 
 SCOPED_ROUND = """
 const [token, done] = [arguments[0], arguments[arguments.length - 1]];
@@ -315,7 +315,7 @@ const results = [];
 
 def test_adapter_with_per_request_scope_caches_keys_per_scope(page, local_cos):
     """scopePerRequest sends the SDK's options.Scope and sets ScopeLimit: keys for one
-    request are never reused for another key or action (the README's old adapter sent
+    request are never reused for another key or action (the old documented adapter sent
     the scope without ScopeLimit: the second upload and every multipart one got 403)."""
     token = by_id(page, "token", "value")
     outcome = page.execute_async_script(SCOPED_ROUND, token)
@@ -325,7 +325,7 @@ def test_adapter_with_per_request_scope_caches_keys_per_scope(page, local_cos):
     assert {r.decision for r in local_cos.records if r.api != "OptionsObject"} == {"allow"}
 
 
-# -- the screenshot for the README, and as a test artifact ---------------------------------------
+# -- the README's screenshot, and as a test artifact ---------------------------------------
 
 
 def test_screenshot_after_uploads(page, local_cos, tmp_path):

@@ -43,7 +43,7 @@ def big_file(tmp_path, size=int(2.5 * MIB)):
     return path
 
 
-# -- every operation the README says a shipped profile allows succeeds ----------------
+# -- every operation docs/configuration.md says a shipped profile allows succeeds --
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -182,7 +182,7 @@ def test_log_lines_say_what_decided_and_never_carry_secrets(service, local_cos):
 def test_a_signature_past_its_window_is_request_has_expired_while_the_key_lives(service, emulator):
     offset = [0.0]
     with CosEmulator(emulator.keyring, bucket=BUCKET, region=REGION, log=lambda _: None,
-                     clock=lambda: time.time() + offset[0]) as cos:  # fmt: skip
+                     clock=lambda: time.time() + offset[0], reasons=False) as cos:  # fmt: skip
         keys = mint(service, body={"profile": "upload", "durationSeconds": 1800})
         request = sign(keys, "PUT", "users/alice/a.txt", {}, b"x")  # q-sign-time: now+600
         assert cos.handle(*request).status == 200
@@ -190,6 +190,24 @@ def test_a_signature_past_its_window_is_request_has_expired_while_the_key_lives(
         response = cos.handle(*request)
         assert response.status == 403
         assert b"<Code>AccessDenied</Code><Message>Request has expired</Message>" in response.body
+
+
+def test_the_local_cos_says_why_in_the_error_message(service, local_cos):
+    """A local-only aid: the SDK's error carries the decision's reason (real COS says
+    only "Access Denied."); reasons=False gives COS's own message."""
+    cos = client(local_cos, mint(service, body={"profile": "upload"}))
+    error = refused(cos.put_object, Bucket=BUCKET, Key="users/bob/x.txt", Body=b"x")
+    message = error.get_error_msg()
+    assert message.startswith("Access Denied. (local COS: denied by default")
+    assert "users/bob/x.txt" in message
+    assert "users/alice/*" in message
+    assert error.get_error_code() == "AccessDenied"
+    local_cos.reasons = False
+    try:
+        error = refused(cos.put_object, Bucket=BUCKET, Key="users/bob/x.txt", Body=b"x")
+    finally:
+        local_cos.reasons = True
+    assert error.get_error_msg() == "Access Denied."
 
 
 def test_a_repeated_signed_parameter_is_refused(service, local_cos):
@@ -389,7 +407,7 @@ def test_a_tampered_signed_header_is_signature_does_not_match(service, local_cos
 def test_wx_form_time_and_key_life(service, emulator):
     offset = [0.0]
     with CosEmulator(emulator.keyring, bucket=BUCKET, region=REGION, log=lambda _: None,
-                     clock=lambda: time.time() + offset[0]) as cos:  # fmt: skip
+                     clock=lambda: time.time() + offset[0], reasons=False) as cos:  # fmt: skip
         keys = mint(service, body={"profile": "upload", "durationSeconds": 1800})
         now = int(time.time())
         request = wx_post_form(keys, "users/alice/t.bin", key_time=f"{now - 1};{now + 600}")

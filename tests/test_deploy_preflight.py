@@ -4,6 +4,7 @@ exact commands it runs (the scf CLI itself is not installable here)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,8 +14,10 @@ import yaml
 
 from sts_tools import stack as local
 from sts_tools.commands import deploy, serverless_cli
+from sts_tools.commands.package import find_interpreter
 from sts_tools.emulators import sts as emu
 from tests.support import ROOT
+from tests.support.tools import require_scf_python
 
 SECRET = "preflight-secret-0123456789-abcdefghijklmnopqrstuvw"  # 51 bytes
 ROLE_ARN = "qcs::cam::uin/100000000001:roleName/cos-sts-vending"
@@ -148,6 +151,52 @@ def test_the_secret_length_follows_the_configured_algorithm(tmp_path):
     assert "HS512 needs at least 64" in result.problems[0].message
 
 
+def test_env_example_names_every_variable_and_passes_once_filled_in(tmp_path, monkeypatch):
+    with open(os.path.join(ROOT, ".env.example"), encoding="utf-8") as handle:
+        text = handle.read()
+    with open(os.path.join(ROOT, "serverless.yml"), encoding="utf-8") as handle:
+        deployed = "".join(line for line in handle if not line.lstrip().startswith("#"))
+    for name in set(re.findall(r"\$\{env:([A-Z_]+)\}", deployed)) | {"SCF_VPC_ID"}:
+        assert re.search(rf"^#? ?{name}=", text, re.M), name
+    for name in ("serverless.yml", "config.yml"):
+        shutil.copy(os.path.join(ROOT, name), tmp_path)
+    filled = text.replace("STS_JWT_SECRET=\n", f"STS_JWT_SECRET={SECRET}\n").replace(
+        "COS_BUCKET=\n", "COS_BUCKET=photos-1250000000\n"
+    )
+    (tmp_path / ".env").write_text(filled)
+    monkeypatch.chdir(tmp_path)
+    result = deploy.preflight({}, None, str(tmp_path), check_cli=False, dotenv=True)
+    assert result.problems == []
+    (tmp_path / ".env").write_text(text)  # as copied, before filling in
+    unfilled = deploy.preflight({}, None, str(tmp_path), check_cli=False, dotenv=True)
+    assert sorted(p.variable for p in unfilled.problems) == ["COS_BUCKET", "STS_JWT_SECRET"]
+
+
+REDIS_ENV = {**ROLE_ENV, "STS_REDIS_URL": "redis://:pw@10.0.0.5:6379/0",
+             "STS_CACHE_KEY": "preflight-cache-key-0123456789abcdefghijkl"}  # fmt: skip
+
+
+def test_redis_without_the_function_in_a_vpc_is_refused():
+    result = check(REDIS_ENV)  # the shipped serverless.yml: vpcConfig commented out
+    assert [p.variable for p in result.problems] == ["STS_REDIS_URL"]
+    assert "uncomment vpcConfig" in result.problems[0].message
+    assert "pw" not in result.problems[0].message
+
+
+def test_redis_with_the_vpc_config_uncommented_passes(tmp_path):
+    with open(os.path.join(ROOT, "serverless.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    for line in ("vpcConfig:", "  vpcId: ${env:SCF_VPC_ID}", "  subnetId: ${env:SCF_SUBNET_ID}"):
+        text = text.replace(f"  # {line}\n", f"  {line}\n")
+    assert "  vpcConfig:" in text
+    (tmp_path / "serverless.yml").write_text(text)
+    shutil.copy(os.path.join(ROOT, "config.yml"), tmp_path)
+    env = {**REDIS_ENV, "SCF_VPC_ID": "vpc-abc123", "SCF_SUBNET_ID": "subnet-abc123"}
+    assert refused(env, root=str(tmp_path)) == []
+    assert check(env, root=str(tmp_path)).redis
+    assert refused(without(env, "SCF_SUBNET_ID"), root=str(tmp_path)) == ["STS_REDIS_URL"]
+
+
 def test_the_function_config_is_validated_with_the_deployed_variables(tmp_path):
     shutil.copy(os.path.join(ROOT, "serverless.yml"), tmp_path)
     with open(os.path.join(ROOT, "config.yml"), encoding="utf-8") as handle:
@@ -270,3 +319,16 @@ def test_the_deployment_commands_have_help(command):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"usage: python -m sts_tools {command}" in result.stdout
+
+
+def test_the_development_python_floor_is_stated_before_anything_is_installed():
+    """make's first step: an interpreter below the floor gets one clear message."""
+    script = os.path.join(ROOT, "scripts", "check_python.py")
+    ok = subprocess.run([sys.executable, script], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0
+    old = find_interpreter("3.10") or find_interpreter("3.9")
+    require_scf_python(old)
+    refused = subprocess.run([old, script], capture_output=True, text=True, check=False)
+    assert refused.returncode == 1
+    assert "the development tools need Python 3.11 or newer" in refused.stderr
+    assert "runs on SCF's Python 3.9 and 3.10" in refused.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
+import socket
 import subprocess
 
 import pytest
@@ -87,17 +89,23 @@ def test_malformed_function_results_get_the_gateway_error(fake_gateway, result):
     assert "Invalid scf response format" in response.text
 
 
+def serve_config(path, config, *unset):
+    """`STS_CONFIG=<path> make run` with `config` written there, on free ports,
+    without the contract variables (and `unset`) in its environment."""
+    path.write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if k not in (*CONTRACT_ENV, *unset)}
+    env["STS_CONFIG"] = str(path)
+    ports = free_port(), free_port(), free_port()
+    process, text = start_serve(env, *ports)
+    return process, text, ports
+
+
 def test_make_run_endpoint_end_to_end(tmp_path):
     """What the README promises: start, mint, POST, keys from the emulator, 401,
     preflight, Ctrl-C."""
     config = shipped_config()
     config["cors"]["allowed_origins"] = ["http://localhost:3000"]
-    config_path = tmp_path / "config.yml"
-    config_path.write_text(yaml.safe_dump(config))
-    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
-    env["STS_CONFIG"] = str(config_path)
-    port, cos_port, playground_port = free_port(), free_port(), free_port()
-    process, text = start_serve(env, port, cos_port, playground_port)
+    process, text, (port, cos_port, _) = serve_config(tmp_path / "config.yml", config)
     try:
         assert "Ctrl-C stops." in text, text
         assert "built-in emulator" in text
@@ -167,3 +175,69 @@ def test_make_run_endpoint_end_to_end(tmp_path):
     assert "cos: 200 PutObject /users/alice/hello.txt ALLOWED - allowed by statement" in rest
     with pytest.raises(requests.ConnectionError):
         requests.post(f"http://127.0.0.1:{port}/sts", timeout=2)
+
+
+@pytest.mark.parametrize(("taken", "variable"), [(0, "PORT"), (1, "COS_PORT"),
+                                                  (2, "PLAYGROUND_PORT")])  # fmt: skip
+def test_a_busy_port_is_named_with_its_variable(taken, variable):
+    ports = [free_port(), free_port(), free_port()]
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports[taken]))
+        holder.listen()
+        process, text = start_serve(env, *ports)
+        process.wait(timeout=30)
+    assert process.returncode == 2
+    assert f"error: port {ports[taken]} is in use by another program ({variable}," in text
+    assert f"make run {variable}={ports[taken] + 100}" in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("config", sorted(os.listdir(os.path.join(ROOT, "examples"))))
+def test_an_example_configs_printed_commands_work(config):
+    """STS_CONFIG=examples/<x> make run: the curl line and the SDK snippet it prints
+    are valid for that config (its profiles, its content types)."""
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+    env["STS_CONFIG"] = os.path.join(ROOT, "examples", config)
+    port, cos_port, playground_port = free_port(), free_port(), free_port()
+    process, text = start_serve(env, port, cos_port, playground_port)
+    try:
+        assert "Ctrl-C stops." in text, text
+        curl = next(line.strip() for line in text.splitlines() if line.strip().startswith("curl "))
+        asked = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30,
+                               check=False)  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        assert "credentials" in json.loads(asked.stdout), asked.stdout
+        if "upload with the official SDK" in text:
+            snippet = text[text.index("upload with the official SDK") :]
+            snippet = snippet[snippet.index("\n") + 1 : snippet.index("\nEOF") + 4]
+            ran = subprocess.run(["bash", "-c", snippet], cwd=ROOT, capture_output=True,
+                                 text=True, timeout=60, check=False)  # fmt: skip
+            assert ran.returncode == 0, ran.stderr
+    finally:
+        stop_serve(process)
+
+
+def test_a_config_that_names_its_bucket_runs_without_cos_bucket(tmp_path):
+    """STS_CONFIG=my.yml make run, the bucket and region in the file only (as
+    config.yml's comment invites): the stack serves that bucket, no traceback."""
+    config = shipped_config()
+    config["bucket"], config["region"] = "mybucket-1250000000", "ap-shanghai"
+    process, text, (port, *_) = serve_config(
+        tmp_path / "my.yml", config, "COS_BUCKET", "COS_REGION"
+    )
+    try:
+        assert "Ctrl-C stops." in text, text
+        assert "Traceback" not in text
+        token = re.search(r"Authorization: Bearer ([\w.-]+)", text).group(1)
+        issued = requests.post(
+            f"http://127.0.0.1:{port}/sts",
+            json={"profile": "upload"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert issued.status_code == 200, issued.text
+        body = issued.json()
+        assert (body["bucket"], body["region"]) == ("mybucket-1250000000", "ap-shanghai")
+    finally:
+        stop_serve(process)

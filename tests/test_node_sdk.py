@@ -1,8 +1,8 @@
-"""The README's Node example, run: cos-nodejs-sdk-v5 3.0.0 uploads and downloads with
-keys from the endpoint, through the README's adapter (the same cos-auth.js the
+"""The Node example in docs/clients.md, run: cos-nodejs-sdk-v5 3.0.0 uploads and downloads with
+keys from the endpoint, through the documented adapter (the same cos-auth.js the
 playground page loads), against the local stack over real sockets.
 
-As the README says, the example and cos-auth.js sit side by side: the test copies
+As docs/clients.md says, the example and cos-auth.js sit side by side: the test copies
 both into a folder and runs Node there with NODE_PATH at tests/browser/node_modules
 (`make test` runs `npm ci` in tests/browser). The Node SDK's `Ip` option connects
 to the local COS and keeps the signed Host `<bucket>.cos.<region>.myqcloud.com`

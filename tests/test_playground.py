@@ -1,4 +1,4 @@
-"""The playground (sts_tools/playground/server.py): the vendored SDK and the README's
+"""The playground (sts_tools/playground/server.py): the vendored SDK and the documented
 adapter pinned, the function's CORS allowance for the local run only, the page's
 JSON routes and their guards, `make run` serving it (and not with real keys), and
 none of it in the SCF package. The page itself runs in Chromium in test_browser.py.
@@ -42,7 +42,7 @@ from tests.support import (
 )
 
 BROWSER_PACKAGES = os.path.join(ROOT, "tests", "browser")
-README = os.path.join(ROOT, "README.md")
+CLIENTS_DOC = os.path.join(ROOT, "docs", "clients.md")
 
 
 def read(path, mode="r"):
@@ -50,7 +50,7 @@ def read(path, mode="r"):
         return handle.read()
 
 
-# -- the vendored SDK, its lockfile and the README's adapter --------------------------------
+# -- the vendored SDK, its lockfile and the documented adapter --------------------------------
 
 
 def test_vendored_sdk_is_the_pinned_release():
@@ -93,15 +93,15 @@ def code_block_after(text, marker, language="js"):
     return match.group(1)
 
 
-def test_readme_adapter_is_the_file_the_page_loads():
-    block = code_block_after(read(README), "**cos-js-sdk-v5 / cos-wx-sdk-v5**")
+def test_documented_adapter_is_the_file_the_page_loads():
+    block = code_block_after(read(CLIENTS_DOC), "**cos-js-sdk-v5 / cos-wx-sdk-v5**")
     assert block == read(os.path.join(CLIENTS_JS, ADAPTER_FILE))
 
 
-def test_readme_node_example_is_the_script_the_tests_run():
-    block = code_block_after(read(README), "In Node 18+")
+def test_documented_node_example_is_the_script_the_tests_run():
+    block = code_block_after(read(CLIENTS_DOC), "In Node 18+")
     script = read(os.path.join(BROWSER_PACKAGES, "node-example.js"))
-    section = script.split("// README: begin\n")[1].split("// README: end\n")[0]
+    section = script.split("// docs/clients.md: begin\n")[1].split("// docs/clients.md: end\n")[0]
     assert block == section
 
 

@@ -137,7 +137,7 @@ def test_function_url_trigger(inputs):
 
 
 def test_the_commented_vpc_settings_are_valid_once_uncommented():
-    """README "Shared state at scale": uncommenting the block is all it takes."""
+    """docs/scale.md "Setting it up": uncommenting the block is all it takes."""
     with open(os.path.join(ROOT, "serverless.yml"), encoding="utf-8") as handle:
         text = handle.read()
     block = re.search(r"\n  # vpcConfig:\n(  #   .*\n)+", text)

@@ -192,23 +192,32 @@ def try_it(config: Any, url: str, prepared: local.LocalStack) -> list[str]:
         ]
     python = local.python_command()
     lines = [f"mint a token:  {python} -m sts_tools token alice"]
+    body = json.dumps({"profile": config.default_profile}, separators=(",", ":"))
     if prepared.dev_secret:
         token = prepared.token("alice")
         lines += [
             "try it (token for 'alice', valid 1 h):",
             f"  curl -s -X POST {url} -H 'Authorization: Bearer {token}' "
-            """-H 'Content-Type: application/json' -d '{"profile":"upload"}'""",
+            f"-H 'Content-Type: application/json' -d '{body}'",
         ]
         if prepared.cos is not None:
-            lines += ["", *sdk_snippet(url, token, prepared.cos.port, python)]
+            lines += sdk_snippet(config, url, token, prepared.cos.port, python)
             lines += ticket_snippet(config, url, token, python)
         return lines
     return [
         *lines,
         "try it:",
         f'  curl -s -X POST {url} -H "Authorization: Bearer $({python} -m sts_tools '
-        """token alice --allow-real-secret)" -d '{"profile":"upload"}'""",
+        f"""token alice --allow-real-secret)" -d '{body}'""",
     ]
+
+
+def uploading_profile(config: Any) -> Optional[str]:
+    """A profile whose keys may PutObject in the user's own root, or None."""
+    for name, profile in config.profiles.items():
+        if profile.grants[0].per_user and "name/cos:PutObject" in profile.grants[0].actions:
+            return str(name)
+    return None
 
 
 SDK_SNIPPET = """\
@@ -216,7 +225,7 @@ SDK_SNIPPET = """\
 # Keys from the local endpoint (the curl above), then an upload with cos-python-sdk-v5.
 import json, urllib.request
 from qcloud_cos import CosConfig, CosS3Client
-ask = urllib.request.Request("{url}", data=b'{{"profile":"upload"}}', headers={{
+ask = urllib.request.Request("{url}", data=b'{{"profile":"{profile}"}}', headers={{
     "Authorization": "Bearer {token}", "Content-Type": "application/json"}})
 keys = json.load(urllib.request.urlopen(ask))
 c = keys["credentials"]
@@ -224,15 +233,31 @@ cos = CosS3Client(CosConfig(Region=keys["region"], SecretId=c["tmpSecretId"],
     SecretKey=c["tmpSecretKey"], Token=c["sessionToken"], Scheme="http",
     IP="127.0.0.1", Port={cos_port}))  # or Domain="127.0.0.1:{cos_port}"
 key = keys["prefix"] + "hello.txt"
-print(key, cos.put_object(Bucket=keys["bucket"], Key=key, Body=b"hello")["ETag"])
+print(key, cos.put_object(Bucket=keys["bucket"], Key=key, Body=b"hello",
+                          ContentType="{content_type}")["ETag"])
 EOF"""
 
 
-def sdk_snippet(url: str, token: str, cos_port: int, python: str) -> list[str]:
-    """A ready cos-python-sdk-v5 upload through the local COS (printed by serve)."""
+def sdk_snippet(config: Any, url: str, token: str, cos_port: int, python: str) -> list[str]:
+    """A ready cos-python-sdk-v5 upload through the local COS (printed by serve), for
+    a profile of this config that may upload."""
+    profile = uploading_profile(config)
+    if profile is None:
+        return []
+    allowed = config.profiles[profile].content_types  # an upload the profile accepts
+    content_type = allowed[0].replace("/*", "/octet-stream") if allowed else "text/plain"
     return [
-        "upload with the official SDK (pip install cos-python-sdk-v5; make test installs it):",
-        SDK_SNIPPET.format(python=python, url=url, token=token, cos_port=cos_port),
+        "",
+        f"upload with the official SDK (profile {profile}; cos-python-sdk-v5: make run "
+        "installs it into .venv):",
+        SDK_SNIPPET.format(
+            python=python,
+            url=url,
+            token=token,
+            cos_port=cos_port,
+            profile=profile,
+            content_type=content_type,
+        ),
     ]
 
 
@@ -275,6 +300,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     the handler. Without Tencent keys in the environment the built-in STS emulator
     answers, a local COS on --cos-port enforces the keys it issues, and the browser
     playground on --playground-port shows both."""
+    from sts_tools.support.loopback import PortInUse
+
+    try:
+        return _serve(args)
+    except PortInUse as exc:
+        return _fail(busy_port(exc.port, args))
+
+
+# Each port of `serve`: its option, and the make variable that sets it.
+PORT_SETTINGS = (("port", "--port", "PORT"), ("cos_port", "--cos-port", "COS_PORT"),
+                 ("playground_port", "--playground-port", "PLAYGROUND_PORT"))  # fmt: skip
+
+
+def busy_port(port: int, args: argparse.Namespace) -> str:
+    """Which setting chose a port another program holds, and how to pick another."""
+    for attribute, option, variable in PORT_SETTINGS:
+        if getattr(args, attribute, None) == port:
+            return (f"port {port} is in use by another program ({variable}, {option}): "
+                    f"choose another, e.g. make run {variable}={port + 100}")  # fmt: skip
+    return f"port {port} is in use by another program"
+
+
+def _serve(args: argparse.Namespace) -> int:
     from sts_core.config import ConfigError
     from sts_core.handler import handle
     from sts_tools.emulators.gateway import DevServer

@@ -222,6 +222,21 @@ def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[st
     return f"{'/'.join(map(str, algorithms))} with STS_JWT_SECRET ({len(secret.encode())} bytes)"
 
 
+def _check_redis(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> None:
+    """TencentDB for Redis is reached only from inside its VPC: a Redis URL without
+    the function in a VPC means every request pays a Redis timeout, then asks STS."""
+    if not fn_env.get("STS_REDIS_URL"):
+        return
+    vpc = view.inputs.get("vpcConfig")
+    if not isinstance(vpc, Mapping) or not vpc.get("vpcId") or not vpc.get("subnetId"):
+        result.refuse(
+            "STS_REDIS_URL",
+            "is set but serverless.yml puts the function in no VPC (vpcConfig is commented "
+            "out): it could not reach a TencentDB for Redis; uncomment vpcConfig and set "
+            "SCF_VPC_ID and SCF_SUBNET_ID",
+        )
+
+
 def preflight(
     env: Mapping[str, str],
     stage: Optional[str] = None,
@@ -255,6 +270,7 @@ def preflight(
         elif not value:
             result.refuse(name, "is set but empty: unset it or give it a value")
     _check_cos(result, fn_env, config)
+    _check_redis(result, view, fn_env)
     cos_region = config_view.effective(config, fn_env, "region")
     _check_region(result, view, cos_region if isinstance(cos_region, str) else None)
     keys = _check_keys(result, view, fn_env)
@@ -305,7 +321,7 @@ def run_deploy(env: Mapping[str, str], stage: Optional[str], dry_run: bool, out:
         print("deploy preflight failed:", file=sys.stderr)
         for problem in result.problems:
             print(f"  {problem}", file=sys.stderr)
-        print("Nothing was built or deployed. See README.md, section Deploying.", file=sys.stderr)
+        print("Nothing was built or deployed. See docs/deploying.md.", file=sys.stderr)
         return 2
     width = max(len(k) for k, _ in result.summary)
     print("deploy preflight passed:", file=out)

@@ -1,6 +1,7 @@
 """The deployment commands of ``python -m sts_tools`` (registered by cli.py).
 
 deploy            preflight, make package, scf deploy (``make deploy``)
+cam-policy        the CAM policies and trust policies to paste (``make cam-policy``)
 console-event     a test event with a fresh token, for the SCF console's test box
 check-deployment  what a deployed endpoint grants, checked as an attacker and a user would
 """
@@ -28,6 +29,32 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from sts_tools.commands.deploy import run_deploy
 
     return run_deploy(os.environ, args.stage, args.dry_run)
+
+
+def cmd_cam_policy(args: argparse.Namespace) -> int:
+    """Print the CAM policies and trust policies to paste when creating the roles (or
+    the sub-account) the function signs STS calls with: least privilege, derived from
+    config.yml and the deployment's environment (.env included)."""
+    from sts_core.config import ConfigError
+    from sts_core.config_file import load_config
+    from sts_tools.commands import cam_policy
+    from sts_tools.commands.serverless_cli import dotenv_environment
+    from sts_tools.support import config_view
+
+    env = dotenv_environment(config_view.PROJECT_ROOT, os.environ, args.stage)
+    if not env.get("STS_JWT_SECRET") and not env.get("STS_JWKS_URL"):
+        # The policies do not depend on how tokens are checked: any valid secret will do.
+        env["STS_JWT_SECRET"] = "cam-policy-placeholder-secret-not-used-for-anything"
+    try:
+        config = load_config(config_view.config_path(env), env)
+    except ConfigError as exc:
+        return _fail(f"configuration: {exc} (set COS_BUCKET and COS_REGION, e.g. in .env)")
+    docs = cam_policy.documents(config, env)
+    if args.json:
+        print(json.dumps(docs, indent=2))
+    else:
+        print(cam_policy.render(docs, env), end="")
+    return 0
 
 
 def cmd_console_event(args: argparse.Namespace) -> int:
@@ -116,6 +143,10 @@ def add_commands(commands: Any) -> None:
     deploy.add_argument(
         "--dry-run", action="store_true", help="check and print the commands; run nothing"
     )
+
+    cam = command("cam-policy", cmd_cam_policy, "the CAM policies to paste (make cam-policy)")
+    cam.add_argument("--stage", help="also read .env.<stage>")
+    cam.add_argument("--json", action="store_true", help="one JSON object: name -> document")
 
     event = command(
         "console-event", cmd_console_event, "a test event for the SCF console, with a fresh token"

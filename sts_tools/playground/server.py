@@ -58,7 +58,7 @@ CLIENTS_JS = os.path.join(PROJECT_ROOT, "clients", "js")
 SDK_FILE = "cos-js-sdk-v5.min.js"
 SDK_VERSION = "1.10.1"
 SDK_SHA256 = "16a5fa25ad090647e9e5e928fb260e5a9d8ddf8a063cedb5a3a7cbc2105a66e7"
-# The getAuthorization adapter: the README's code block is this file, word for word.
+# The getAuthorization adapter: docs/clients.md's code block is this file, word for word.
 ADAPTER_FILE = "cos-auth.js"
 TICKET_FILE = "cos-ticket.js"  # and the ticket upload, also from clients/js/
 STATIC_TYPES = {

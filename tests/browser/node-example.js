@@ -1,6 +1,6 @@
-// The README's Node example, run by tests/test_node_sdk.py against the local stack:
+// The Node example in docs/clients.md, run by tests/test_node_sdk.py against the local stack:
 // cos-nodejs-sdk-v5 uploads a file into the user's folder and downloads it again,
-// with keys from the credential endpoint through the README's adapter. As the README
+// with keys from the credential endpoint through the documented adapter. As docs/clients.md
 // says, cos-auth.js (clients/js/cos-auth.js) sits beside this file: the
 // test copies both into a folder and runs them with NODE_PATH=tests/browser/node_modules,
 // the settings as JSON on standard input (a token never goes on a command line):
@@ -11,7 +11,7 @@
 // Prints one JSON line: the key uploaded and downloaded, or the error.
 'use strict';
 
-// README: begin
+// docs/clients.md: begin
 const path = require('path');
 const COS = require('cos-nodejs-sdk-v5');              // 3.0.0
 const cosStsAuthorization = require('./cos-auth.js');  // the adapter above, as is (Node 18+)
@@ -27,7 +27,7 @@ async function roundTrip({url, loginToken, bucket, region, folder, file, cosOpti
   await cos.downloadFile({...where, Key: key, FilePath: file + '.downloaded'});
   return key;
 }
-// README: end
+// docs/clients.md: end
 
 async function main() {
   const settings = JSON.parse(require('fs').readFileSync(0, 'utf8'));

@@ -206,7 +206,9 @@ def xml_document(root: ET.Element) -> bytes:
     return PROLOG + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
-def error_xml(error: CosError, resource: str, request_id: str) -> bytes:
+def error_xml(
+    error: CosError, resource: str, request_id: str, message: Optional[str] = None
+) -> bytes:
     """The ``<Error>`` body of docs/tencent/cos-api.md §4. ``resource`` is ``host/path``, no scheme.
 
     TraceId repeats the request id: it lets a log line and a client error be
@@ -214,7 +216,7 @@ def error_xml(error: CosError, resource: str, request_id: str) -> bytes:
     """
     root = ET.Element("Error")
     xml_child(root, "Code", error.code)
-    xml_child(root, "Message", error.message)
+    xml_child(root, "Message", message or error.message)
     xml_child(root, "Resource", resource)
     xml_child(root, "RequestId", request_id)
     xml_child(root, "TraceId", request_id)

@@ -174,6 +174,7 @@ class CosEmulator:
         max_body_bytes: int = MAX_BODY_BYTES,
         header_signed_forms: bool = True,
         overwrite_error: str = "FileAlreadyExists",
+        reasons: bool = True,
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
@@ -195,6 +196,9 @@ class CosEmulator:
         if overwrite_error not in OVERWRITE_ERRORS:
             raise ValueError(f"overwrite_error must be one of {sorted(OVERWRITE_ERRORS)}")
         self.overwrite_error = OVERWRITE_ERRORS[overwrite_error]
+        # A local-only aid: the decision's reason appended to the error's <Message>, so
+        # an SDK's error says why (real COS says only "Access Denied.").
+        self.reasons = reasons
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
@@ -277,7 +281,11 @@ class CosEmulator:
             elif decision != "deny":
                 reason = said
             resource = f"{_header(headers, 'host')}/{key}"
-            body_out = b"" if method.upper() == "HEAD" else error_xml(error, resource, request_id)
+            message = f"{error.message} (local COS: {reason})" if self.reasons and reason else None
+            body_out = (
+                b"" if method.upper() == "HEAD"
+                else error_xml(error, resource, request_id, message)
+            )  # fmt: skip
             response = Response(error.status, [("Content-Type", "application/xml")], body_out)
             code = error.code
         record = Record(

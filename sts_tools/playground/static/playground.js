@@ -1,6 +1,6 @@
 // The playground page: mint a development token, get keys from the credential
 // endpoint (a real cross-origin fetch with a Bearer token), show what was granted,
-// upload with the official cos-js-sdk-v5 through the README's adapter (cos-auth.js),
+// upload with the official cos-js-sdk-v5 through the documented adapter (clients/js/cos-auth.js),
 // and watch every request the local COS decided, with its reason.
 'use strict';
 

@@ -1,0 +1,130 @@
+"""`python -m sts_tools cam-policy`: the identity that signs STS calls gets exactly
+what the function can hand out. Decided by the local COS's CAM evaluator: every
+statement the function would send for any user (and the ticket signer's) falls
+inside the printed policy, and nothing outside the configured roots does."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sts_core.config import parse_config
+from sts_core.credential_request import CredentialRequest
+from sts_core.grant import plan_grant
+from sts_core.policy import render
+from sts_core.ticket_signer import signer_policy
+from sts_tools.commands import cam_policy
+from sts_tools.emulators.cos import cam
+from tests.support import BUCKET, REGION, ROOT, make_env, run_python, shipped_config
+
+ROLE_ARN = "qcs::cam::uin/100000000001:roleName/cos-sts-vending"
+
+
+def example(name):
+    with open(os.path.join(ROOT, "examples", name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def listing_on_bucket():
+    document = shipped_config()
+    document["listing"] = {"bucket_resource": True}
+    return document
+
+
+CONFIGS = {"shipped": shipped_config, "amplify": lambda: example("amplify.yml"),
+           "listing-on-bucket": listing_on_bucket}  # fmt: skip
+# IDs the function accepts (one rejected gets no grant at all, so nothing to cover).
+users = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-.", min_size=1, max_size=12).filter(
+    lambda u: u != "." and ".." not in u
+)
+
+
+def role_policy(config):
+    return cam.parse_policy(render({"version": "2.0",
+                                    "statement": cam_policy.cos_statements(config)}))  # fmt: skip
+
+
+def inside(pattern: str) -> str:
+    """A concrete resource a statement's resource pattern covers."""
+    return pattern[:-1] + "deep/x.bin" if pattern.endswith("*") else pattern
+
+
+def covered(role, policy, values=None):
+    """Each (action, resource) of `policy`, decided against the role's policy."""
+    for statement in policy["statement"]:
+        for action in statement["action"]:
+            for resource in statement["resource"]:
+                decision = cam.decide(role, action, inside(resource), values or {})
+                assert decision.allowed, (action, resource, decision.reason)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@settings(max_examples=30)
+@given(user=users, tenant=users)
+def test_every_grant_for_any_user_is_inside_the_printed_policy(name, user, tenant):
+    config = parse_config(CONFIGS[name](), make_env())
+    role = role_policy(config)
+    for profile in config.profiles.values():
+        ask = CredentialRequest(profile, config.default_duration, None)
+        grant = plan_grant(config, user, ask, None, {"tenant": tenant})
+        values = {"cos:prefix": f"users%2F{user}%2F"} if config.listing_on_bucket else {}
+        covered(role, grant.policy, values)
+
+
+def test_the_ticket_signers_policy_is_inside_it_too():
+    config = parse_config(shipped_config(), make_env())
+    covered(role_policy(config), signer_policy(config))
+
+
+@pytest.mark.parametrize("key", ["x.txt", "public/x.txt", "usersx/a.txt", ""])
+def test_nothing_outside_the_roots(key):
+    config = parse_config(shipped_config(), make_env())
+    role = role_policy(config)
+    resource = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/{key}"
+    for action in ("name/cos:PutObject", "name/cos:GetObject", "name/cos:GetBucket"):
+        assert not cam.decide(role, action, resource, {}).allowed, (action, key)
+    inside_root = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/users/a/x"
+    for action in ("name/cos:PutBucketACL", "name/cos:PutObjectACL", "name/cos:DeleteBucket"):
+        assert not cam.decide(role, action, inside_root, {}).allowed, action
+
+
+def test_assume_role_documents_name_both_roles():
+    config = parse_config(shipped_config(), make_env())
+    docs = cam_policy.documents(config, {"STS_ROLE_ARN": ROLE_ARN, "SCF_ROLE": "cos-sts-exec"})
+    trust = docs["vending role trust policy"]["statement"][0]
+    assert trust["principal"] == {"qcs": ["qcs::cam::uin/100000000001:roleName/cos-sts-exec"]}
+    assert trust["action"] == ["name/sts:AssumeRole"]
+    execution = docs["execution role policy (SCF_ROLE)"]["statement"]
+    assert execution == [{"effect": "allow", "action": ["name/sts:AssumeRole"],
+                          "resource": [ROLE_ARN]}]  # fmt: skip
+    assert docs["execution role trust policy"]["statement"][0]["principal"] == {
+        "service": ["scf.qcloud.com"]
+    }
+    assert docs["vending role policy (STS_ROLE_ARN)"]["statement"] == (
+        cam_policy.cos_statements(config)
+    )
+
+
+def test_get_federation_token_gets_one_sub_account_policy():
+    config = parse_config(shipped_config(), make_env())
+    (only,) = cam_policy.documents(config, {}).values()
+    assert only["statement"][0]["action"] == ["name/sts:GetFederationToken"]
+    assert only["statement"][1:] == cam_policy.cos_statements(config)
+
+
+def test_the_command_reads_dotenv_and_prints_json(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STS_", "COS_", "SCF_"))}
+    env.update(COS_BUCKET="photos-1250000000", COS_REGION="ap-shanghai",
+               STS_ROLE_ARN=ROLE_ARN, SCF_ROLE="cos-sts-exec")  # fmt: skip
+    result = run_python("-m", "sts_tools", "cam-policy", "--json", env=env)
+    docs = json.loads(result.stdout)
+    assert len(docs) == 4
+    resources = docs["vending role policy (STS_ROLE_ARN)"]["statement"][0]["resource"]
+    assert resources == ["qcs::cos:ap-shanghai:uid/1250000000:photos-1250000000/users/*"]
+    text = run_python("-m", "sts_tools", "cam-policy", env=env).stdout
+    assert text.startswith("# vending role policy (STS_ROLE_ARN)\n{")

@@ -1,0 +1,250 @@
+"""Docs that stay true: every relative link in the repository's Markdown resolves
+(files and #anchors), the configuration reference lists exactly the keys the
+validator reads, every citation of the Tencent reference names a file and section
+in docs/tencent/, and the README's runnable command blocks run against the local
+stack, in order, as a new user would paste them."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from unittest import mock
+
+import yaml
+
+from sts_core import config_reader
+from sts_core.config import parse_config
+from tests.support import (
+    CONTRACT_ENV,
+    ROOT,
+    free_port,
+    make_env,
+    shipped_config,
+    start_serve,
+    stop_serve,
+)
+
+SKIP_DIRS = {".git", ".venv", "node_modules", "build", ".pytest_cache", ".hypothesis",
+             "__pycache__", ".ruff_cache"}  # fmt: skip
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def markdown_files() -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        found += [os.path.join(folder, f) for f in files if f.endswith(".md")]
+    return sorted(found)
+
+
+def prose(path: str) -> str:
+    """The file without fenced code blocks or inline code (links there are examples)."""
+    lines, fenced = [], False
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if FENCE.match(line):
+                fenced = not fenced
+                continue
+            if not fenced:
+                lines.append(re.sub(r"`[^`]*`", "", line))
+    return "".join(lines)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
+    text = re.sub(r"`|\*\*|\*|_(?=\W)|(?<=\W)_", "", heading.strip().lower())
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path: str) -> set[str]:
+    seen: dict[str, int] = {}
+    found = set()
+    for line in prose(path).splitlines():
+        heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if heading:
+            base = slug(heading.group(1))
+            count = seen.get(base, 0)
+            seen[base] = count + 1
+            found.add(base if count == 0 else f"{base}-{count}")
+    return found
+
+
+def test_every_relative_link_resolves():
+    broken = []
+    for path in markdown_files():
+        for match in LINK.finditer(prose(path)):
+            target = match.group(1) or match.group(2)
+            if re.match(r"^[a-z]+:", target) or target.startswith("<"):
+                continue  # http(s), mailto: not checked here
+            file_part, _, anchor = target.partition("#")
+            resolved = os.path.normpath(os.path.join(os.path.dirname(path), file_part)) \
+                if file_part else path  # fmt: skip
+            where = os.path.relpath(path, ROOT)
+            if not os.path.exists(resolved):
+                broken.append(f"{where}: {target} (no such file)")
+            elif anchor and resolved.endswith(".md") and anchor not in anchors(resolved):
+                broken.append(f"{where}: {target} (no such heading)")
+    assert broken == []
+
+
+def test_the_slug_rules():
+    assert slug("Keys, roles and least privilege") == "keys-roles-and-least-privilege"
+    assert slug('The dry run: "why did my upload get 403?"') == (
+        "the-dry-run-why-did-my-upload-get-403"
+    )
+    assert slug("Local tools: `python -m sts_tools`") == "local-tools-python--m-sts_tools"
+
+
+# -- citations of the Tencent reference -----------------------------------------------------
+
+TENCENT = os.path.join(ROOT, "docs", "tencent")
+# The reference files this repository once cited from outside it; none exists here.
+OUTSIDE_NAMES = ("tencent-sts.md", "cam-and-scf.md", "scf-runtime.md", "browser-and-deploy.md",
+                 "anchors.md")  # fmt: skip
+CITED_FILE = re.compile(r"([\w-]+\.md)`?\)?((?:[ ,]*(?:and |or )?§ ?\d+(?:-§?\d+)?)*)")
+
+
+def tracked_text_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()  # fmt: skip
+    keep = (".py", ".md", ".yml", ".yaml", ".js", ".java", ".kt", ".m", ".h", ".swift", ".sh",
+            ".toml", ".cfg", ".txt", "Makefile", ".example")  # fmt: skip
+    this = os.path.relpath(__file__, ROOT)  # its own examples of what is wrong
+    return [p for p in listed if p.endswith(keep) and not p.endswith(".min.js") and p != this]
+
+
+def sections(name: str) -> set[str]:
+    with open(os.path.join(TENCENT, name), encoding="utf-8") as handle:
+        return set(re.findall(r"^## (\d+)\. ", handle.read(), re.M))
+
+
+def citation_problems(where: str, text: str) -> list[str]:
+    problems = [f"{where}: cites {name}, which is not in the repository"
+                for name in OUTSIDE_NAMES if name in text]  # fmt: skip
+    inside_reference = where.startswith("docs/tencent/")
+    reference_names = set(os.listdir(TENCENT))
+    for match in CITED_FILE.finditer(text):
+        name, numbers = match.group(1), re.findall(r"§ ?(\d+)", match.group(2))
+        if name not in reference_names or name == "README.md":
+            continue
+        before = text[max(0, match.start() - 8) : match.start()]
+        if not inside_reference and not before.endswith("tencent/"):
+            problems.append(f"{where}: {name} cited without its path docs/tencent/")
+        missing = [n for n in numbers if n not in sections(name)]
+        if missing:
+            problems.append(f"{where}: {name} has no section {', '.join(missing)}")
+    return problems
+
+
+def test_every_citation_of_the_tencent_reference_resolves():
+    """`docs/tencent/<file>.md §N` in code, config and docs: the file is in the
+    repository and has a section N (a heading `## N.`)."""
+    problems = []
+    for path in tracked_text_files():
+        with open(os.path.join(ROOT, path), encoding="utf-8", errors="replace") as handle:
+            problems += citation_problems(path, handle.read())
+    assert problems == []
+
+
+def test_the_citation_check_catches_what_it_should():
+    assert citation_problems("a.py", "see docs/tencent/cos-api.md §5 and §9") == []
+    assert citation_problems("a.py", "see docs/tencent/cos-api.md §42") == [
+        "a.py: cos-api.md has no section 42"
+    ]
+    assert citation_problems("a.py", "browser-and-deploy.md §3") == [
+        "a.py: cites browser-and-deploy.md, which is not in the repository"
+    ]
+    assert citation_problems("a.py", "(cos-api.md §5)") == [
+        "a.py: cos-api.md cited without its path docs/tencent/"
+    ]
+    assert citation_problems("docs/tencent/sts.md", "`cam-policy.md` §4") == []
+
+
+# -- the configuration reference -----------------------------------------------------------
+
+
+def keys_read() -> set[str]:
+    """Every key the validator reads, over configs that reach every branch: the
+    shipped one, the examples, listings on the bucket, a key set."""
+    read: set[str] = set()
+    real = config_reader.Section.raw
+
+    def recording(self, name, default=None):
+        read.add(self.key(name))
+        return real(self, name, default)
+
+    documents = [shipped_config()]
+    for name in sorted(os.listdir(os.path.join(ROOT, "examples"))):
+        with open(os.path.join(ROOT, "examples", name), encoding="utf-8") as handle:
+            documents.append(yaml.safe_load(handle))
+    on_bucket = copy.deepcopy(shipped_config())
+    on_bucket["listing"] = {"bucket_resource": True}
+    documents.append(on_bucket)
+    issuer = "https://login.example.com/"
+    jwks = make_env(STS_JWKS_URL=issuer + "jwks.json", STS_JWT_ISSUER=issuer,
+                    STS_JWT_AUDIENCE="app")  # fmt: skip
+    jwks.pop("STS_JWT_SECRET", None)
+    with mock.patch.object(config_reader.Section, "raw", recording):
+        for document in documents:
+            parse_config(copy.deepcopy(document), make_env())
+        try:
+            parse_config(shipped_config(), jwks)
+        except config_reader.ConfigError as exc:  # cryptography may be absent: keys read anyway
+            if "cryptography" not in str(exc):
+                raise
+    names = {re.sub(r"^profiles\.[^.]+(?=\.|$)", "profiles.<name>", key) for key in read}
+    names = {re.sub(r"\[\d+\].*$", "", key) for key in names}  # a list's items: its own row
+    # Sections are not keys: only the leaves (a name no other name extends).
+    return {n for n in names if not any(o.startswith(n + ".") for o in names)}
+
+
+def keys_documented() -> set[str]:
+    with open(os.path.join(ROOT, "docs", "configuration.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    section = text.split("\n## Keys", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\|\s*`([^`]+)`\s*\|", section, re.M))
+
+
+def test_the_configuration_page_lists_exactly_the_keys_the_code_reads():
+    read, documented = keys_read(), keys_documented()
+    assert sorted(read - documented) == [], "read by the validator, not in docs/configuration.md"
+    assert sorted(documented - read) == [], "in docs/configuration.md, never read"
+
+
+# -- the README's runnable blocks -------------------------------------------------------------
+
+
+def runnable_blocks(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    return re.findall(r"<!-- runnable -->\n```(?:bash|sh)\n(.*?)\n```", text, re.S)
+
+
+def test_the_readmes_runnable_blocks_run_against_the_local_stack():
+    blocks = runnable_blocks(os.path.join(ROOT, "README.md"))
+    assert len(blocks) >= 4, "the tour's commands are marked <!-- runnable -->"
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+    ports = {"9000": free_port(), "9001": free_port(), "9002": free_port()}
+    process, banner = start_serve(env, ports["9000"], ports["9001"], ports["9002"])
+    try:
+        assert "Ctrl-C stops." in banner, banner
+        script = "\n".join(blocks)
+        for default, port in ports.items():
+            script = re.sub(rf"\b{default}\b", str(port), script)
+        script = script.replace(".venv/bin/python", sys.executable)
+        ran = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+        assert ran.returncode == 0, f"{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
+    finally:
+        stop_serve(process)
+
+
+def test_only_marked_blocks_are_runnable(tmp_path):
+    path = tmp_path / "x.md"
+    path.write_text("<!-- runnable -->\n```bash\necho one\n```\n```bash\necho two\n```\n")
+    assert runnable_blocks(str(path)) == ["echo one"]
