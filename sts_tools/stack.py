@@ -130,7 +130,8 @@ def prepare(
             bucket, region = configured_bucket(stack)
             stack.notes.append(
                 f"COS: local COS at {stack.cos.endpoint}, bucket {bucket} ({region}) - checks "
-                "signatures and enforces each key's policy"
+                "signatures and enforces each key's policy; why it refused a request is in "
+                "the error's Message (local only) and in the log below"
             )
     return stack
 

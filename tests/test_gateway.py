@@ -109,6 +109,7 @@ def test_make_run_endpoint_end_to_end(tmp_path):
     try:
         assert "Ctrl-C stops." in text, text
         assert "built-in emulator" in text
+        assert "why it refused a request is in the error's Message (local only)" in text
         assert "FAKE" in text
         assert f"http://127.0.0.1:{port}/sts" in text
         assert "-m sts_tools token alice" in text
