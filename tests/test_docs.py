@@ -103,19 +103,19 @@ def test_the_slug_rules():
 # -- citations of the Tencent reference -----------------------------------------------------
 
 TENCENT = os.path.join(ROOT, "docs", "tencent")
-# The reference files this repository once cited from outside it; none exists here.
-OUTSIDE_NAMES = ("tencent-sts.md", "cam-and-scf.md", "scf-runtime.md", "browser-and-deploy.md",
-                 "anchors.md")  # fmt: skip
-CITED_FILE = re.compile(r"([\w-]+\.md)`?\)?((?:[ ,]*(?:and |or )?§ ?\d+(?:-§?\d+)?)*)")
+CITED_FILE = re.compile(r"([\w-]+\.md)\b`?\)?((?:[ ,]*(?:and |or )?§ ?\d+(?:-§?\d+)?)*)")
+# Markdown files may also cite Tencent's own sources (docs/tencent/*.md "Sources"); code,
+# config and tests may cite only what is in this repository.
+CODE = (".py", ".yml", ".yaml", ".js", ".java", ".kt", ".m", ".h", ".swift", ".sh", ".toml",
+        ".cfg", ".txt", "Makefile", ".example")  # fmt: skip
 
 
-def tracked_text_files() -> list[str]:
+def tracked_files() -> list[str]:
     listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout.split()  # fmt: skip
-    keep = (".py", ".md", ".yml", ".yaml", ".js", ".java", ".kt", ".m", ".h", ".swift", ".sh",
-            ".toml", ".cfg", ".txt", "Makefile", ".example")  # fmt: skip
-    this = os.path.relpath(__file__, ROOT)  # its own examples of what is wrong
-    return [p for p in listed if p.endswith(keep) and not p.endswith(".min.js") and p != this]
+    this = os.path.relpath(__file__, ROOT)  # its examples of what is wrong are wrong on purpose
+    return [p for p in listed if p.endswith((*CODE, ".md")) and not p.endswith(".min.js")
+            and p != this]  # fmt: skip
 
 
 def sections(name: str) -> set[str]:
@@ -123,14 +123,16 @@ def sections(name: str) -> set[str]:
         return set(re.findall(r"^## (\d+)\. ", handle.read(), re.M))
 
 
-def citation_problems(where: str, text: str) -> list[str]:
-    problems = [f"{where}: cites {name}, which is not in the repository"
-                for name in OUTSIDE_NAMES if name in text]  # fmt: skip
+def citation_problems(where: str, text: str, tracked_names: set[str]) -> list[str]:
+    """What is wrong with the .md citations in `text` (the file `where`)."""
+    problems = []
     inside_reference = where.startswith("docs/tencent/")
-    reference_names = set(os.listdir(TENCENT))
+    reference_names = set(os.listdir(TENCENT)) - {"README.md"}
     for match in CITED_FILE.finditer(text):
         name, numbers = match.group(1), re.findall(r"§ ?(\d+)", match.group(2))
-        if name not in reference_names or name == "README.md":
+        if where.endswith(CODE) and name not in tracked_names:
+            problems.append(f"{where}: cites {name}, which is not in the repository")
+        if name not in reference_names:
             continue
         before = text[max(0, match.start() - 8) : match.start()]
         if not inside_reference and not before.endswith("tencent/"):
@@ -141,28 +143,33 @@ def citation_problems(where: str, text: str) -> list[str]:
     return problems
 
 
-def test_every_citation_of_the_tencent_reference_resolves():
-    """`docs/tencent/<file>.md §N` in code, config and docs: the file is in the
-    repository and has a section N (a heading `## N.`)."""
+def test_every_citation_resolves_inside_the_repository():
+    """A `<file>.md` named in code, config or tests is a file in the repository, and
+    `docs/tencent/<file>.md §N` anywhere names a section N (a heading `## N.`)."""
+    files = tracked_files()
+    names = {os.path.basename(p) for p in files}
     problems = []
-    for path in tracked_text_files():
+    for path in files:
         with open(os.path.join(ROOT, path), encoding="utf-8", errors="replace") as handle:
-            problems += citation_problems(path, handle.read())
+            problems += citation_problems(path, handle.read(), names)
     assert problems == []
 
 
 def test_the_citation_check_catches_what_it_should():
-    assert citation_problems("a.py", "see docs/tencent/cos-api.md §5 and §9") == []
-    assert citation_problems("a.py", "see docs/tencent/cos-api.md §42") == [
+    names = {"cos-api.md", "README.md"}
+    absent = "nowhere" + ".md"  # in two parts, so that this file cites nothing absent itself
+    assert citation_problems("a.py", "see docs/tencent/cos-api.md §5 and §9", names) == []
+    assert citation_problems("a.py", "see docs/tencent/cos-api.md §42", names) == [
         "a.py: cos-api.md has no section 42"
     ]
-    assert citation_problems("a.py", "browser-and-deploy.md §3") == [
-        "a.py: cites browser-and-deploy.md, which is not in the repository"
+    assert citation_problems("a.py", f"see {absent} §3", names) == [
+        f"a.py: cites {absent}, which is not in the repository"
     ]
-    assert citation_problems("a.py", "(cos-api.md §5)") == [
+    assert citation_problems("docs/a.md", f"[src] `{absent}`", names) == []  # a source, in prose
+    assert citation_problems("a.py", "(cos-api.md §5)", names) == [
         "a.py: cos-api.md cited without its path docs/tencent/"
     ]
-    assert citation_problems("docs/tencent/sts.md", "`cam-policy.md` §4") == []
+    assert citation_problems("docs/tencent/sts.md", "`cam-policy.md` §4", names) == []
 
 
 # -- the configuration reference -----------------------------------------------------------
@@ -245,6 +252,6 @@ def test_the_readmes_runnable_blocks_run_against_the_local_stack():
 
 
 def test_only_marked_blocks_are_runnable(tmp_path):
-    path = tmp_path / "x.md"
+    path = tmp_path / "README.md"
     path.write_text("<!-- runnable -->\n```bash\necho one\n```\n```bash\necho two\n```\n")
     assert runnable_blocks(str(path)) == ["echo one"]
