@@ -165,7 +165,7 @@ def test_the_citation_check_catches_what_it_should():
     assert citation_problems("a.py", f"see {absent} §3", names) == [
         f"a.py: cites {absent}, which is not in the repository"
     ]
-    assert citation_problems("docs/a.md", f"[src] `{absent}`", names) == []  # a source, in prose
+    assert citation_problems("docs/api.md", f"[src] `{absent}`", names) == []  # a source, in prose
     assert citation_problems("a.py", "(cos-api.md §5)", names) == [
         "a.py: cos-api.md cited without its path docs/tencent/"
     ]
