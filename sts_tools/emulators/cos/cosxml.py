@@ -50,6 +50,18 @@ def _encoder(encoding_type: str) -> Callable[[str], str]:
     return lambda text: text
 
 
+def _listing(
+    tag: str, bucket_tag: str, bucket: str, encoding_type: str
+) -> tuple[ET.Element, Callable[[str], str]]:
+    """A listing's root element (bucket, then EncodingType when asked) and its key encoder."""
+    encode = _encoder(encoding_type)
+    root = ET.Element(tag)
+    xml_child(root, bucket_tag, bucket)
+    if encoding_type:
+        xml_child(root, "EncodingType", encoding_type)
+    return root, encode
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -92,11 +104,7 @@ def list_parts_result(
     truncated: bool,
     encoding_type: str = "",
 ) -> bytes:
-    encode = _encoder(encoding_type)
-    root = ET.Element("ListPartsResult")
-    xml_child(root, "Bucket", bucket)
-    if encoding_type:
-        xml_child(root, "EncodingType", encoding_type)
+    root, encode = _listing("ListPartsResult", "Bucket", bucket, encoding_type)
     xml_child(root, "Key", encode(key))
     xml_child(root, "UploadId", upload_id)
     xml_child(root, "StorageClass", "STANDARD")
@@ -119,11 +127,7 @@ def list_uploads_result(
     bucket: str, prefix: str, uploads: list[Upload], encoding_type: str = ""
 ) -> bytes:
     """All uploads under ``prefix`` in one page (the store does not page them)."""
-    encode = _encoder(encoding_type)
-    root = ET.Element("ListMultipartUploadsResult")
-    xml_child(root, "Bucket", bucket)
-    if encoding_type:
-        xml_child(root, "EncodingType", encoding_type)
+    root, encode = _listing("ListMultipartUploadsResult", "Bucket", bucket, encoding_type)
     xml_child(root, "KeyMarker", "")
     xml_child(root, "UploadIdMarker", "")
     xml_child(root, "NextKeyMarker", encode(uploads[-1].key) if uploads else "")
@@ -150,11 +154,7 @@ def list_bucket_result(
     encoding_type: str = "",
 ) -> bytes:
     """GetBucket. The delimiter is echoed as given: the Python SDK does not unquote it."""
-    encode = _encoder(encoding_type)
-    root = ET.Element("ListBucketResult")
-    xml_child(root, "Name", bucket)
-    if encoding_type:
-        xml_child(root, "EncodingType", encoding_type)
+    root, encode = _listing("ListBucketResult", "Name", bucket, encoding_type)
     xml_child(root, "Prefix", encode(prefix))
     xml_child(root, "Marker", encode(marker))
     xml_child(root, "MaxKeys", max_keys)
