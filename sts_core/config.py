@@ -52,7 +52,7 @@ EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
-ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/\d+:(?:role|roleName)/\S+$")
+ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/(?P<uin>\d+):(?:role|roleName)/\S+$")
 # Every Redis key this function writes starts with the prefix; no braces (the rate
 # limits' keys carry their own Redis Cluster hash tag) and no spaces.
 KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")

@@ -24,15 +24,15 @@ Unknown values (the account's UIN, role names) are printed as ``<placeholders>``
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from sts_core.config import ROLE_ARN_RE
 from sts_core.cos_actions import LISTING_ACTIONS
 from sts_core.policy import prefix_condition_value
 from sts_core.settings import Config
 
-ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/(?P<uin>\d+):roleName/(?P<name>[\w+=,.@-]+)$")
 VERSION = "2.0"
 
 
@@ -116,8 +116,6 @@ def documents(config: Config, env: Mapping[str, str]) -> dict[str, dict[str, Any
 
 
 def render(docs: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]) -> str:
-    import json
-
     lines = []
     for name, document in docs.items():
         lines += [f"# {name}", json.dumps(document, indent=2), ""]
