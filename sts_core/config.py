@@ -69,6 +69,7 @@ STORAGE_CLASSES = (
     "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
 )  # fmt: skip
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+SIGNER_MARGIN = 60  # seconds the signing key must outlive the longest ticket it signs
 TICKET_ACTIONS = {
     "post": "name/cos:PostObject", "put": "name/cos:PutObject", "get": "name/cos:GetObject",
 }  # fmt: skip
@@ -171,16 +172,24 @@ def _profile(
     )
     if ci_actions and not grants[0].per_user:
         raise ConfigError(section.key("ci_actions"), "needs the first grant on the user's root")
-    tickets = _tickets(section.section("tickets"), grants, max_length)
+    tickets = _tickets(section.section("tickets"), grants, max_length, content_types)
+    # Tickets only: the function never hands this profile's keys out (a keys request is 403).
+    tickets_only = section.boolean("tickets_only", False)
+    if tickets_only and tickets is None:
+        raise ConfigError(section.key("tickets_only"), "a ticket-only profile needs tickets")
     section.done()
     return Profile(
         name, actions, max_length, content_types, max_duration, bind_ip, grants, bucket,
         region, fresh_folder, tuple(dict.fromkeys(ci_actions)), storage_classes, tickets,
+        tickets_only,
     )  # fmt: skip
 
 
 def _tickets(
-    section: Section, grants: tuple[GrantTemplate, ...], max_length: Optional[int]
+    section: Section,
+    grants: tuple[GrantTemplate, ...],
+    max_length: Optional[int],
+    content_types: tuple[str, ...],
 ) -> Optional[TicketSettings]:
     """`profiles.<p>.tickets`: which tickets the profile hands out (sts_core/tickets.py)."""
     if not section.data:
@@ -214,6 +223,10 @@ def _tickets(
             )
         if not CONTENT_TYPE_RE.match(content_type) or "*" in content_type:
             raise ConfigError(f"{section.key('types')}.{extension}", "must be an exact media type")
+        if content_types and content_type not in content_types:
+            raise ConfigError(
+                f"{section.key('types')}.{extension}", "is not one of the profile's content_types"
+            )
     if {"post", "put"} & set(methods) and not types:
         raise ConfigError(section.key("types"), "upload tickets need extension: type pairs")
     ceiling = max_length or 5 * 1024**3
@@ -380,6 +393,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     listing_on_bucket = listing.boolean("bucket_resource", DEFAULTS["listing_on_bucket"])
     listing.done()
     cos_endpoint, signer_duration = _ticket_settings(top.section("tickets"), maximum)
+    _check_ticket_ttls(profiles, signer_duration)
     function_url = top.section("function_url")
     trust_address = function_url.boolean(
         "trust_remote_addr", DEFAULTS["trust_function_url_address"]
@@ -437,9 +451,16 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
     endpoint = section.string("cos_endpoint", DEFAULTS["cos_endpoint"]) or ""
     parts = urlsplit(endpoint.replace("{bucket}", "b").replace("{region}", "r"))
     local = parts.hostname in LOOPBACK_HOSTS or (parts.hostname or "").endswith(".localhost")
-    if "{bucket}" not in endpoint or parts.path not in ("", "/") or parts.query:
+    # Nothing but scheme and host: a path, query or fragment would change the signed
+    # request, and userinfo (`...myqcloud.com@evil.example`) hides the real host.
+    if (
+        "{bucket}" not in endpoint
+        or parts.path not in ("", "/")
+        or any(c in endpoint for c in "?#@\\")
+    ):
         raise ConfigError(
-            section.key("cos_endpoint"), "must be scheme://host with {bucket} (and {region})"
+            section.key("cos_endpoint"),
+            "must be scheme://host with {bucket} (and {region}): no user, path, query or #",
         )
     if parts.scheme != "https" and not (parts.scheme == "http" and local):
         raise ConfigError(section.key("cos_endpoint"), "must be https (http only for loopback)")
@@ -447,6 +468,18 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
                                max(900, max_duration))  # fmt: skip
     section.done()
     return endpoint.rstrip("/"), duration
+
+
+def _check_ticket_ttls(profiles: Mapping[str, Profile], signer_duration: int) -> None:
+    """A ticket must fit in a fresh signing key with the margin to spare, or every
+    ticket would cost an STS call (ticket_signer.py reuses a key only while it can)."""
+    for name, profile in profiles.items():
+        if profile.tickets is not None and profile.tickets.ttl >= signer_duration - SIGNER_MARGIN:
+            raise ConfigError(
+                f"profiles.{name}.tickets.ttl",
+                f"must be below tickets.signer_duration ({signer_duration}) minus the signing "
+                f"key's {SIGNER_MARGIN} s refresh margin",
+            )
 
 
 def check_redis_url(url: str) -> None:

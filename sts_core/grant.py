@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 
 from .credential_request import CredentialRequest
-from .errors import BadRequest
+from .errors import BadRequest, Forbidden
 from .policy import RootGrant, Target, build_policy, check_scope, guard, render
 from .prefix import check_user_id, render_root
 from .settings import Config, Profile
@@ -53,6 +53,11 @@ def plan_grant(
     new_folder: Callable[[], str] = new_folder_name,
 ) -> Grant:
     profile = ask.profile
+    if profile.tickets_only:  # its keys would skip every pin its tickets carry
+        raise Forbidden(
+            "tickets_only",
+            f"profile {profile.name!r} gives upload tickets only, no keys: send a ticket",
+        )
     target = caller_target(config, profile, user_id, claims, new_folder)
     # The profile's grants, narrowed by the scope (403 outside them).
     grants = None if ask.scope is None else check_scope(profile, target, ask.scope)

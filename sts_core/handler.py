@@ -20,7 +20,7 @@ from sts_core.config_reader import ConfigError
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
 from sts_core.events import parse_event, safe_request_id
-from sts_core.grant import caller_target, plan_grant
+from sts_core.grant import bound_address, caller_target, plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
@@ -89,7 +89,10 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #     with the function's own temporary key (no STS call per ticket), within
         #     the caller's rate limit.
         if ask.ticket is not None:
-            answer = hand_out_ticket(service, ask, ask.ticket, user_id, claims, deadline, log)
+            source_ip = request.client_ip(config.trust_function_url_address)
+            answer = hand_out_ticket(
+                service, ask, ask.ticket, user_id, claims, deadline, log, source_ip
+            )
             response = json_response(200, answer, headers)
             log.write("ticket", 200, elapsed_ms(started))
             return response
@@ -214,17 +217,19 @@ def hand_out_ticket(
     claims: Mapping[str, Any],
     deadline: float,
     log: RequestLog,
+    source_ip: Optional[str] = None,
 ) -> dict[str, Any]:
-    """The profile must give this kind of ticket (403); the caller's roots as for keys;
-    the rate limit as for a new key; the signing key; the ticket."""
+    """The profile must give this kind of ticket (403); the caller's roots and address
+    binding as for keys; the rate limit as for a new key; the signing key; the ticket."""
     log.set(ticket=wanted.method)
     allowed_settings(ask.profile, wanted)
     config = service.config
     target = caller_target(config, ask.profile, user_id, claims)
+    address = bound_address(source_ip) if ask.profile.bind_ip else None
     admit(service, user_id, deadline, log)
     if service.tickets is None:  # built whenever a profile gives tickets
         raise Misconfigured("a profile gives tickets but the service has no ticket signer")
-    signer = service.tickets.key(service.env, deadline, log.set)
+    signer = service.tickets.key(service.env, deadline, log.set, address)
     ticket = plan_ticket(
         ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
         new_object_name,

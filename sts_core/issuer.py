@@ -32,11 +32,17 @@ class FederationIssuer(NamedTuple):
     sts: StsClient
 
     def issue(
-        self, env: Mapping[str, str], user_id: str, policy: str, duration: int, deadline: float
+        self,
+        env: Mapping[str, str],
+        user_id: str,
+        policy: str,
+        duration: int,
+        deadline: float,
+        session: Optional[str] = None,
     ) -> IssuedCredentials:
         return self.sts.get_federation_token(
             signing_credentials(GET_FEDERATION_TOKEN, env),
-            name=federation_name(user_id),
+            name=session or federation_name(user_id),
             policy=policy,
             duration_seconds=duration,
             deadline=deadline,
@@ -49,12 +55,18 @@ class RoleIssuer(NamedTuple):
     external_id: Optional[str] = None
 
     def issue(
-        self, env: Mapping[str, str], user_id: str, policy: str, duration: int, deadline: float
+        self,
+        env: Mapping[str, str],
+        user_id: str,
+        policy: str,
+        duration: int,
+        deadline: float,
+        session: Optional[str] = None,
     ) -> IssuedCredentials:
         return self.sts.assume_role(
             signing_credentials(ASSUME_ROLE, env),
             role_arn=self.role_arn,
-            session_name=role_session_name(user_id),
+            session_name=session or role_session_name(user_id),
             policy=policy,
             duration_seconds=duration,
             deadline=deadline,

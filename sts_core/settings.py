@@ -63,6 +63,7 @@ class Profile(NamedTuple):
     ci_actions: tuple[str, ...] = ()  # Cloud Infinite actions on the user's root
     storage_classes: tuple[str, ...] = ("STANDARD",)  # what an upload may ask for
     tickets: Optional[TicketSettings] = None
+    tickets_only: bool = False  # no keys leave the function: a keys request is 403
 
 
 class AuthSettings(NamedTuple):

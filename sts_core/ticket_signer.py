@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .config import SIGNER_MARGIN as MARGIN
 from .config import TICKET_ACTIONS
 from .cos_actions import CREATE_ACTIONS
 from .policy import PIN, PRIVATE_ACLS, PolicyViolation, render
@@ -35,16 +36,20 @@ if TYPE_CHECKING:
     from .issuer import Issuer
     from .shared_cache import SharedCache
 
-SIGNER = "ticket-signer"  # stands for the user ID: the STS session is named after it
-MARGIN = 60  # seconds a key must outlive the longest ticket it signs
+SIGNER = "ticket-signer"  # the reuse key's name (no user digest is spelled so)
+# The STS session's name. Users' sessions are cos-sts-<digest of the user ID>, so no
+# user ID, not even "ticket-signer", can name a session as the signing key's.
+SESSION = "cos-ticket-signer"
+MAX_BOUND_KEYS = 256  # bind_ip signing keys one instance keeps (the least recent go)
 
 
 def _resource(bucket: str, region: str, key: str) -> str:
     return f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/{key}"
 
 
-def signer_policy(config: Config) -> dict[str, Any]:
-    """One statement per ticket profile and kind of action."""
+def signer_policy(config: Config, address: Optional[str] = None) -> dict[str, Any]:
+    """One statement per ticket profile and kind of action; with `address` (a CIDR,
+    for bind_ip profiles) every statement holds only from there, as a bound key does."""
     statements = []
     for profile in config.profiles.values():
         if profile.tickets is None:
@@ -64,6 +69,9 @@ def signer_policy(config: Config) -> dict[str, Any]:
         reads = [a for a in actions if a not in CREATE_ACTIONS]
         if reads:
             statements.append({"effect": "allow", "action": reads, "resource": resource})
+    if address is not None:
+        for statement in statements:
+            statement.setdefault("condition", {})["ip_equal"] = {"qcs:ip": [address]}
     return {"version": "2.0", "statement": statements}
 
 
@@ -95,7 +103,9 @@ def check_signer_policy(policy: Mapping[str, Any], config: Config) -> None:
 
 
 class TicketSigner:
-    """The current signing key of one warm instance."""
+    """The current signing keys of one warm instance: one for every caller, and one per
+    address for bind_ip profiles (each bound to that address, so a ticket it signs
+    works only from there, like a bound key)."""
 
     def __init__(
         self,
@@ -106,6 +116,7 @@ class TicketSigner:
     ) -> None:
         policy = signer_policy(config)
         check_signer_policy(policy, config)
+        self.config = config
         self.policy_text = render(policy)
         self.duration = config.ticket_signer_duration
         ttls = [p.tickets.ttl for p in config.profiles.values() if p.tickets is not None]
@@ -114,6 +125,7 @@ class TicketSigner:
         self.shared = shared
         self._clock = clock
         self._current: Optional[IssuedCredentials] = None
+        self._bound: dict[str, IssuedCredentials] = {}  # address -> key, the newest last
 
     def now(self) -> float:
         """The time tickets are signed at: the clock the key's life is measured on."""
@@ -124,28 +136,57 @@ class TicketSigner:
         return f"{SIGNER}\n{self.policy_text}"
 
     def key(
-        self, env: Mapping[str, str], deadline: float, note: Callable[..., None]
+        self,
+        env: Mapping[str, str],
+        deadline: float,
+        note: Callable[..., None],
+        address: Optional[str] = None,
     ) -> IssuedCredentials:
         """A key with enough life for any ticket: this instance's, else (Redis) any
-        instance's, else a new one from STS. `note` records where it came from."""
+        instance's, else a new one from STS. `note` records where it came from.
+        `address`: a key usable only from there (bind_ip)."""
+        if address is None:
+            policy_text, current = self.policy_text, self._current
+        else:
+            policy = signer_policy(self.config, address)
+            check_signer_policy(policy, self.config)
+            policy_text, current = render(policy), self._bound.get(address)
+        issued = self._fresh(env, deadline, note, policy_text, current)
+        if address is None:
+            self._current = issued
+        else:
+            self._bound.pop(address, None)
+            self._bound[address] = issued
+            while len(self._bound) > MAX_BOUND_KEYS:
+                del self._bound[next(iter(self._bound))]
+        return issued
+
+    def _fresh(
+        self,
+        env: Mapping[str, str],
+        deadline: float,
+        note: Callable[..., None],
+        policy_text: str,
+        current: Optional[IssuedCredentials],
+    ) -> IssuedCredentials:
         now = self._clock()
-        current = self._current
         if current is not None and current.expired_time - now >= self.min_life:
             note(signer="reused")
             return current
+        reuse_key = f"{SIGNER}\n{policy_text}"
         if self.shared is not None:
             try:
-                shared = self.shared.get(self.reuse_key, self.duration, deadline)
+                shared = self.shared.get(reuse_key, self.duration, deadline)
             except self.shared.link.Error:
                 shared = None
             if shared is not None and shared.expired_time - now >= self.min_life:
-                self._current = shared
                 note(signer="shared")
                 return shared
-        issued = self.issuer.issue(env, SIGNER, self.policy_text, self.duration, deadline)
-        self._current = issued
+        issued = self.issuer.issue(
+            env, SIGNER, policy_text, self.duration, deadline, session=SESSION
+        )
         if self.shared is not None:
             with contextlib.suppress(self.shared.link.Error):  # Redis trouble: STS next time
-                self.shared.put(self.reuse_key, self.duration, issued, deadline)
+                self.shared.put(reuse_key, self.duration, issued, deadline)
         note(signer="issued", stsRequestId=issued.request_id)
         return issued

@@ -451,8 +451,8 @@ class CountingIssuer:
     def __init__(self, clock):
         self.clock, self.asked = clock, []
 
-    def issue(self, env, user_id, policy_text, duration, deadline):
-        self.asked.append((user_id, duration))
+    def issue(self, env, user_id, policy_text, duration, deadline, session=None):
+        self.asked.append((session, duration))
         now = int(self.clock())
         return IssuedCredentials(f"AKID{len(self.asked)}", "k", "t", now, now + duration)
 
@@ -469,7 +469,7 @@ def test_the_signing_key_is_renewed_before_a_ticket_could_outlive_it():
     second = signer.key({}, 0.0, lambda **fields: notes.append(fields["signer"]))
     assert second.tmp_secret_id == "AKID2"
     assert notes == ["issued", "reused", "issued"]
-    assert issuer.asked == [("ticket-signer", 3600)] * 2
+    assert issuer.asked == [("cos-ticket-signer", 3600)] * 2
 
 
 @pytest.mark.parametrize(
