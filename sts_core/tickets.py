@@ -10,7 +10,11 @@ Instead of temporary keys, the caller gets exactly what one request needs
   (EntityTooLarge / EntityTooSmall), another key, another type.
 - ``put``: a presigned PUT whose signed headers fix the content type, the exact
   length, the ACL, the storage class and ``x-cos-forbid-overwrite``.
-- ``get``: a presigned GET of a key inside the caller's root.
+- ``get``: a presigned GET of a key inside the caller's root. Its signature also
+  covers ``response-content-type`` (the profile's type for the key's extension, else
+  ``application/octet-stream``) and ``response-content-disposition: attachment``:
+  appending another value repeats a signed parameter, so COS cannot be talked into
+  serving the object as HTML (docs/tickets.md, "Download tickets").
 
 The key is the function's choice, inside the caller's root:
 ``<root><YYYY-MM-DD>/<32 hex>.<ext>`` (128 random bits, so it overwrites nothing and
@@ -41,6 +45,8 @@ TICKET_FIELDS = ("method", "extension", "contentType", "size", "name", "key")
 PRIVATE_ACL = PRIVATE_ACLS[0]
 SUCCESS_STATUS = "200"  # PostObject answers its XML document (the mini-program sample's)
 START_SLACK = 60  # the window starts a minute early: a COS clock a little behind still accepts
+UNKNOWN_TYPE = "application/octet-stream"  # a download whose extension the profile does not list
+DOWNLOAD_DISPOSITION = "attachment"  # a browser saves it, never renders it as a page
 
 
 class TicketRequest(NamedTuple):
@@ -139,7 +145,7 @@ def plan_ticket(
     base = endpoint.replace("{bucket}", target.bucket).replace("{region}", target.region)
     if ask.method == "get":
         key = _download_key(settings, target, ask)
-        return _presigned_get(base, key, signer, window, expires)
+        return _presigned_get(base, key, _served_type(settings, key), signer, window, expires)
     extension, content_type = _type_of(settings, ask)
     key = _upload_key(settings, target, ask, extension, issued, random_hex)
     upload = _Upload(key, content_type, profile.storage_classes[0], signer, base, window, expires)
@@ -320,10 +326,22 @@ def _presigned_put(settings: TicketSettings, ask: TicketRequest, upload: _Upload
                   content_type=upload.content_type, max_size=ask.size)  # fmt: skip
 
 
+def _served_type(settings: TicketSettings, key: str) -> str:
+    """The type a download is served as: the profile's for the key's extension."""
+    name = key.rsplit("/", 1)[-1]
+    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+    return settings.types.get(extension, UNKNOWN_TYPE)
+
+
 def _presigned_get(
-    base: str, key: str, signer: IssuedCredentials, window: str, expires: int
+    base: str, key: str, content_type: str, signer: IssuedCredentials, window: str, expires: int
 ) -> Ticket:
-    return Ticket("GET", _presigned_url(base, "get", key, signer, window, {}), key, expires)
+    overrides = {
+        "response-content-disposition": DOWNLOAD_DISPOSITION,
+        "response-content-type": content_type,
+    }
+    url = _presigned_url(base, "get", key, signer, window, {}, overrides)
+    return Ticket("GET", url, key, expires, content_type=content_type)
 
 
 def _presigned_url(
@@ -333,14 +351,16 @@ def _presigned_url(
     signer: IssuedCredentials,
     window: str,
     headers: Mapping[str, str],
+    overrides: Mapping[str, str] = {},
 ) -> str:
     """The object URL with the signature in its query. Signed: the host, every header
-    in `headers` (the client sends each with exactly that value) and the token."""
+    in `headers` (the client sends each with exactly that value), the token and the
+    response `overrides` (in the query too, so a second value breaks the signature)."""
     host = base.split("://", 1)[1]
-    params = {"x-cos-security-token": signer.session_token}
+    params = {**overrides, "x-cos-security-token": signer.session_token}
     signed = sign_request(
         signer.tmp_secret_id, signer.tmp_secret_key, window, method, "/" + key, params,
         {"host": host, **{name.lower(): value for name, value in headers.items()}},
     )  # fmt: skip
-    token = quote(signer.session_token, safe="-_.~")
-    return f"{base}/{quote(key, safe='/-_.~')}?{signed.query}&x-cos-security-token={token}"
+    query = "".join(f"&{name}={quote(value, safe='-_.~')}" for name, value in params.items())
+    return f"{base}/{quote(key, safe='/-_.~')}?{signed.query}{query}"

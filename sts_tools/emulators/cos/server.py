@@ -89,6 +89,11 @@ TOKEN_HEADER = "x-cos-security-token"
 # or foreign session token. Both are 403s; the switch picks the code.
 TOKEN_ERRORS = {"AccessDenied": AccessDenied, "InvalidAccessKeyId": InvalidAccessKeyId}
 # What COS answers a forbidden overwrite is unverified (docs/tencent/direct-upload.md §3).
+# Whether COS applies a response-* parameter its signature does not cover is
+# unverified (docs/tickets.md, "Download tickets"; `check-deployment` probes it):
+# "honour" applies it (the reading tickets must survive), "ignore" serves the stored
+# headers.
+UNSIGNED_OVERRIDES = ("honour", "ignore")
 OVERWRITE_ERRORS = {
     "FileAlreadyExists": FileAlreadyExists,
     "PreconditionFailed": PreconditionFailed,
@@ -154,6 +159,18 @@ def _short(secret_id: str) -> str:
     return "..." + secret_id[-6:] if secret_id else ""
 
 
+def signed_params(request: CosRequest) -> frozenset[str]:
+    """The query parameters the request's signature covers (lower case; none when
+    unsigned or unreadable: the signature check decides that, not this)."""
+    try:
+        fields = query_fields(request.query)
+        if fields is None:
+            fields = parse_authorization(request.headers.get("authorization", ""))
+    except MalformedAuthorization:
+        return frozenset()
+    return frozenset(name.lower() for name in fields.param_list)
+
+
 class CosEmulator:
     """A one-bucket COS on loopback. `start()`/`stop()`, or use as a context manager."""
 
@@ -175,6 +192,7 @@ class CosEmulator:
         header_signed_forms: bool = True,
         overwrite_error: str = "FileAlreadyExists",
         reasons: bool = True,
+        unsigned_overrides: str = "honour",
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
@@ -199,6 +217,9 @@ class CosEmulator:
         # A local-only aid: the decision's reason appended to the error's <Message>, so
         # an SDK's error says why (real COS says only "Access Denied.").
         self.reasons = reasons
+        if unsigned_overrides not in UNSIGNED_OVERRIDES:
+            raise ValueError(f"unsigned_overrides must be one of {UNSIGNED_OVERRIDES}")
+        self.unsigned_overrides = unsigned_overrides
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
@@ -535,9 +556,13 @@ class CosEmulator:
             headers.append(("Content-Range", f"bytes {start}-{end}/{len(stored.body)}"))
         for parameter, header in RESPONSE_OVERRIDES.items():
             value = request.param(parameter)
-            if value is not None:
+            if value is not None and self._applies(request, parameter):
                 headers = [(n, v) for n, v in headers if n != header] + [(header, value)]
         return Response(status, headers, body)
+
+    def _applies(self, request: CosRequest, parameter: str) -> bool:
+        """A response-* parameter applies if signed, or unsigned under "honour"."""
+        return self.unsigned_overrides == "honour" or parameter in signed_params(request)
 
     def _api_HeadObject(self, request: CosRequest, key: str) -> Response:
         stored = self.store.get_object(self.bucket.name, key)
