@@ -98,9 +98,13 @@ def test_a_correct_deployment_passes_every_check(capsys, endpoint, local_cos, co
     assert row(rows, WRITE_OTHER)["detail"].endswith(": 403 AccessDenied")
     assert row(rows, READ_OTHER)["detail"].endswith(": 403 AccessDenied")
     # The avatar profile's post ticket: held to its size and key by COS.
-    assert names[-7:] == [tickets.TICKET_FORM, tickets.TICKET_LARGER, tickets.TICKET_OTHER_KEY,
-                          tickets.TICKET_OTHER_TYPE, tickets.TICKET_UPLOAD, tickets.TICKET_PUT,
-                          tickets.TICKET_OVERWRITE]  # fmt: skip
+    assert names[-10:] == [tickets.TICKET_FORM, tickets.TICKET_LARGER, tickets.TICKET_OTHER_KEY,
+                           tickets.TICKET_OTHER_TYPE, tickets.TICKET_UPLOAD, tickets.TICKET_GET,
+                           tickets.TICKET_RETYPE, tickets.TICKET_UNSIGNED, tickets.TICKET_PUT,
+                           tickets.TICKET_OVERWRITE]  # fmt: skip
+    assert rows[tickets.TICKET_GET]["detail"].startswith("200 as image/")
+    assert rows[tickets.TICKET_RETYPE]["detail"].startswith("403 as ")
+    assert rows[tickets.TICKET_UNSIGNED]["detail"].endswith(": applied")  # the default reading
     assert rows[tickets.TICKET_FORM]["detail"].startswith("profile avatar, key users/alice/")
     assert rows[tickets.TICKET_LARGER]["detail"].endswith(": 400 EntityTooLarge")
     assert rows[tickets.TICKET_OTHER_KEY]["detail"].endswith(": 403 AccessDenied")
@@ -150,6 +154,31 @@ def test_a_cos_that_ignores_forbid_overwrite_is_caught(capsys, monkeypatch, endp
     assert {name for name, s in statuses(rows).items() if s == "FAIL"} == {tickets.TICKET_OVERWRITE}
     assert "x-cos-forbid-overwrite was not honoured" in rows[tickets.TICKET_OVERWRITE]["detail"]
     assert local_cos.store.objects(local_cos.bucket.name) == []
+
+
+def test_a_get_ticket_that_can_be_retyped_is_caught(capsys, monkeypatch, endpoint, local_cos,
+                                                   config_file):  # fmt: skip
+    """A broken build: download tickets without their signed response overrides, on
+    a COS that applies unsigned ones (the local COS's default reading)."""
+    real = tickets_core._presigned_url
+
+    def unsigned(base, method, key, signer, window, headers, overrides=None):
+        return real(base, method, key, signer, window, headers)
+
+    monkeypatch.setattr(tickets_core, "_presigned_url", unsigned)
+    status, rows = run_check(capsys, endpoint(deployed_config()), local_cos, config_file)
+    assert status == 1
+    failed = {name for name, s in statuses(rows).items() if s == "FAIL"}
+    assert failed == {tickets.TICKET_RETYPE}
+    assert rows[tickets.TICKET_RETYPE]["detail"] == "200 as text/html"
+
+
+def test_the_unsigned_override_row_reports_the_cos_reading(capsys, monkeypatch, endpoint,
+                                                           local_cos, config_file):  # fmt: skip
+    monkeypatch.setattr(local_cos, "unsigned_overrides", "ignore")
+    status, rows = run_check(capsys, endpoint(deployed_config()), local_cos, config_file)
+    assert status == 0, json.dumps(rows, indent=1)
+    assert rows[tickets.TICKET_UNSIGNED]["detail"].endswith(": ignored")
 
 
 def test_profile_limits_are_confirmed_by_cos(capsys, endpoint, local_cos, config_file):

@@ -71,6 +71,7 @@ class Expectation:
     ticket_profile: Optional[str] = None  # a profile giving post tickets (check_tickets.py)
     ticket_extension: str = ""
     ticket_put: bool = False  # ... and put tickets
+    ticket_get: bool = False  # ... and get tickets
 
 
 class CheckError(Exception):
@@ -97,7 +98,7 @@ def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expe
             content_type = str(types[0]).replace("/*", "/octet-stream")
     prefix = config_view.section(document, "prefix")
     auth = config_view.section(document, "auth")
-    ticket_profile, ticket_extension, ticket_put = _ticket_profile(profiles)
+    ticket_profile, ticket_extension, ticket_put, ticket_get = _ticket_profile(profiles)
     return Expectation(
         profile=profile,
         actions=actions,
@@ -107,18 +108,20 @@ def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expe
         ticket_profile=ticket_profile,
         ticket_extension=ticket_extension,
         ticket_put=ticket_put,
+        ticket_get=ticket_get,
     )
 
 
-def _ticket_profile(profiles: Mapping[str, Any]) -> tuple[Optional[str], str, bool]:
-    """The first profile giving post tickets, its first extension, whether it gives put."""
+def _ticket_profile(profiles: Mapping[str, Any]) -> tuple[Optional[str], str, bool, bool]:
+    """The first profile giving post tickets, its first extension, whether it gives put
+    and get."""
     for name, profile in profiles.items():
         tickets = profile.get("tickets") if isinstance(profile, dict) else None
         types = tickets.get("types") if isinstance(tickets, dict) else None
         methods = (tickets.get("methods") or []) if isinstance(tickets, dict) else []
         if isinstance(types, dict) and types and "post" in methods:
-            return str(name), str(next(iter(types))), "put" in methods
-    return None, "", False
+            return str(name), str(next(iter(types))), "put" in methods, "get" in methods
+    return None, "", False, False
 
 
 def _actions(profile: Any) -> list[str]:
@@ -211,7 +214,7 @@ class Checker:
 
             try:
                 check_tickets(self, self.expect.ticket_profile, self.expect.ticket_extension,
-                              self.expect.ticket_put)  # fmt: skip
+                              self.expect.ticket_put, self.expect.ticket_get)  # fmt: skip
             except requests.RequestException as exc:
                 self.add("endpoint reachable for tickets", False, f"{type(exc).__name__}: {exc}")
         return self.rows

@@ -9,6 +9,11 @@ the way an app uses it, and COS itself must hold the ticket to its limits.
 4. When the profile gives put tickets: a presigned PUT uploads, and the same PUT
    sent again is refused (``x-cos-forbid-overwrite``: whether COS honours it on a
    PUT is unverified, so this row is how you find out on your bucket).
+5. When the profile gives get tickets: a get ticket downloads the probe as its
+   type; with ``response-content-type=text/html`` appended it must not come back as
+   HTML (the ticket signs its overrides); and one row reports what your COS does
+   with a response-* parameter no signature covers (applied, ignored or refused:
+   unverified, docs/tickets.md "Download tickets").
 
 The user's keys delete the probes again when their profile may (else the row
 says where each was left).
@@ -37,9 +42,16 @@ TICKET_OTHER_TYPE = "the ticket's form with another content type refused by COS"
 TICKET_UPLOAD = "the ticket uploads the probe file"
 TICKET_PUT = "a put ticket uploads the probe file"
 TICKET_OVERWRITE = "the same put again refused by COS (no overwrite)"
+TICKET_GET = "a get ticket downloads the probe as its type"
+TICKET_RETYPE = "the get ticket with response-content-type=text/html appended is not HTML"
+TICKET_UNSIGNED = "an unsigned response-* parameter (what this COS does with it)"
+HTML = "response-content-type=text%2Fhtml"
+UNSIGNED = "response-content-language=x-cos-sts-check"  # a harmless, visible override
 
 
-def check_tickets(checker: Checker, profile: str, extension: str, put: bool = False) -> None:
+def check_tickets(
+    checker: Checker, profile: str, extension: str, put: bool = False, get: bool = False
+) -> None:
     run_id = uuid.uuid4().hex[:12]
     body = f"cos-sts check-deployment ticket probe {run_id}\n".encode()
     wanted = {"method": "post", "extension": extension, "size": len(body)}
@@ -66,9 +78,14 @@ def check_tickets(checker: Checker, profile: str, extension: str, put: bool = Fa
     checker.add(TICKET_OTHER_TYPE, retyped[0] == 403, f"text/html: {_describe(retyped)}")
     sent = _send(checker, ticket, body)
     detail = f"{key}: {_describe(sent)}"
+    downloads: list[tuple[str, bool, str]] = []
     if 200 <= sent[0] < 300:
+        if get:  # before the probe is deleted; the rows follow the upload's
+            downloads = _check_get(checker, profile, key)
         detail += _clean_up(checker, answer, key)
     checker.add(TICKET_UPLOAD, 200 <= sent[0] < 300, detail)
+    for name, ok, said in downloads:
+        checker.add(name, ok, said)
     if put:
         _check_put(checker, profile, extension, body)
 
@@ -88,6 +105,45 @@ def _check_put(checker: Checker, profile: str, extension: str, body: bytes) -> N
     if 200 <= again[0] < 300:
         detail += " - COS overwrote the object: x-cos-forbid-overwrite was not honoured"
     checker.add(TICKET_OVERWRITE, 400 <= again[0] < 500, detail + _clean_up(checker, answer, key))
+
+
+def _check_get(checker: Checker, profile: str, key: str) -> list[tuple[str, bool, str]]:
+    answer = _ask(checker, profile, {"method": "get", "key": key}, TICKET_GET)
+    if answer is None:
+        return []
+    ticket = answer["ticket"]
+    wanted = str(ticket.get("contentType", ""))
+    plain = _get(checker, ticket)
+    rows = [(TICKET_GET, plain[0] == 200 and plain[1] == wanted, _served(plain))]
+    html = _get(checker, ticket, HTML)
+    refused = 400 <= html[0] < 500 or (html[0] == 200 and html[1] != "text/html")
+    rows.append((TICKET_RETYPE, refused, _served(html)))
+    unsigned = _get(checker, ticket, UNSIGNED)
+    if unsigned[0] != 200:
+        reading = f"refused ({_served(unsigned)})"
+    else:
+        reading = "applied" if unsigned[2] == "x-cos-sts-check" else "ignored"
+    rows.append((TICKET_UNSIGNED, True, f"{UNSIGNED}: {reading}"))
+    return rows
+
+
+def _get(checker: Checker, ticket: Mapping[str, Any], extra: str = "") -> tuple[int, str, str]:
+    """(status, Content-Type, Content-Language) of the ticket's GET, `extra` appended."""
+    import requests
+
+    url, headers = _where(checker, ticket)
+    try:
+        response = checker.http.get(url + (f"&{extra}" if extra else ""), headers=headers,
+                                    timeout=checker.timeout)  # fmt: skip
+    except requests.RequestException as exc:
+        return 0, type(exc).__name__, ""
+    served = response.headers.get("Content-Type", "")
+    return response.status_code, served, response.headers.get("Content-Language", "")
+
+
+def _served(outcome: tuple[int, str, str]) -> str:
+    status, served, _ = outcome
+    return f"no answer ({served})" if status == 0 else f"{status} as {served or 'no type'}"
 
 
 def _ask(
