@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sts_core.config import parse_config
 from sts_core.credential_request import CredentialRequest
 from sts_core.grant import plan_grant
-from sts_core.policy import render
+from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS
+from sts_core.policy import PIN, render
 from sts_core.ticket_signer import signer_policy
 from sts_tools.commands import cam_policy
 from sts_tools.emulators.cos import cam
@@ -54,13 +55,26 @@ def inside(pattern: str) -> str:
     return pattern[:-1] + "deep/x.bin" if pattern.endswith("*") else pattern
 
 
-def covered(role, policy, values=None):
-    """Each (action, resource) of `policy`, decided against the role's policy."""
+def covered(role, policy, values=None, size=5 * 1024**3):
+    """Each (action, resource) of `policy`, decided against the role's policy, for
+    requests at the statement's edges: each ACL and storage class it pins, the
+    largest body it allows (`size` where it sets no cap, e.g. the signing key's)."""
     for statement in policy["statement"]:
+        condition = statement.get("condition", {})
+        pins = condition.get(PIN, {})
+        cap = condition.get("numeric_less_than_equal", {}).get("cos:content-length", size)
         for action in statement["action"]:
+            edges = [dict(values or {})]
+            if action in LENGTH_ACTIONS:
+                edges = [{**edge, "cos:content-length": str(cap)} for edge in edges]
+            if action in CREATE_ACTIONS:
+                edges = [{**edge, "cos:x-cos-acl": acl, "cos:x-cos-storage-class": kind}
+                         for edge in edges for acl in pins["cos:x-cos-acl"]
+                         for kind in pins["cos:x-cos-storage-class"]]  # fmt: skip
             for resource in statement["resource"]:
-                decision = cam.decide(role, action, inside(resource), values or {})
-                assert decision.allowed, (action, resource, decision.reason)
+                for edge in edges:
+                    decision = cam.decide(role, action, inside(resource), edge)
+                    assert decision.allowed, (action, resource, edge, decision.reason)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -70,6 +84,8 @@ def test_every_grant_for_any_user_is_inside_the_printed_policy(name, user, tenan
     config = parse_config(CONFIGS[name](), make_env())
     role = role_policy(config)
     for profile in config.profiles.values():
+        if profile.tickets_only:  # no keys: its tickets' signing key is checked below
+            continue
         ask = CredentialRequest(profile, config.default_duration, None)
         grant = plan_grant(config, user, ask, None, {"tenant": tenant})
         values = {"cos:prefix": f"users%2F{user}%2F"} if config.listing_on_bucket else {}
@@ -78,7 +94,8 @@ def test_every_grant_for_any_user_is_inside_the_printed_policy(name, user, tenan
 
 def test_the_ticket_signers_policy_is_inside_it_too():
     config = parse_config(shipped_config(), make_env())
-    covered(role_policy(config), signer_policy(config))
+    largest = max(p.tickets.max_size for p in config.profiles.values() if p.tickets)
+    covered(role_policy(config), signer_policy(config), size=largest)
 
 
 @pytest.mark.parametrize("key", ["x.txt", "public/x.txt", "usersx/a.txt", ""])
@@ -128,3 +145,65 @@ def test_the_command_reads_dotenv_and_prints_json(tmp_path):
     assert resources == ["qcs::cos:ap-shanghai:uid/1250000000:photos-1250000000/users/*"]
     text = run_python("-m", "sts_tools", "cam-policy", env=env).stdout
     assert text.startswith("# vending role policy (STS_ROLE_ARN)\n{")
+
+
+# -- the ceiling itself: what no issued key can do, the role cannot either ----------------
+
+
+def decide(config, action, key, **values):
+    resource = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/{key}"
+    return cam.decide(role_policy(config), action, resource, values).allowed
+
+
+@pytest.mark.parametrize(
+    ("values", "allowed"),
+    [
+        ({"cos:x-cos-acl": "private", "cos:x-cos-storage-class": "STANDARD"}, True),
+        ({"cos:x-cos-acl": "public-read", "cos:x-cos-storage-class": "STANDARD"}, False),
+        ({"cos:x-cos-acl": "private", "cos:x-cos-storage-class": "ARCHIVE"}, False),
+        ({"cos:content-length": str(100 * 1024**2)}, True),  # the largest configured size
+        ({"cos:content-length": str(100 * 1024**2 + 1)}, False),
+        ({"cos:content-length": str(1024**4)}, False),
+    ],
+)
+@pytest.mark.parametrize("action", ["name/cos:PutObject", "name/cos:PostObject"])
+def test_the_role_pins_uploads_as_every_issued_policy_does(action, values, allowed):
+    config = parse_config(shipped_config(), make_env())
+    values = {"cos:content-length": "1", **values}
+    assert decide(config, action, "users/a/x.jpg", **values) is allowed
+    initiate = {k: v for k, v in values.items() if k != "cos:content-length"}
+    if "cos:x-cos-acl" in values:
+        assert decide(config, "name/cos:InitiateMultipartUpload", "users/a/x.jpg",
+                      **initiate) is allowed  # fmt: skip
+
+
+def test_an_uncapped_profile_leaves_the_role_uncapped():
+    document = shipped_config()
+    del document["profiles"]["upload"]["max_content_length"]
+    config = parse_config(document, make_env())
+    assert decide(config, "name/cos:PutObject", "users/a/x", **{"cos:content-length": str(10**12)})
+
+
+def test_only_the_configured_actions_reach_each_root():
+    document = shipped_config()
+    del document["profiles"]["read-write"]  # the only profile that deletes
+    config = parse_config(document, make_env())
+    assert not decide(config, "name/cos:DeleteObject", "users/a/x.jpg")
+    assert decide(config, "name/cos:GetObject", "users/a/x.jpg")
+    full = parse_config(shipped_config(), make_env())
+    assert decide(full, "name/cos:DeleteObject", "users/a/x.jpg")
+
+
+def test_listings_on_the_bucket_only_where_a_profile_lists():
+    document = listing_on_bucket()
+    document["shared_roots"] = ["public/"]
+    document["profiles"] = {
+        "reader": {"grants": [{"root": "users/{uid}/", "actions": ["name/cos:GetBucket"]},
+                              {"root": "public/", "actions": ["name/cos:GetObject"]}]},
+    }  # fmt: skip
+    document["default_profile"] = "reader"
+    config = parse_config(document, make_env())
+    listed = {"cos:prefix": "users%2Fa%2F"}
+    assert decide(config, "name/cos:GetBucket", "", **listed)
+    assert not decide(config, "name/cos:ListMultipartUploads", "", **listed)
+    assert not decide(config, "name/cos:GetBucket", "", **{"cos:prefix": "public%2F"})

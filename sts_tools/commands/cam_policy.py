@@ -8,9 +8,11 @@ identity gets exactly what the function can ever hand out:
 
 - COS: per bucket, each grant's actions on the fixed part of its root followed by
   ``*`` (``users/{uid}/`` gives ``users/*``; ``tenants/{claim:t}/...`` gives
-  ``tenants/*``), the same for Cloud Infinite actions. With
-  ``listing.bucket_resource`` the listings also go on the bucket, pinned by
-  ``cos:prefix`` to those roots.
+  ``tenants/*``), only the actions some profile grants there, the same for Cloud
+  Infinite actions. Uploads carry the pins every issued policy carries (private
+  ACL, the configured storage classes) and the largest configured size. With
+  ``listing.bucket_resource`` each listing a profile grants also goes on the
+  bucket, pinned by ``cos:prefix`` to the roots that list.
 - AssumeRole (``STS_ROLE_ARN``, preferred): the vending role gets that COS policy,
   and a trust policy letting the function's execution role (``SCF_ROLE``) assume
   it. The execution role gets ``name/sts:AssumeRole`` on the vending role only, and
@@ -25,13 +27,13 @@ Unknown values (the account's UIN, role names) are printed as ``<placeholders>``
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from sts_core.config import ROLE_ARN_RE
-from sts_core.cos_actions import LISTING_ACTIONS
-from sts_core.policy import prefix_condition_value
-from sts_core.settings import Config
+from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
+from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
+from sts_core.settings import Config, Profile
 
 VERSION = "2.0"
 
@@ -41,11 +43,53 @@ def fixed_part(template: str) -> str:
     return template.split("{", 1)[0]
 
 
+class _Reach:
+    """What the function can grant on one resource pattern, over every profile."""
+
+    def __init__(self) -> None:
+        self.actions: set[str] = set()
+        self.classes: list[str] = []  # storage classes an upload may ask for
+        self.sizes: list[Optional[int]] = []  # each uploading profile's cap (None: none)
+
+    def add(self, profile: Profile, actions: Sequence[str]) -> None:
+        self.actions.update(actions)
+        if set(actions) & set(CREATE_ACTIONS):
+            self.classes += [c for c in profile.storage_classes if c not in self.classes]
+        if set(actions) & set(LENGTH_ACTIONS):
+            self.sizes.append(profile.max_content_length)
+
+    def statements(self, resource: str) -> list[dict[str, Any]]:
+        """Plain actions; uploads with the private-ACL and storage-class pins every
+        issued policy carries; bodies capped at the largest configured size (none
+        when a profile sets no cap; a ticket's max_size is within its profile's)."""
+        pins = {PIN: {"cos:x-cos-acl": list(PRIVATE_ACLS),
+                      "cos:x-cos-storage-class": list(self.classes)}}  # fmt: skip
+        sized = dict(pins)
+        if self.sizes and None not in self.sizes:
+            largest = max(size for size in self.sizes if size is not None)
+            sized["numeric_less_than_equal"] = {"cos:content-length": largest}
+        groups = [
+            (self.actions - set(CREATE_ACTIONS), None),
+            (self.actions & set(CREATE_ACTIONS) - set(LENGTH_ACTIONS), pins),
+            (self.actions & set(LENGTH_ACTIONS), sized),
+        ]
+        statements = []
+        for names, condition in groups:
+            if names:
+                statement: dict[str, Any] = {"effect": "allow", "action": sorted(names),
+                                             "resource": [resource]}  # fmt: skip
+                if condition:
+                    statement["condition"] = condition
+                statements.append(statement)
+        return statements
+
+
 def cos_statements(config: Config) -> list[dict[str, Any]]:
-    """Every (action, resource) the function can ever put in a policy: one statement
-    per resource, with every action any profile grants there."""
-    actions: dict[str, set[str]] = {}
-    listings: dict[tuple[str, str], list[str]] = {}
+    """Every (action, resource) the function can ever put in a policy, with the pins
+    every issued policy carries: per resource, the actions some profile grants there."""
+    reach: dict[str, _Reach] = {}
+    ci: dict[str, set[str]] = {}
+    listings: dict[tuple[str, str], dict[str, list[str]]] = {}
     for profile in config.profiles.values():
         bucket = profile.bucket or config.bucket
         region = profile.region or config.region
@@ -53,28 +97,30 @@ def cos_statements(config: Config) -> list[dict[str, Any]]:
         for grant in profile.grants:
             fixed = fixed_part(grant.root)
             resource = f"qcs::cos:{region}:uid/{appid}:{bucket}/{fixed}*"
-            actions.setdefault(resource, set()).update(grant.actions)
-            if config.listing_on_bucket and set(grant.actions) & set(LISTING_ACTIONS):
-                prefixes = listings.setdefault((bucket, region), [])
+            reach.setdefault(resource, _Reach()).add(profile, grant.actions)
+            if config.listing_on_bucket:
+                listed = listings.setdefault((bucket, region), {})
                 value = prefix_condition_value(fixed + "*")  # compared URL-encoded
-                if value not in prefixes:
-                    prefixes.append(value)
+                for action in set(grant.actions) & set(LISTING_ACTIONS):
+                    prefixes = listed.setdefault(action, [])
+                    if value not in prefixes:
+                        prefixes.append(value)
         if profile.ci_actions:
             fixed = fixed_part(profile.grants[0].root)
             resource = f"qcs::ci:{region}:uid/{appid}:bucket/{bucket}/{fixed}*"
-            actions.setdefault(resource, set()).update(profile.ci_actions)
-    statements: list[dict[str, Any]] = [
-        {"effect": "allow", "action": sorted(names), "resource": [resource]}
-        for resource, names in actions.items()
-    ]
-    for (bucket, region), prefixes in listings.items():
+            ci.setdefault(resource, set()).update(profile.ci_actions)
+    statements = [s for resource, r in reach.items() for s in r.statements(resource)]
+    statements += [{"effect": "allow", "action": sorted(names), "resource": [resource]}
+                   for resource, names in ci.items()]  # fmt: skip
+    for (bucket, region), listed in listings.items():
         appid = bucket.rsplit("-", 1)[1]
-        statements.append({
-            "effect": "allow",
-            "action": sorted(LISTING_ACTIONS),
-            "resource": [f"qcs::cos:{region}:uid/{appid}:{bucket}/"],
-            "condition": {"string_like": {"cos:prefix": prefixes}},
-        })  # fmt: skip
+        for action in sorted(listed):  # only the listings a profile grants, where it lists
+            statements.append({
+                "effect": "allow",
+                "action": [action],
+                "resource": [f"qcs::cos:{region}:uid/{appid}:{bucket}/"],
+                "condition": {"string_like": {"cos:prefix": listed[action]}},
+            })  # fmt: skip
     return statements
 
 
