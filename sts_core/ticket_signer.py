@@ -6,9 +6,11 @@ with the role, or GetFederationToken with the configured key) for a key whose
 policy covers only what tickets can do:
 
 - per profile with tickets, the fixed part of the user's root template plus
-  ``*`` (``users/{uid}/`` gives ``users/*``): every user's root, and nothing else;
+  ``*`` (``users/{uid}/`` gives ``users/*``): every user's root, and anything else
+  under that fixed part (a shared area declared there, e.g. ``users/shared/``);
 - only the ticket actions (PostObject, PutObject, GetObject);
-- uploads pinned to a private ACL and the profile's storage classes.
+- uploads pinned to a private ACL and the profile's storage classes;
+- for bind_ip profiles, one key per caller address, each usable only from there.
 
 That is this key's blast radius: were it to leak (it never leaves the function;
 only its SecretId and token travel in tickets, which cannot sign without the
