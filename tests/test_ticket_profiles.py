@@ -89,7 +89,8 @@ def test_a_bound_ticket_works_only_from_the_callers_address(emulator, local_cos)
     for call in emulator.calls:  # one signing key per address, each bound to it
         for statement in call.policy["statement"]:
             assert statement["condition"]["ip_equal"]["qcs:ip"][0] in (
-                "127.0.0.1/32", "192.0.2.10/32"
+                "127.0.0.1/32",
+                "192.0.2.10/32",
             )
 
 
@@ -118,7 +119,8 @@ def test_no_user_id_names_the_signing_keys_session(emulator, local_cos):
     assert keys["statusCode"] == 200, keys["body"]
     signer, user = (call.params["Name"] for call in emulator.calls)
     assert signer != user
-    assert user.startswith("cos-sts-") and not signer.startswith("cos-sts-")
+    assert user.startswith("cos-sts-")
+    assert not signer.startswith("cos-sts-")
 
 
 # -- configs that cannot keep their promise ------------------------------------------------
