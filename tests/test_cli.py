@@ -16,8 +16,7 @@ import pytest
 
 import index
 from sts_core.config import parse_config
-from sts_core.sts_client import federation_name
-from sts_core.ticket_signer import SIGNER
+from sts_core.ticket_signer import SESSION
 from sts_tools import stack as local
 from sts_tools.commands import cli
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
@@ -123,7 +122,7 @@ def test_explain_shows_the_ticket_and_the_signing_keys_policy(clean_env, capsys,
     response = index.handle(make_service(env), event(mint_token("alice"), body), {})
     assert response["statusCode"] == 200
     assert json.loads(unquote(emulator.calls[-1].params["Policy"])) == printed
-    assert emulator.calls[-1].params["Name"] == federation_name(SIGNER)  # one session name
+    assert emulator.calls[-1].params["Name"] == SESSION  # the signing key's own session
     status, out, _ = run(
         capsys,
         "explain --user alice --body",

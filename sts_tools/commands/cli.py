@@ -215,6 +215,8 @@ def try_it(config: Any, url: str, prepared: local.LocalStack) -> list[str]:
 def uploading_profile(config: Any) -> Optional[str]:
     """A profile whose keys may PutObject in the user's own root, or None."""
     for name, profile in config.profiles.items():
+        if profile.tickets_only:  # gives no keys
+            continue
         if profile.grants[0].per_user and "name/cos:PutObject" in profile.grants[0].actions:
             return str(name)
     return None
