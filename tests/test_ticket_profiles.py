@@ -123,43 +123,10 @@ def test_no_user_id_names_the_signing_keys_session(emulator, local_cos):
     assert not signer.startswith("cos-sts-")
 
 
-# -- configs that cannot keep their promise ------------------------------------------------
+# -- configs that cannot keep their promise (the refusals: test_tickets.py) ----------------
 
 
-@pytest.mark.parametrize(
-    ("change", "key"),
-    [
-        (lambda d: d["profiles"]["avatar"].update(content_types=["image/png"]),
-         "profiles.avatar.tickets.types.jpg"),
-        (lambda d: d["profiles"]["avatar"]["tickets"].update(ttl=3540),
-         "profiles.avatar.tickets.ttl"),  # 3600 - 60: every ticket would cost an STS call
-        (lambda d: d["tickets"].update(signer_duration=900, cos_endpoint=None),
-         None),  # fine: the default ttl 300 fits
-        (lambda d: d["profiles"]["avatar"]["tickets"].update(ttl=840)
-         or d["tickets"].update(signer_duration=900), "profiles.avatar.tickets.ttl"),
-        (lambda d: d["tickets"].update(
-            cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com@evil.example"),
-         "tickets.cos_endpoint"),
-        (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com#x"),
-         "tickets.cos_endpoint"),
-        (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com?a"),
-         "tickets.cos_endpoint"),
-        (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com?"),
-         "tickets.cos_endpoint"),
-        (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com/p"),
-         "tickets.cos_endpoint"),
-        (lambda d: d["tickets"].update(cos_endpoint="https://u:p@{bucket}.cos.myqcloud.com"),
-         "tickets.cos_endpoint"),
-    ],
-)  # fmt: skip
-def test_a_config_that_cannot_keep_its_ticket_promise_fails_at_cold_start(change, key):
+def test_the_shortest_signing_key_still_fits_the_default_ticket():
     document = ticket_document(9001)
-    change(document)
-    if document["tickets"].get("cos_endpoint") is None:
-        document["tickets"].pop("cos_endpoint")
-    if key is None:
-        parse_config(document, make_env())
-        return
-    with pytest.raises(ConfigError) as raised:
-        parse_config(document, make_env())
-    assert raised.value.key == key, str(raised.value)
+    document["tickets"]["signer_duration"] = 900  # 300 s tickets + 60 s margin fit
+    assert parse_config(document, make_env()).ticket_signer_duration == 900

@@ -524,6 +524,22 @@ def test_the_signing_key_policy_check_refuses_any_breach(breach):
         (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.x.com/path"),
          "tickets.cos_endpoint"),
         (lambda d: d["tickets"].update(signer_duration=60), "tickets.signer_duration"),
+        # configs that cannot keep their promise (docs/tickets.md, "Configuring it")
+        (lambda d: d["profiles"]["avatar"].update(content_types=["image/png"]),
+         "profiles.avatar.tickets.types.jpg"),
+        (lambda d: d["profiles"]["avatar"]["tickets"].update(ttl=3540),
+         "profiles.avatar.tickets.ttl"),  # 3600 - 60: every ticket would cost an STS call
+        (lambda d: d["profiles"]["avatar"]["tickets"].update(ttl=840)
+         or d["tickets"].update(signer_duration=900), "profiles.avatar.tickets.ttl"),
+        (lambda d: d["tickets"].update(
+            cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com@evil.example"),
+         "tickets.cos_endpoint"),
+        (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com#x"),
+         "tickets.cos_endpoint"),
+        (lambda d: d["tickets"].update(cos_endpoint="https://{bucket}.cos.{region}.myqcloud.com?"),
+         "tickets.cos_endpoint"),
+        (lambda d: d["tickets"].update(cos_endpoint="https://u:p@{bucket}.cos.myqcloud.com"),
+         "tickets.cos_endpoint"),
     ],
 )  # fmt: skip
 def test_a_bad_ticket_config_fails_at_cold_start_naming_the_key(change, key):
