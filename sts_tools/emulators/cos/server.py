@@ -51,6 +51,7 @@ from sts_tools.emulators.cos.errors import (
     SignatureDoesNotMatch,
     error_xml,
 )
+from sts_tools.emulators.cos.object_key_reading import DEFAULT_KEY_READING, UnreadableKey, read_key
 from sts_tools.emulators.cos.post_policy import (
     PostForm,
     check_post,
@@ -175,6 +176,7 @@ class CosEmulator:
         header_signed_forms: bool = True,
         overwrite_error: str = "FileAlreadyExists",
         reasons: bool = True,
+        key_reading: str = DEFAULT_KEY_READING,
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
@@ -199,6 +201,9 @@ class CosEmulator:
         # A local-only aid: the decision's reason appended to the error's <Message>, so
         # an SDK's error says why (real COS says only "Access Denied.").
         self.reasons = reasons
+        read_key("k", key_reading)  # an unknown reading fails here, not per request
+        # Keys with '.', '..' or empty segments (docs/tencent/cos-api.md §9, open point 10).
+        self.key_reading = key_reading
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
@@ -390,11 +395,15 @@ class CosEmulator:
                 value = field(form, name)
                 if value is not None:
                     values[condition_key] = value
+        try:
+            read = read_key(stored_key, self.key_reading)
+        except UnreadableKey as exc:
+            raise InvalidArgument(detail=str(exc)) from None
         resource = resource_for(
-            self.bucket, api, stored_key, request.param("prefix"), self.list_resource
+            self.bucket, api, read.evaluated, request.param("prefix"), self.list_resource
         )
         decision = cam.decide(self._policy(key), api.action, resource, values)
-        return _Authorized(key, decision), stored_key
+        return _Authorized(key, decision), read.stored
 
     def _signature_fields(self, request: CosRequest) -> AuthFields:
         header = request.headers.get("authorization")
