@@ -11,10 +11,10 @@ Everything here is a pure function of its arguments, so it is tested without moc
 - `check_scope` refuses (403), never clips, any entry outside the profile's
   grants.
 - `guard` re-checks the final policy, independently of how it was built: explicit
-  actions only (a deny only on the dot-segment keys), every resource inside one of the target's declared roots
-  (``qcs::cos:<region>:uid/<appid>:<bucket>/<root>``). A listing may name the
-  bucket itself only together with a ``cos:prefix`` condition confined to those
-  roots. A violation is a bug, and the request fails closed before STS is called.
+  actions only (a deny only on the dot-segment keys), every resource inside one of
+  the target's declared roots (``qcs::cos:<region>:uid/<appid>:<bucket>/<root>``). A
+  listing may name the bucket itself only together with a ``cos:prefix`` condition
+  confined to those roots. A violation is a bug, and the request fails closed before STS is called.
 """
 
 from __future__ import annotations
