@@ -12,12 +12,14 @@ import json
 import posixpath
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index
 from sts_core.policy import PolicyViolation, dot_segment_deny, guard
 from sts_tools.commands import check_dot_segments as dots
+from sts_tools.commands import cli
 from sts_tools.emulators.cos import cam
 from sts_tools.emulators.cos.errors import NoSuchKey
 from sts_tools.emulators.cos.object_key_reading import (
@@ -31,11 +33,13 @@ from sts_tools.emulators.cos.object_key_reading import (
     has_odd_segments,
     read_key,
 )
+from sts_tools.emulators.gateway import DevServer
 from tests.support import BUCKET, body_of, context, event, make_env, make_service, shipped_config
 from tests.support import token as user_token
 from tests.support.containment import target_for
 from tests.support.cos import client, mint, refused
 
+APP_ORIGIN = "https://app.example.com"
 SECRET = b"bob's secret"
 ACTIONS = ["name/cos:GetObject", "name/cos:PutObject", "name/cos:DeleteObject"]
 CLIMBS = ["users/alice/../bob/x.txt", "users/alice/sub/../../bob/x.txt"]
@@ -250,3 +254,63 @@ def test_the_probe_keys_climb_into_the_neighbour():
     assert keys.written.startswith("users/alice/")
     assert keys.reread.startswith("users/alice/")
     assert keys.written != keys.reread
+
+
+@pytest.fixture
+def deployed(emulator, local_cos, tmp_path):
+    """An endpoint for a config document, and that document as check-deployment's --config."""
+    servers = []
+
+    def start(document: dict) -> tuple[str, str]:
+        document["cors"]["allowed_origins"] = [APP_ORIGIN]
+        service = make_service(make_env(emulator.endpoint), document)
+        server = DevServer(lambda event, ctx: index.handle(service, event, ctx), port=0)
+        servers.append(server.start())
+        path = tmp_path / "config.yml"
+        path.write_text(yaml.safe_dump(document))
+        return f"{server.url}/sts", str(path)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def probe_rows(capsys, deployed, local_cos, deny: bool) -> dict:
+    url, config_file = deployed(config(deny))
+    cli.main(["check-deployment", url, "--token", user_token("alice"), "--origin", APP_ORIGIN,
+              "--cos-endpoint", local_cos.endpoint, "--config", config_file, "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    rows = json.loads(out[out.index("\n[\n") + 1 :] if not out.startswith("[") else out)
+    return {row["check"]: row for row in rows}
+
+
+# What check-deployment reports per reading, without the deny.
+PROBE_WITHOUT_DENY = {
+    LITERAL: ("PASS", "stored as typed inside the prefix"),
+    COLLAPSE: ("PASS", "403 AccessDenied (COS checks the collapsed key"),
+    RAW_THEN_COLLAPSED: ("FAIL", "LANDED IN ANOTHER USER'S FOLDER as users/alice-cos-sts-check/"),
+    REFUSE: ("PASS", "400 InvalidArgument (COS refuses such keys)"),
+}
+
+
+def test_check_deployment_tells_each_reading(capsys, deployed, local_cos, reading):
+    rows = probe_rows(capsys, deployed, local_cos, deny=False)
+    status, said = PROBE_WITHOUT_DENY[reading]
+    write, read = rows[dots.DOT_WRITE], rows[dots.DOT_READ]
+    assert (write["status"], read["status"]) == (status, status), (write, read)
+    assert said in write["detail"]
+    if reading == RAW_THEN_COLLAPSED:
+        assert "object_keys.deny_dot_segments: true" in write["detail"]
+    # Every other row passes, and the probe left nothing behind.
+    probe = (dots.DOT_WRITE, dots.DOT_READ)
+    others = {name: r["status"] for name, r in rows.items() if name not in probe}
+    assert set(others.values()) == {"PASS"}, others
+    assert objects(local_cos) == set()
+
+
+def test_check_deployment_passes_every_reading_with_the_deny(capsys, deployed, local_cos, reading):
+    rows = probe_rows(capsys, deployed, local_cos, deny=True)
+    write, read = rows[dots.DOT_WRITE], rows[dots.DOT_READ]
+    assert (write["status"], read["status"]) == ("PASS", "PASS"), (write, read)
+    assert write["detail"].split(": ", 1)[1].startswith("400" if reading == REFUSE else "403")
+    assert objects(local_cos) == set()
