@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index
+from sts_core.config import ConfigError, parse_config
 from sts_core.policy import PolicyViolation, dot_segment_deny, guard
 from sts_tools.commands import check_dot_segments as dots
 from sts_tools.commands import cli
@@ -238,6 +240,18 @@ def test_the_guard_takes_only_the_dot_segment_deny():
     ):
         with pytest.raises(PolicyViolation):
             guard({"version": "2.0", "statement": [allow, broken]}, target)
+
+
+@pytest.mark.parametrize(
+    ("section", "named"),
+    [({"deny_dot_segments": "yes"}, "object_keys.deny_dot_segments"),
+     ({"deny_dot_segment": True}, "object_keys.deny_dot_segment")],
+)  # fmt: skip
+def test_a_bad_switch_fails_at_cold_start_naming_the_key(section, named):
+    document = shipped_config()
+    document["object_keys"] = section
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        parse_config(document, make_env())
 
 
 def test_the_switch_is_off_by_default_and_adds_one_deny(emulator):
