@@ -358,11 +358,13 @@ def _check_deny(statement: Mapping[str, Any], target: Target) -> None:
     actions = _strings(statement.get("action"))
     resources = _strings(statement.get("resource"))
     if actions is None or resources is None or "condition" in statement:
-        raise PolicyViolation("a deny statement must list actions and resources, no condition")
+        raise PolicyViolation(
+            "only allow statements, and the dot-segment deny (actions, resources, no condition)"
+        )
     _check_cos_actions(actions, None)
     allowed = {target.resource(pattern) for pattern in DOT_SEGMENT_PATTERNS}
     if not set(resources) <= allowed:
-        raise PolicyViolation("a deny statement names a resource other than the dot segments")
+        raise PolicyViolation("only allow statements, and a deny only on the dot-segment keys")
 
 
 def _check_cos_actions(actions: list[str], condition: Any) -> None:

@@ -336,3 +336,12 @@ def test_check_deployment_passes_every_reading_with_the_deny(capsys, deployed, l
     assert (write["status"], read["status"]) == ("PASS", "PASS"), (write, read)
     assert write["detail"].split(": ", 1)[1].startswith("400" if reading == REFUSE else "403")
     assert objects(local_cos) == set()
+
+
+def test_the_probe_skips_a_profile_that_cannot_read(capsys, deployed, local_cos, reading):
+    url, config_file = deployed(config(False))
+    cli.main(["check-deployment", url, "--token", user_token("alice"), "--profile", "upload",
+              "--cos-endpoint", local_cos.endpoint, "--config", config_file, "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    rows = {r["check"]: r for r in json.loads(out[out.index("\n[\n") + 1 :])}
+    assert rows[dots.DOT_WRITE]["status"] == rows[dots.DOT_READ]["status"] == "SKIP"
