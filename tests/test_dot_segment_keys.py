@@ -39,7 +39,7 @@ from sts_tools.emulators.gateway import DevServer
 from tests.support import BUCKET, body_of, context, event, make_env, make_service, shipped_config
 from tests.support import token as user_token
 from tests.support.containment import target_for
-from tests.support.cos import client, mint, refused
+from tests.support.cos import client, form_upload, mint, refused
 
 APP_ORIGIN = "https://app.example.com"
 SECRET = b"bob's secret"
@@ -177,6 +177,23 @@ def test_the_deny_holds_under_every_reading(emulator, local_cos, reading, key):
     cos.put_object(Bucket=BUCKET, Key="users/alice/plain.txt", Body=b"ok")
     got = cos.get_object(Bucket=BUCKET, Key="users/alice/plain.txt")["Body"].get_raw_stream()
     assert got.read() == b"ok"
+
+
+@pytest.mark.parametrize("deny", [False, True])
+def test_a_climbing_form_upload_under_each_reading(emulator, local_cos, reading, deny):
+    """PostObject carries the key in the form: the same reading applies to it."""
+    keys = mint(make_service(make_env(emulator.endpoint), config(deny)), body={"profile": "upload"})
+    key = "users/alice/../bob/x.txt"
+    answer = form_upload(local_cos, keys, key, b"climbed").status_code
+    crossed = reading == RAW_THEN_COLLAPSED and not deny
+    if reading == REFUSE:
+        assert answer == 400
+    elif crossed or (reading == LITERAL and not deny):
+        assert answer == 204
+    else:
+        assert answer == 403
+    landed = objects(local_cos)
+    assert landed == ({"users/bob/x.txt"} if crossed else {key} if answer == 204 else set())
 
 
 # -- the deny statement: built, guarded, and evaluated against an independent oracle -----
