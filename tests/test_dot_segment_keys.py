@@ -362,3 +362,10 @@ def test_the_probe_skips_a_profile_that_cannot_read(capsys, deployed, local_cos,
     out = capsys.readouterr().out
     rows = {r["check"]: r for r in json.loads(out[out.index("\n[\n") + 1 :])}
     assert rows[dots.DOT_WRITE]["status"] == rows[dots.DOT_READ]["status"] == "SKIP"
+
+
+def test_an_unknown_reading_is_refused_when_the_local_cos_is_made(sts_emulator):
+    from sts_tools.emulators.cos.server import CosEmulator
+
+    with pytest.raises(ValueError, match="key_reading must be one of"):
+        CosEmulator(sts_emulator.keyring, key_reading="normalise")

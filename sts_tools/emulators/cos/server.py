@@ -51,7 +51,12 @@ from sts_tools.emulators.cos.errors import (
     SignatureDoesNotMatch,
     error_xml,
 )
-from sts_tools.emulators.cos.object_key_reading import DEFAULT_KEY_READING, UnreadableKey, read_key
+from sts_tools.emulators.cos.object_key_reading import (
+    DEFAULT_KEY_READING,
+    KEY_READINGS,
+    UnreadableKey,
+    read_key,
+)
 from sts_tools.emulators.cos.post_policy import (
     PostForm,
     check_post,
@@ -201,8 +206,9 @@ class CosEmulator:
         # A local-only aid: the decision's reason appended to the error's <Message>, so
         # an SDK's error says why (real COS says only "Access Denied.").
         self.reasons = reasons
-        read_key("k", key_reading)  # an unknown reading fails here, not per request
         # Keys with '.', '..' or empty segments (docs/tencent/cos-api.md §9, open point 10).
+        if key_reading not in KEY_READINGS:
+            raise ValueError(f"key_reading must be one of {KEY_READINGS}")
         self.key_reading = key_reading
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
