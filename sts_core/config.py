@@ -392,6 +392,9 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     listing = top.section("listing")
     listing_on_bucket = listing.boolean("bucket_resource", DEFAULTS["listing_on_bucket"])
     listing.done()
+    object_keys = top.section("object_keys")
+    deny_dot_segments = object_keys.boolean("deny_dot_segments", DEFAULTS["deny_dot_segments"])
+    object_keys.done()
     cos_endpoint, signer_duration = _ticket_settings(top.section("tickets"), maximum)
     _check_ticket_ttls(profiles, signer_duration)
     function_url = top.section("function_url")
@@ -430,6 +433,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         rate_limit=rate_limit,
         shared_roots=shared_roots,
         listing_on_bucket=listing_on_bucket,
+        deny_dot_segments=deny_dot_segments,
         trust_function_url_address=trust_address,
         cos_endpoint=cos_endpoint,
         ticket_signer_duration=signer_duration,

@@ -63,7 +63,9 @@ def plan_grant(
     grants = None if ask.scope is None else check_scope(profile, target, ask.scope)
     # Optionally usable only from the caller's address (fails closed without one).
     bound = bound_address(source_ip) if profile.bind_ip else None
-    policy = build_policy(profile, target, grants, bound, config.listing_on_bucket)
+    policy = build_policy(
+        profile, target, grants, bound, config.listing_on_bucket, config.deny_dot_segments
+    )
     text = render(policy)
     if len(text) > config.max_policy_chars:
         raise BadRequest("policy_too_large", "the requested scope makes the policy too large")

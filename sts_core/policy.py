@@ -11,10 +11,10 @@ Everything here is a pure function of its arguments, so it is tested without moc
 - `check_scope` refuses (403), never clips, any entry outside the profile's
   grants.
 - `guard` re-checks the final policy, independently of how it was built: explicit
-  actions only, every resource inside one of the target's declared roots
-  (``qcs::cos:<region>:uid/<appid>:<bucket>/<root>``). A listing may name the
-  bucket itself only together with a ``cos:prefix`` condition confined to those
-  roots. A violation is a bug, and the request fails closed before STS is called.
+  actions only (a deny only on the dot-segment keys), every resource inside one of
+  the target's declared roots (``qcs::cos:<region>:uid/<appid>:<bucket>/<root>``). A
+  listing may name the bucket itself only together with a ``cos:prefix`` condition
+  confined to those roots. A violation is a bug, and the request fails closed before STS is called.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ CONDITION_KEYS = {
     "ip_equal": {"qcs:ip"},
     PIN: {"cos:x-cos-acl", "cos:x-cos-storage-class"},
 }
+# Keys COS might collapse into another folder (`users/alice/../bob/x`): '..', '.' and
+# empty segments after the first (docs/tencent/cos-api.md §9, open point 10). A '*' in the
+# middle of a resource is itself undocumented for COS (docs/tencent/cam-policy.md §4).
+DOT_SEGMENT_PATTERNS = ("*/../*", "*/..", "*/./*", "*/.", "*//*")
 # Listings (LISTING_ACTIONS) are confined by their prefix (reference docs/tencent/cos-api.md
 # docs/tencent/cos-api.md §5): COS checks them against R(prefix) or, under the stricter reading,
 # against the bucket plus a `cos:prefix` condition.
@@ -183,12 +187,14 @@ def build_policy(
     grants: Optional[Mapping[str, Sequence[str]]] = None,
     source_ip: Optional[str] = None,
     listing_on_bucket: bool = False,
+    deny_dot_segments: bool = False,
 ) -> dict[str, Any]:
     """The policy for `profile` on `target`; `grants` (from check_scope) narrows it.
 
     `listing_on_bucket`: listings are also granted on the bucket resource with a
     `cos:prefix` condition, for a COS that checks them against the bucket
-    (docs/tencent/cos-api.md §5, the strict reading)."""
+    (docs/tencent/cos-api.md §5, the strict reading). `deny_dot_segments`: one more
+    statement denies those actions on keys with dot or empty segments."""
     scoped = grants is not None
     if grants is None:
         grants = {}
@@ -232,7 +238,18 @@ def build_policy(
         if source_ip:
             statement["condition"] = {"ip_equal": {"qcs:ip": [source_ip]}}
         statements[("ci",)] = statement
+    if deny_dot_segments and grants:
+        statements[("deny",)] = dot_segment_deny(target, list(grants))
     return {"version": "2.0", "statement": list(statements.values())}
+
+
+def dot_segment_deny(target: Target, actions: Sequence[str]) -> dict[str, Any]:
+    """Deny `actions` on every key of the bucket with a '.', '..' or empty segment."""
+    return {
+        "effect": "deny",
+        "action": list(actions),
+        "resource": [target.resource(pattern) for pattern in DOT_SEGMENT_PATTERNS],
+    }
 
 
 def _granting_root(target: Target, profile: Profile, action: str, key: str) -> str:
@@ -305,6 +322,9 @@ def _check_statement(statement: Any, target: Target) -> None:
         raise PolicyViolation("a statement is not an object")
     if not set(statement) <= {"effect", "action", "resource", "condition"}:
         raise PolicyViolation("a statement has an unexpected element (e.g. principal)")
+    if statement.get("effect") == "deny":
+        _check_deny(statement, target)
+        return
     if statement.get("effect") != "allow":
         raise PolicyViolation("only allow statements are issued")
     actions = _strings(statement.get("action"))
@@ -331,6 +351,20 @@ def _check_statement(statement: Any, target: Target) -> None:
                 "a resource lies outside the declared roots granting its actions, or is unsafe"
             )
     _check_pins(actions, condition)
+
+
+def _check_deny(statement: Mapping[str, Any], target: Target) -> None:
+    """The one deny issued: explicit COS actions on the dot-segment patterns, unconditioned."""
+    actions = _strings(statement.get("action"))
+    resources = _strings(statement.get("resource"))
+    if actions is None or resources is None or "condition" in statement:
+        raise PolicyViolation(
+            "only allow statements, and the dot-segment deny (actions, resources, no condition)"
+        )
+    _check_cos_actions(actions, None)
+    allowed = {target.resource(pattern) for pattern in DOT_SEGMENT_PATTERNS}
+    if not set(resources) <= allowed:
+        raise PolicyViolation("only allow statements, and a deny only on the dot-segment keys")
 
 
 def _check_cos_actions(actions: list[str], condition: Any) -> None:

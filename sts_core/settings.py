@@ -157,6 +157,7 @@ class Config(NamedTuple):
     rate_limit: RateLimitSettings = RateLimitSettings()
     shared_roots: tuple[str, ...] = ()
     listing_on_bucket: bool = False
+    deny_dot_segments: bool = False  # a deny for keys COS might collapse elsewhere
     trust_function_url_address: bool = False
     # Where tickets send clients; {bucket} and {region} are filled in.
     cos_endpoint: str = "https://{bucket}.cos.{region}.myqcloud.com"

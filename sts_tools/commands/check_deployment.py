@@ -11,7 +11,8 @@ It plays an attacker and a user against a deployed endpoint:
    object inside the prefix where the profile allows it (and see COS refuse
    what the profile does not allow); then confirm that COS itself (403) refuses
    a write to another user's folder and to the bucket root, and a read of
-   another user's key.
+   another user's key; and what COS does with a key with dot segments
+   (check_dot_segments.py).
 3. Tickets, when a profile gives post tickets: COS must hold the form to its size
    and key (check_tickets.py).
 
@@ -34,6 +35,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
+from sts_tools.commands.check_dot_segments import check_dot_segments
 from sts_tools.commands.cos_probe import CosOutcome, CosProbe, cos_client
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -380,6 +382,8 @@ class Checker:
         if outcome.status == 404:
             detail += " - COS looked for it: the keys may read there"
         self.add(READ_OTHER, outcome.status == 403, detail)
+        # Keys with dot segments: which reading this bucket has (check_dot_segments.py).
+        check_dot_segments(self, probe, prefix, other_root, run_id)
 
     def _refused_write(
         self, probe: CosProbe, check: str, key: str, body: bytes, accepted: str, **extra: str

@@ -51,6 +51,12 @@ from sts_tools.emulators.cos.errors import (
     SignatureDoesNotMatch,
     error_xml,
 )
+from sts_tools.emulators.cos.object_key_reading import (
+    DEFAULT_KEY_READING,
+    KEY_READINGS,
+    UnreadableKey,
+    read_key,
+)
 from sts_tools.emulators.cos.post_policy import (
     PostForm,
     check_post,
@@ -193,6 +199,7 @@ class CosEmulator:
         overwrite_error: str = "FileAlreadyExists",
         reasons: bool = True,
         unsigned_overrides: str = "honour",
+        key_reading: str = DEFAULT_KEY_READING,
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
@@ -220,6 +227,10 @@ class CosEmulator:
         if unsigned_overrides not in UNSIGNED_OVERRIDES:
             raise ValueError(f"unsigned_overrides must be one of {UNSIGNED_OVERRIDES}")
         self.unsigned_overrides = unsigned_overrides
+        # Keys with '.', '..' or empty segments (docs/tencent/cos-api.md §9, open point 10).
+        if key_reading not in KEY_READINGS:
+            raise ValueError(f"key_reading must be one of {KEY_READINGS}")
+        self.key_reading = key_reading
         self.store = CosStore(clock=clock)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
@@ -411,11 +422,15 @@ class CosEmulator:
                 value = field(form, name)
                 if value is not None:
                     values[condition_key] = value
+        try:
+            read = read_key(stored_key, self.key_reading)
+        except UnreadableKey as exc:
+            raise InvalidArgument(detail=str(exc)) from None
         resource = resource_for(
-            self.bucket, api, stored_key, request.param("prefix"), self.list_resource
+            self.bucket, api, read.evaluated, request.param("prefix"), self.list_resource
         )
         decision = cam.decide(self._policy(key), api.action, resource, values)
-        return _Authorized(key, decision), stored_key
+        return _Authorized(key, decision), read.stored
 
     def _signature_fields(self, request: CosRequest) -> AuthFields:
         header = request.headers.get("authorization")
