@@ -11,7 +11,10 @@ because the policy matters for a credential service:
   the provider (PyJWKClient would refetch for each of them).
 - A fetch is bounded by the invocation's deadline. If it fails, keys fetched less
   than an hour before the TTL ran out are still used (a provider blip must not
-  lock every user out); otherwise the request gets 503, never 401 or 500.
+  lock every user out); otherwise the request gets 503, never 401 or 500. A token
+  naming a key the instance has not seen while the last fetch failed is also 503:
+  during an outage that may be a key the provider has just rotated in, so the
+  answer is "retry", not "sign in again".
 - Only public keys (RSA, EC) meant for signatures are ever used: an ``oct``
   (shared-secret) key in a key set is ignored.
 """
@@ -27,6 +30,7 @@ from typing import Any, Callable, Optional
 from .errors import ApiError, Unauthorized
 
 STALE_GRACE = 3600
+FAILED = "the key set fetch failed"
 MAX_DOCUMENT_BYTES = 256 * 1024
 # Which key type (and EC curve) each algorithm verifies with.
 KEY_TYPES = {
@@ -40,6 +44,8 @@ class KeysUnavailable(ApiError):
     status = 503
 
     def __init__(self, detail: str) -> None:
+        if not detail.startswith(FAILED):
+            detail = f"{FAILED}: {detail}"  # the log line says what failed, then why
         super().__init__(
             "jwks_unavailable",
             "the identity provider's signing keys are unavailable; retry shortly",
@@ -82,6 +88,7 @@ class JwksKeys:
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: Optional[float] = None
         self._last_attempt: Optional[float] = None
+        self._failure: Optional[str] = None  # why the last fetch failed; None: it worked
         self._prepared: dict[tuple[int, str], Any] = {}
         self._lock = threading.Lock()
         self._session: Any = None
@@ -96,6 +103,11 @@ class JwksKeys:
             if jwk is None and kid is not None and self._may_fetch(self._monotonic()):
                 self._refresh(deadline)  # perhaps a rotation: look once more
                 jwk = self._find(kid, algorithm)
+            if jwk is None and kid is not None and self._failure is not None:
+                # Unknown only because the set could not be fetched: retry, not sign in.
+                raise KeysUnavailable(
+                    f"{self._failure}; the token names a key not among those fetched before"
+                )
             if jwk is None:
                 raise Unauthorized("invalid_token", "the token's signing key is not known")
             return self._prepare(jwk, algorithm)
@@ -113,14 +125,18 @@ class JwksKeys:
         if not self._may_fetch(now):
             if stale_usable:
                 return
-            raise KeysUnavailable("the last fetch failed moments ago")
+            raise KeysUnavailable(
+                f"{self._failure or 'the last fetch'} moments ago; not retried yet"
+            )
         self._last_attempt = now
         try:
             self._keys = self._download(deadline)
-        except KeysUnavailable:
+        except KeysUnavailable as failure:
+            self._failure = failure.detail
             if stale_usable:
                 return
             raise
+        self._failure = None
         self._fetched_at = now
         self._prepared.clear()
 

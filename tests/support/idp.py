@@ -91,10 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         idp: FakeIdP = self.server.owner  # type: ignore[attr-defined]
-        if idp.delay:
-            time.sleep(idp.delay)
         if self.path == "/jwks.json":
-            idp.hits["jwks"] += 1
+            idp.hits["jwks"] += 1  # counted on arrival, stalled or not
             document: Any = {"keys": [k.public for k in idp.keys] + idp.extra}
         elif self.path == "/.well-known/openid-configuration":
             idp.hits["discovery"] += 1
@@ -102,6 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
+        if idp.delay:
+            time.sleep(idp.delay)
         body = json.dumps(document).encode()
         try:
             self.send_response(idp.status)
