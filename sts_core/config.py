@@ -26,6 +26,7 @@ from .settings import (
     HMAC,
     JWKS,
     KEY_SET_ALGORITHMS,
+    KEY_TYPES,
     AuthSettings,
     Bucket,
     Config,
@@ -59,10 +60,9 @@ KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")
 MIN_CACHE_KEY_BYTES = 32
 # RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
-# With a JWKS, only public-key algorithms: an HMAC "verified" with a public key
-# is the classic algorithm-confusion forgery.
-ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                         "ES256", "ES384", "ES512")  # fmt: skip
+# With a JWKS, only public-key algorithms (settings.KEY_TYPES): an HMAC "verified"
+# with a public key is the classic algorithm-confusion forgery.
+ASYMMETRIC_ALGORITHMS = tuple(KEY_TYPES)
 # COS storage classes (docs/tencent/cam-policy.md §2); uploads default to STANDARD.
 STORAGE_CLASSES = (
     "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
@@ -608,15 +608,31 @@ def _auth_settings(section: Section, env: Mapping[str, str]) -> AuthSettings:
     return settings
 
 
+def _algorithm_problem(algorithm: str, key_set: bool) -> Optional[str]:
+    """What is wrong with listing `algorithm` for this way of checking tokens, or None."""
+    if algorithm in (ASYMMETRIC_ALGORITHMS if key_set else HS_ALGORITHMS):
+        return None
+    if str(algorithm).lower() == "none":
+        return "'none' would accept unsigned tokens: it is never allowed"
+    if algorithm in HS_ALGORITHMS:
+        return (
+            f"{algorithm!r} is a shared-secret (HMAC) algorithm: with a key set it would be "
+            "checked against a public key anyone can read (algorithm confusion); list "
+            "public-key algorithms such as RS256, ES256 or EdDSA"
+        )
+    if algorithm in ASYMMETRIC_ALGORITHMS:
+        return f"{algorithm!r} needs a key set: set auth.jwks_url or STS_JWKS_URL"
+    supported = ASYMMETRIC_ALGORITHMS if key_set else tuple(HS_ALGORITHMS)
+    return f"{algorithm!r} is not an algorithm this function verifies; use one of " + (
+        ", ".join(supported)
+    )
+
+
 def _check_hmac(section: Section, algorithms: tuple[str, ...], env: Mapping[str, str]) -> None:
     for algorithm in algorithms:
-        if algorithm in ASYMMETRIC_ALGORITHMS:
-            raise ConfigError(
-                section.key("algorithms"),
-                f"{algorithm!r} needs a key set: set auth.jwks_url or STS_JWKS_URL",
-            )
-        if algorithm not in HS_ALGORITHMS:
-            raise ConfigError(section.key("algorithms"), f"{algorithm!r} is not supported")
+        problem = _algorithm_problem(algorithm, key_set=False)
+        if problem:
+            raise ConfigError(section.key("algorithms"), problem)
     secret = env.get("STS_JWT_SECRET") or ""
     needed = max(HS_ALGORITHMS[algorithm] for algorithm in algorithms)
     if len(secret.encode("utf-8")) < needed:
@@ -632,12 +648,9 @@ def _check_jwks(
     discovery: bool,
 ) -> None:
     for algorithm in algorithms:
-        if algorithm not in ASYMMETRIC_ALGORITHMS:
-            raise ConfigError(
-                section.key("algorithms"),
-                f"{algorithm!r} cannot be used with a key set (algorithm confusion); "
-                "use RS256/PS256/ES256 and relatives",
-            )
+        problem = _algorithm_problem(algorithm, key_set=True)
+        if problem:
+            raise ConfigError(section.key("algorithms"), problem)
     if not issuer:
         raise ConfigError(section.key("issuer"), "must be set with a key set (or STS_JWT_ISSUER)")
     if not audience:

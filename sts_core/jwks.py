@@ -15,8 +15,10 @@ because the policy matters for a credential service:
   naming a key the instance has not seen while the last fetch failed is also 503:
   during an outage that may be a key the provider has just rotated in, so the
   answer is "retry", not "sign in again".
-- Only public keys (RSA, EC) meant for signatures are ever used: an ``oct``
-  (shared-secret) key in a key set is ignored.
+- Only public keys (RSA, EC, Ed25519) meant for signatures are ever used: an
+  ``oct`` (shared-secret) key in a key set is ignored, and a key must fit the
+  token's algorithm: its type and curve, ``use`` absent or ``sig``, ``alg`` absent
+  or the token's.
 """
 
 from __future__ import annotations
@@ -28,16 +30,11 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from .errors import ApiError, Unauthorized
+from .settings import KEY_TYPES
 
 STALE_GRACE = 3600
 FAILED = "the key set fetch failed"
 MAX_DOCUMENT_BYTES = 256 * 1024
-# Which key type (and EC curve) each algorithm verifies with.
-KEY_TYPES = {
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
-}  # fmt: skip
 
 
 class KeysUnavailable(ApiError):
@@ -54,13 +51,23 @@ class KeysUnavailable(ApiError):
         )
 
 
-def usable_for(jwk: Mapping[str, Any], algorithm: str) -> bool:
+def unusable(jwk: Mapping[str, Any], algorithm: str) -> Optional[str]:
+    """Why this key cannot verify a token signed with `algorithm`; None if it can.
+    (The reasons name only our own vocabulary, never text from the key set.)"""
     kty, curve = KEY_TYPES[algorithm]
-    if jwk.get("kty") != kty or (curve and jwk.get("crv") != curve):
-        return False
+    if jwk.get("kty") != kty:
+        return f"is not an {kty} key, which {algorithm} needs"
+    if curve and jwk.get("crv") != curve:
+        return f"is not on curve {curve}, which {algorithm} needs"
     if jwk.get("use") not in (None, "sig"):
-        return False
-    return jwk.get("alg") in (None, algorithm)
+        return "is not a signing key (its use is not 'sig')"
+    if jwk.get("alg") not in (None, algorithm):
+        return f"is published for another algorithm than the token's {algorithm}"
+    return None
+
+
+def usable_for(jwk: Mapping[str, Any], algorithm: str) -> bool:
+    return unusable(jwk, algorithm) is None
 
 
 class JwksKeys:
@@ -99,17 +106,17 @@ class JwksKeys:
             now = self._monotonic()
             if self._fetched_at is None or now - self._fetched_at >= self.ttl:
                 self._refresh(deadline)
-            jwk = self._find(kid, algorithm)
+            jwk, why = self._find(kid, algorithm)
             if jwk is None and kid is not None and self._may_fetch(self._monotonic()):
                 self._refresh(deadline)  # perhaps a rotation: look once more
-                jwk = self._find(kid, algorithm)
+                jwk, why = self._find(kid, algorithm)
             if jwk is None and kid is not None and self._failure is not None:
                 # Unknown only because the set could not be fetched: retry, not sign in.
                 raise KeysUnavailable(
                     f"{self._failure}; the token names a key not among those fetched before"
                 )
             if jwk is None:
-                raise Unauthorized("invalid_token", "the token's signing key is not known")
+                raise Unauthorized("invalid_token", f"the token's signing key is not known: {why}")
             return self._prepare(jwk, algorithm)
 
     # -- the cache ----------------------------------------------------------------
@@ -140,12 +147,22 @@ class JwksKeys:
         self._fetched_at = now
         self._prepared.clear()
 
-    def _find(self, kid: Optional[str], algorithm: str) -> Optional[dict[str, Any]]:
+    def _find(self, kid: Optional[str], algorithm: str) -> tuple[Optional[dict[str, Any]], str]:
+        """The key for this token, or None and why not (for the caller to read)."""
         if kid is None:
             usable = [k for k in self._keys if usable_for(k, algorithm)]
-            return usable[0] if len(usable) == 1 else None  # only an unambiguous choice
-        usable = [k for k in self._keys if k.get("kid") == kid and usable_for(k, algorithm)]
-        return usable[0] if usable else None
+            if len(usable) == 1:
+                return usable[0], ""
+            if usable:  # only an unambiguous choice
+                return None, f"it names no kid and the key set has several {algorithm} keys"
+            return None, f"it names no kid and the key set has no {algorithm} key"
+        named = [k for k in self._keys if k.get("kid") == kid]
+        if not named:
+            return None, "no key in the identity provider's key set has its kid"
+        for jwk in named:
+            if usable_for(jwk, algorithm):
+                return jwk, ""
+        return None, f"the key set's key with its kid {unusable(named[0], algorithm)}"
 
     def _prepare(self, jwk: dict[str, Any], algorithm: str) -> Any:
         import jwt
@@ -169,8 +186,9 @@ class JwksKeys:
         if not isinstance(keys, list):
             raise KeysUnavailable("the key set has no 'keys' list")
         self.fetches += 1
-        # Public signing keys only: never an 'oct' (shared secret) key from a key set.
-        return [k for k in keys if isinstance(k, dict) and k.get("kty") in ("RSA", "EC")]
+        # Public keys only: never an 'oct' (shared secret) key from a key set.
+        public = {kty for kty, _ in KEY_TYPES.values()}
+        return [k for k in keys if isinstance(k, dict) and k.get("kty") in public]
 
     def _discover(self, deadline: float) -> str:
         issuer = self.issuer or ""

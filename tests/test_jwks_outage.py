@@ -18,8 +18,8 @@ import pytest
 import index
 from sts_core.jwks import JwksKeys
 from sts_core.tokens import TokenVerifier
-from tests.support import body_of, context, event, make_env, make_service
-from tests.support.idp import AUDIENCE, FakeIdP, Key
+from tests.support import body_of, context, event, make_service
+from tests.support.idp import FakeIdP, Key, key_set_env
 
 REFETCH = 10
 
@@ -55,9 +55,7 @@ def clock():
 
 @pytest.fixture
 def service(emulator, idp, clock):
-    env = make_env(emulator.endpoint, STS_JWT_SECRET=None, STS_JWKS_URL=idp.jwks_url,
-                   STS_JWT_ISSUER=idp.issuer, STS_JWT_AUDIENCE=AUDIENCE)  # fmt: skip
-    built = make_service({k: v for k, v in env.items() if v is not None})
+    built = make_service(key_set_env(emulator.endpoint, idp))
     key_set = JwksKeys(jwks_url=idp.jwks_url, ttl=600, refetch_interval=REFETCH, timeout=0.5,
                        monotonic=clock)  # fmt: skip
     return built._replace(verifier=TokenVerifier(built.config.auth, key_set, monotonic=clock))

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwcrypto import jwk
 from jwcrypto import jwt as jose_jwt
 
@@ -21,9 +21,13 @@ AUDIENCE = "photo-app"
 
 class Key:
     def __init__(self, kid: str, kind: str) -> None:
+        private: Any
         if kind == "RSA":
             private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             self.alg = "RS256"
+        elif kind == "OKP":  # Ed25519, as current OIDC providers publish it
+            private = ed25519.Ed25519PrivateKey.generate()
+            self.alg = "EdDSA"
         else:
             private = ec.generate_private_key(ec.SECP256R1())
             self.alg = "ES256"
@@ -48,6 +52,7 @@ class FakeIdP:
         self.status = 200
         self.delay = 0.0
         self.discovery_issuer: Optional[str] = None  # to serve a lying document
+        self.discovery_jwks_uri: Optional[str] = None  # another key-set URL in the document
         self._server = LoopbackServer(_Handler, self, name="test-idp").start()
 
     @property
@@ -96,7 +101,10 @@ class _Handler(BaseHTTPRequestHandler):
             document: Any = {"keys": [k.public for k in idp.keys] + idp.extra}
         elif self.path == "/.well-known/openid-configuration":
             idp.hits["discovery"] += 1
-            document = {"issuer": idp.discovery_issuer or idp.issuer, "jwks_uri": idp.jwks_url}
+            document = {
+                "issuer": idp.discovery_issuer or idp.issuer,
+                "jwks_uri": idp.discovery_jwks_uri or idp.jwks_url,
+            }
         else:
             self.send_error(404)
             return
@@ -111,3 +119,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the function gave up waiting, as it should
+
+
+def key_set_env(sts_endpoint: str, idp: FakeIdP, **overrides: Optional[str]) -> dict[str, str]:
+    """The function's environment for tokens from `idp`'s key set (None drops a variable)."""
+    from tests.support import make_env
+
+    env = make_env(sts_endpoint, STS_JWT_SECRET=None, STS_JWKS_URL=idp.jwks_url,
+                   STS_JWT_ISSUER=idp.issuer, STS_JWT_AUDIENCE=AUDIENCE)  # fmt: skip
+    env.update(overrides)  # type: ignore[arg-type]
+    return {k: v for k, v in env.items() if v is not None}
