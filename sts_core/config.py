@@ -53,7 +53,14 @@ EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
-ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/(?P<uin>\d+):(?:role|roleName)/\S+$")
+# Exactly one role (docs/tencent/sts.md §3): by name, by ID, or a service role. A
+# role name is 1-128 of letters, digits and +=,.@_- (as CAM names): no wildcard, no
+# second ARN, no whitespace, so cam-policy can only ever grant AssumeRole on it.
+ROLE_NAME = r"[A-Za-z0-9_+=,.@-]{1,128}"
+ROLE_ARN_RE = re.compile(
+    r"qcs::cam::uin/(?P<uin>[0-9]+):(?:roleName/" + ROLE_NAME + r"|role/[0-9]+"
+    r"|role/tencentcloudServiceRole/[0-9]+|role/tencentcloudServiceRoleName/" + ROLE_NAME + r")"
+)
 # Every Redis key this function writes starts with the prefix; no braces (the rate
 # limits' keys carry their own Redis Cluster hash tag) and no spaces.
 KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")
@@ -521,8 +528,9 @@ def _rate_limit_settings(section: Section) -> RateLimitSettings:
 def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
     d = StsSettings()
     role_arn = env.get("STS_ROLE_ARN") or None
-    if role_arn is not None and not ROLE_ARN_RE.match(role_arn):
-        raise ConfigError("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
+    problem = role_arn_problem(role_arn) if role_arn is not None else None
+    if problem:
+        raise ConfigError("STS_ROLE_ARN", problem)
     endpoint = section.overridden("endpoint", env)
     region = section.string("region", default_of(StsSettings, "region"))
     if not region or not REGION_RE.match(region):
@@ -560,6 +568,22 @@ def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
         # Plain HTTP would carry the signed request and the issued keys in clear text.
         raise ConfigError(where, "must be an https URL (plain http only for a loopback host)")
     return settings
+
+
+def role_arn_problem(value: str) -> Optional[str]:
+    """What is wrong with an STS_ROLE_ARN value, or None for exactly one role."""
+    if ROLE_ARN_RE.fullmatch(value):
+        return None
+    if value != value.strip() or any(c.isspace() for c in value):
+        return "has whitespace (a trailing space or line break?): give the ARN alone"
+    if "*" in value or "?" in value:
+        return "names roles with a wildcard: AssumeRole takes exactly one role"
+    if value.count("qcs::") > 1:
+        return "names several roles: AssumeRole takes exactly one"
+    return (
+        "must name one role, as qcs::cam::uin/<uin>:roleName/<name> (letters, digits and "
+        "+=,.@_-) or qcs::cam::uin/<uin>:role/<role ID>"
+    )
 
 
 def check_https_url(value: str, key: str) -> str:

@@ -131,7 +131,7 @@ def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str
 
 
 def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
-    from sts_core.config import ROLE_ARN_RE
+    from sts_core.config import role_arn_problem
     from sts_tools.emulators.sts import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
 
     role = view.inputs.get("role")
@@ -139,8 +139,9 @@ def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> 
         result.refuse("SCF_ROLE", f"{role!r} is not a CAM role name")
     role_arn = fn_env.get("STS_ROLE_ARN")
     if role_arn:
-        if not ROLE_ARN_RE.match(role_arn):
-            result.refuse("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
+        problem = role_arn_problem(role_arn)
+        if problem:
+            result.refuse("STS_ROLE_ARN", problem)
         if role is None:
             result.refuse(
                 "SCF_ROLE",

@@ -48,7 +48,9 @@ def cmd_cam_policy(args: argparse.Namespace) -> int:
     try:
         config = load_config(config_view.config_path(env), env)
     except ConfigError as exc:
-        return _fail(f"configuration: {exc} (set COS_BUCKET and COS_REGION, e.g. in .env)")
+        where = exc.key in ("bucket", "region", "COS_BUCKET", "COS_REGION")
+        hint = " (set COS_BUCKET and COS_REGION, e.g. in .env)" if where else ""
+        return _fail(f"configuration: {exc}{hint}")
     docs = cam_policy.documents(config, env)
     if args.json:
         print(json.dumps(docs, indent=2))
