@@ -70,6 +70,29 @@ def usable_for(jwk: Mapping[str, Any], algorithm: str) -> bool:
     return unusable(jwk, algorithm) is None
 
 
+def discovery_url(issuer: str) -> str:
+    """Where the configured issuer's OpenID configuration is (OIDC Discovery §4)."""
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def issuer_mismatch(issuer: str, document: Any) -> Optional[str]:
+    """Why a discovery document does not belong to `issuer` (its "issuer" must equal
+    it exactly, OIDC Discovery §4.3), or None. The deploy preflight says the same."""
+    named = document.get("issuer") if isinstance(document, dict) else None
+    if named == issuer:
+        return None
+    if not isinstance(named, str):
+        return "the discovery document names no issuer"
+    shown = repr(named[:200])
+    if named.rstrip("/") == issuer.rstrip("/"):
+        return (
+            f"the discovery document names the issuer {shown}, which differs from the "
+            f"configured {issuer!r} only by a trailing slash: set STS_JWT_ISSUER (or "
+            f"auth.issuer) to {shown}, exactly as the provider writes it in tokens"
+        )
+    return f"the discovery document names another issuer, {shown}, not {issuer!r}"
+
+
 class JwksKeys:
     """The provider's public keys; `key_for` answers one token's (kid, alg)."""
 
@@ -192,11 +215,10 @@ class JwksKeys:
 
     def _discover(self, deadline: float) -> str:
         issuer = self.issuer or ""
-        document = self._get_json(
-            issuer.rstrip("/") + "/.well-known/openid-configuration", deadline
-        )
-        if not isinstance(document, dict) or document.get("issuer") != issuer:
-            raise KeysUnavailable("the discovery document names another issuer")
+        document = self._get_json(discovery_url(issuer), deadline)
+        mismatch = issuer_mismatch(issuer, document)
+        if mismatch:
+            raise KeysUnavailable(mismatch)
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise KeysUnavailable("the discovery document has no jwks_uri")

@@ -5,6 +5,7 @@ a JOSE implementation independent of the PyJWT the function uses."""
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
@@ -45,7 +46,8 @@ class Key:
 
 
 class FakeIdP:
-    def __init__(self) -> None:
+    def __init__(self, tls: Optional[ssl.SSLContext] = None) -> None:
+        """Plain http on 127.0.0.1, or https with `tls` (a server context)."""
         self.keys: list[Key] = []
         self.extra: list[dict[str, Any]] = []  # raw JWKs served as well (e.g. an 'oct' key)
         self.hits = {"jwks": 0, "discovery": 0}
@@ -53,7 +55,7 @@ class FakeIdP:
         self.delay = 0.0
         self.discovery_issuer: Optional[str] = None  # to serve a lying document
         self.discovery_jwks_uri: Optional[str] = None  # another key-set URL in the document
-        self._server = LoopbackServer(_Handler, self, name="test-idp").start()
+        self._server = LoopbackServer(_Handler, self, name="test-idp", tls=tls).start()
 
     @property
     def issuer(self) -> str:
