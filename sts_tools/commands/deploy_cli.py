@@ -98,6 +98,8 @@ def cmd_check_deployment(args: argparse.Namespace) -> int:
     )
     from sts_tools.support.config_view import config_path
 
+    if not 0 < args.timeout <= 300:  # also NaN: requests would raise a traceback
+        return _fail(f"--timeout must be seconds above 0 and at most 300, not {args.timeout}")
     # The SDK logs every refused request at ERROR; here refusals are expected results.
     logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
     config = args.config or config_path(os.environ)
