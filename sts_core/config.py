@@ -26,6 +26,7 @@ from .settings import (
     HMAC,
     JWKS,
     KEY_SET_ALGORITHMS,
+    KEY_TYPES,
     AuthSettings,
     Bucket,
     Config,
@@ -52,17 +53,23 @@ EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,128}$")
 PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/(?:\*|[a-z0-9][a-z0-9.+-]*)$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
-ROLE_ARN_RE = re.compile(r"^qcs::cam::uin/(?P<uin>\d+):(?:role|roleName)/\S+$")
+# Exactly one role (docs/tencent/sts.md §3): by name, by ID, or a service role. A
+# role name is 1-128 of letters, digits and +=,.@_- (as CAM names): no wildcard, no
+# second ARN, no whitespace, so cam-policy can only ever grant AssumeRole on it.
+ROLE_NAME = r"[A-Za-z0-9_+=,.@-]{1,128}"
+ROLE_ARN_RE = re.compile(
+    r"qcs::cam::uin/(?P<uin>[0-9]+):(?:roleName/" + ROLE_NAME + r"|role/[0-9]+"
+    r"|role/tencentcloudServiceRole/[0-9]+|role/tencentcloudServiceRoleName/" + ROLE_NAME + r")"
+)
 # Every Redis key this function writes starts with the prefix; no braces (the rate
 # limits' keys carry their own Redis Cluster hash tag) and no spaces.
 KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")
 MIN_CACHE_KEY_BYTES = 32
 # RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
-# With a JWKS, only public-key algorithms: an HMAC "verified" with a public key
-# is the classic algorithm-confusion forgery.
-ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                         "ES256", "ES384", "ES512")  # fmt: skip
+# With a JWKS, only public-key algorithms (settings.KEY_TYPES): an HMAC "verified"
+# with a public key is the classic algorithm-confusion forgery.
+ASYMMETRIC_ALGORITHMS = tuple(KEY_TYPES)
 # COS storage classes (docs/tencent/cam-policy.md §2); uploads default to STANDARD.
 STORAGE_CLASSES = (
     "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
@@ -558,8 +565,9 @@ def _rate_limit_settings(section: Section) -> RateLimitSettings:
 def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
     d = StsSettings()
     role_arn = env.get("STS_ROLE_ARN") or None
-    if role_arn is not None and not ROLE_ARN_RE.match(role_arn):
-        raise ConfigError("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
+    problem = role_arn_problem(role_arn) if role_arn is not None else None
+    if problem:
+        raise ConfigError("STS_ROLE_ARN", problem)
     endpoint = section.overridden("endpoint", env)
     region = section.string("region", default_of(StsSettings, "region"))
     if not region or not REGION_RE.match(region):
@@ -597,6 +605,22 @@ def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
         # Plain HTTP would carry the signed request and the issued keys in clear text.
         raise ConfigError(where, "must be an https URL (plain http only for a loopback host)")
     return settings
+
+
+def role_arn_problem(value: str) -> Optional[str]:
+    """What is wrong with an STS_ROLE_ARN value, or None for exactly one role."""
+    if ROLE_ARN_RE.fullmatch(value):
+        return None
+    if value != value.strip() or any(c.isspace() for c in value):
+        return "has whitespace (a trailing space or line break?): give the ARN alone"
+    if "*" in value or "?" in value:
+        return "names roles with a wildcard: AssumeRole takes exactly one role"
+    if value.count("qcs::") > 1:
+        return "names several roles: AssumeRole takes exactly one"
+    return (
+        "must name one role, as qcs::cam::uin/<uin>:roleName/<name> (letters, digits and "
+        "+=,.@_-) or qcs::cam::uin/<uin>:role/<role ID>"
+    )
 
 
 def check_https_url(value: str, key: str) -> str:
@@ -645,15 +669,31 @@ def _auth_settings(section: Section, env: Mapping[str, str]) -> AuthSettings:
     return settings
 
 
+def _algorithm_problem(algorithm: str, key_set: bool) -> Optional[str]:
+    """What is wrong with listing `algorithm` for this way of checking tokens, or None."""
+    if algorithm in (ASYMMETRIC_ALGORITHMS if key_set else HS_ALGORITHMS):
+        return None
+    if str(algorithm).lower() == "none":
+        return "'none' would accept unsigned tokens: it is never allowed"
+    if algorithm in HS_ALGORITHMS:
+        return (
+            f"{algorithm!r} is a shared-secret (HMAC) algorithm: with a key set it would be "
+            "checked against a public key anyone can read (algorithm confusion); list "
+            "public-key algorithms such as RS256, ES256 or EdDSA"
+        )
+    if algorithm in ASYMMETRIC_ALGORITHMS:
+        return f"{algorithm!r} needs a key set: set auth.jwks_url or STS_JWKS_URL"
+    supported = ASYMMETRIC_ALGORITHMS if key_set else tuple(HS_ALGORITHMS)
+    return f"{algorithm!r} is not an algorithm this function verifies; use one of " + (
+        ", ".join(supported)
+    )
+
+
 def _check_hmac(section: Section, algorithms: tuple[str, ...], env: Mapping[str, str]) -> None:
     for algorithm in algorithms:
-        if algorithm in ASYMMETRIC_ALGORITHMS:
-            raise ConfigError(
-                section.key("algorithms"),
-                f"{algorithm!r} needs a key set: set auth.jwks_url or STS_JWKS_URL",
-            )
-        if algorithm not in HS_ALGORITHMS:
-            raise ConfigError(section.key("algorithms"), f"{algorithm!r} is not supported")
+        problem = _algorithm_problem(algorithm, key_set=False)
+        if problem:
+            raise ConfigError(section.key("algorithms"), problem)
     secret = env.get("STS_JWT_SECRET") or ""
     needed = max(HS_ALGORITHMS[algorithm] for algorithm in algorithms)
     if len(secret.encode("utf-8")) < needed:
@@ -669,12 +709,9 @@ def _check_jwks(
     discovery: bool,
 ) -> None:
     for algorithm in algorithms:
-        if algorithm not in ASYMMETRIC_ALGORITHMS:
-            raise ConfigError(
-                section.key("algorithms"),
-                f"{algorithm!r} cannot be used with a key set (algorithm confusion); "
-                "use RS256/PS256/ES256 and relatives",
-            )
+        problem = _algorithm_problem(algorithm, key_set=True)
+        if problem:
+            raise ConfigError(section.key("algorithms"), problem)
     if not issuer:
         raise ConfigError(section.key("issuer"), "must be set with a key set (or STS_JWT_ISSUER)")
     if not audience:

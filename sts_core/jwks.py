@@ -11,9 +11,14 @@ because the policy matters for a credential service:
   the provider (PyJWKClient would refetch for each of them).
 - A fetch is bounded by the invocation's deadline. If it fails, keys fetched less
   than an hour before the TTL ran out are still used (a provider blip must not
-  lock every user out); otherwise the request gets 503, never 401 or 500.
-- Only public keys (RSA, EC) meant for signatures are ever used: an ``oct``
-  (shared-secret) key in a key set is ignored.
+  lock every user out); otherwise the request gets 503, never 401 or 500. A token
+  naming a key the instance has not seen while the last fetch failed is also 503:
+  during an outage that may be a key the provider has just rotated in, so the
+  answer is "retry", not "sign in again".
+- Only public keys (RSA, EC, Ed25519) meant for signatures are ever used: an
+  ``oct`` (shared-secret) key in a key set is ignored, and a key must fit the
+  token's algorithm: its type and curve, ``use`` absent or ``sig``, ``alg`` absent
+  or the token's.
 """
 
 from __future__ import annotations
@@ -25,21 +30,19 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from .errors import ApiError, Unauthorized
+from .settings import KEY_TYPES
 
 STALE_GRACE = 3600
+FAILED = "the key set fetch failed"
 MAX_DOCUMENT_BYTES = 256 * 1024
-# Which key type (and EC curve) each algorithm verifies with.
-KEY_TYPES = {
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
-}  # fmt: skip
 
 
 class KeysUnavailable(ApiError):
     status = 503
 
     def __init__(self, detail: str) -> None:
+        if not detail.startswith(FAILED):
+            detail = f"{FAILED}: {detail}"  # the log line says what failed, then why
         super().__init__(
             "jwks_unavailable",
             "the identity provider's signing keys are unavailable; retry shortly",
@@ -48,13 +51,46 @@ class KeysUnavailable(ApiError):
         )
 
 
-def usable_for(jwk: Mapping[str, Any], algorithm: str) -> bool:
+def unusable(jwk: Mapping[str, Any], algorithm: str) -> Optional[str]:
+    """Why this key cannot verify a token signed with `algorithm`; None if it can.
+    (The reasons name only our own vocabulary, never text from the key set.)"""
     kty, curve = KEY_TYPES[algorithm]
-    if jwk.get("kty") != kty or (curve and jwk.get("crv") != curve):
-        return False
+    if jwk.get("kty") != kty:
+        return f"is not an {kty} key, which {algorithm} needs"
+    if curve and jwk.get("crv") != curve:
+        return f"is not on curve {curve}, which {algorithm} needs"
     if jwk.get("use") not in (None, "sig"):
-        return False
-    return jwk.get("alg") in (None, algorithm)
+        return "is not a signing key (its use is not 'sig')"
+    if jwk.get("alg") not in (None, algorithm):
+        return f"is published for another algorithm than the token's {algorithm}"
+    return None
+
+
+def usable_for(jwk: Mapping[str, Any], algorithm: str) -> bool:
+    return unusable(jwk, algorithm) is None
+
+
+def discovery_url(issuer: str) -> str:
+    """Where the configured issuer's OpenID configuration is (OIDC Discovery §4)."""
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def issuer_mismatch(issuer: str, document: Any) -> Optional[str]:
+    """Why a discovery document does not belong to `issuer` (its "issuer" must equal
+    it exactly, OIDC Discovery §4.3), or None. The deploy preflight says the same."""
+    named = document.get("issuer") if isinstance(document, dict) else None
+    if named == issuer:
+        return None
+    if not isinstance(named, str):
+        return "the discovery document names no issuer"
+    shown = repr(named[:200])
+    if named.rstrip("/") == issuer.rstrip("/"):
+        return (
+            f"the discovery document names the issuer {shown}, which differs from the "
+            f"configured {issuer!r} only by a trailing slash: set STS_JWT_ISSUER (or "
+            f"auth.issuer) to {shown}, exactly as the provider writes it in tokens"
+        )
+    return f"the discovery document names another issuer, {shown}, not {issuer!r}"
 
 
 class JwksKeys:
@@ -82,6 +118,7 @@ class JwksKeys:
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: Optional[float] = None
         self._last_attempt: Optional[float] = None
+        self._failure: Optional[str] = None  # why the last fetch failed; None: it worked
         self._prepared: dict[tuple[int, str], Any] = {}
         self._lock = threading.Lock()
         self._session: Any = None
@@ -92,12 +129,17 @@ class JwksKeys:
             now = self._monotonic()
             if self._fetched_at is None or now - self._fetched_at >= self.ttl:
                 self._refresh(deadline)
-            jwk = self._find(kid, algorithm)
+            jwk, why = self._find(kid, algorithm)
             if jwk is None and kid is not None and self._may_fetch(self._monotonic()):
                 self._refresh(deadline)  # perhaps a rotation: look once more
-                jwk = self._find(kid, algorithm)
+                jwk, why = self._find(kid, algorithm)
+            if jwk is None and kid is not None and self._failure is not None:
+                # Unknown only because the set could not be fetched: retry, not sign in.
+                raise KeysUnavailable(
+                    f"{self._failure}; the token names a key not among those fetched before"
+                )
             if jwk is None:
-                raise Unauthorized("invalid_token", "the token's signing key is not known")
+                raise Unauthorized("invalid_token", f"the token's signing key is not known: {why}")
             return self._prepare(jwk, algorithm)
 
     # -- the cache ----------------------------------------------------------------
@@ -113,23 +155,37 @@ class JwksKeys:
         if not self._may_fetch(now):
             if stale_usable:
                 return
-            raise KeysUnavailable("the last fetch failed moments ago")
+            raise KeysUnavailable(
+                f"{self._failure or 'the last fetch'} moments ago; not retried yet"
+            )
         self._last_attempt = now
         try:
             self._keys = self._download(deadline)
-        except KeysUnavailable:
+        except KeysUnavailable as failure:
+            self._failure = failure.detail
             if stale_usable:
                 return
             raise
+        self._failure = None
         self._fetched_at = now
         self._prepared.clear()
 
-    def _find(self, kid: Optional[str], algorithm: str) -> Optional[dict[str, Any]]:
+    def _find(self, kid: Optional[str], algorithm: str) -> tuple[Optional[dict[str, Any]], str]:
+        """The key for this token, or None and why not (for the caller to read)."""
         if kid is None:
             usable = [k for k in self._keys if usable_for(k, algorithm)]
-            return usable[0] if len(usable) == 1 else None  # only an unambiguous choice
-        usable = [k for k in self._keys if k.get("kid") == kid and usable_for(k, algorithm)]
-        return usable[0] if usable else None
+            if len(usable) == 1:
+                return usable[0], ""
+            if usable:  # only an unambiguous choice
+                return None, f"it names no kid and the key set has several {algorithm} keys"
+            return None, f"it names no kid and the key set has no {algorithm} key"
+        named = [k for k in self._keys if k.get("kid") == kid]
+        if not named:
+            return None, "no key in the identity provider's key set has its kid"
+        for jwk in named:
+            if usable_for(jwk, algorithm):
+                return jwk, ""
+        return None, f"the key set's key with its kid {unusable(named[0], algorithm)}"
 
     def _prepare(self, jwk: dict[str, Any], algorithm: str) -> Any:
         import jwt
@@ -153,16 +209,16 @@ class JwksKeys:
         if not isinstance(keys, list):
             raise KeysUnavailable("the key set has no 'keys' list")
         self.fetches += 1
-        # Public signing keys only: never an 'oct' (shared secret) key from a key set.
-        return [k for k in keys if isinstance(k, dict) and k.get("kty") in ("RSA", "EC")]
+        # Public keys only: never an 'oct' (shared secret) key from a key set.
+        public = {kty for kty, _ in KEY_TYPES.values()}
+        return [k for k in keys if isinstance(k, dict) and k.get("kty") in public]
 
     def _discover(self, deadline: float) -> str:
         issuer = self.issuer or ""
-        document = self._get_json(
-            issuer.rstrip("/") + "/.well-known/openid-configuration", deadline
-        )
-        if not isinstance(document, dict) or document.get("issuer") != issuer:
-            raise KeysUnavailable("the discovery document names another issuer")
+        document = self._get_json(discovery_url(issuer), deadline)
+        mismatch = issuer_mismatch(issuer, document)
+        if mismatch:
+            raise KeysUnavailable(mismatch)
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise KeysUnavailable("the discovery document has no jwks_uri")

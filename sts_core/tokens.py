@@ -116,14 +116,17 @@ class TokenVerifier:
                     raise Unauthorized(code, message) from None
             raise  # pragma: no cover - the last row catches every PyJWTError
         # PyJWT has checked that exp is a number in the future; refuse one too far out.
-        if int(claims["exp"]) - self._clock() > self.settings.max_lifetime + self.settings.leeway:
+        # Each claim is compared with a float bound, never subtracted from the clock: an
+        # int like 10**400 compares exactly but cannot be converted to a float.
+        latest = self._clock() + self.settings.max_lifetime + self.settings.leeway
+        if int(claims["exp"]) > latest:
             raise Unauthorized("invalid_token", "the token's expiry lies too far in the future")
         max_age = self.settings.max_age
         if max_age is not None:
             issued_at = claims.get("iat")
             if not isinstance(issued_at, (int, float)) or isinstance(issued_at, bool):
                 raise Unauthorized("invalid_token", "the token's iat claim is not a number")
-            if self._clock() - issued_at > max_age + self.settings.leeway:
+            if issued_at < self._clock() - (max_age + self.settings.leeway):
                 raise Unauthorized("token_expired", "the token is older than allowed")
         return claims
 

@@ -281,7 +281,8 @@ def test_js_adapters_read_the_token_per_fetch_and_always_call_back():
         assert "callback(" in adapter
     js = body_of(code(JS), "getAuthorization(options, callback)")
     assert ".catch(" in js
-    assert "callback({})" in js  # the error path: the SDK call fails instead of hanging
+    assert "finish({})" in js  # the error path: the SDK call fails instead of hanging
+    assert "if (!done)" in js  # and exactly once (tests/test_js_adapters.py runs every path)
     wx = body_of(code(WX), "getAuthorization(options, callback)")
     assert "fail: function" in wx
     assert "success: function" in wx

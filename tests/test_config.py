@@ -125,7 +125,7 @@ def profile_actions(*actions):
         (lambda d: d["profiles"]["upload"].update(action=["x"]), "profiles.upload.action",
          "unknown key"),
         (lambda d: d.update(bukcet="x"), "bukcet", "unknown key"),
-        (lambda d: d["auth"].update(algorithms=["none"]), "auth.algorithms", "not supported"),
+        (lambda d: d["auth"].update(algorithms=["none"]), "auth.algorithms", "unsigned"),
         (lambda d: d["auth"].update(algorithms=["RS256"]), "auth.algorithms", "needs a key set"),
         (lambda d: d["auth"].update(algorithms=[]), "auth.algorithms", "at least one"),
         (lambda d: d["auth"].update(leeway=3600), "auth.leeway", "between"),

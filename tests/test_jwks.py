@@ -280,7 +280,7 @@ def test_algorithm_and_key_type_must_agree(idp, keys):
         (lambda d: None, {"STS_JWT_AUDIENCE": None}, "auth.audience", "must be set"),
         (lambda d: d["auth"].update(algorithms=["HS256"]), {}, "auth.algorithms", "confusion"),
         (lambda d: d["auth"].update(algorithms=["RS256", "none"]), {}, "auth.algorithms",
-         "confusion"),
+         "unsigned"),
         (lambda d: None, {"STS_JWKS_URL": "http://idp.example.com/jwks"}, "auth.jwks_url",
          "https"),
         (lambda d: d["auth"].update(discovery=True), {}, "auth.discovery", "either"),

@@ -48,6 +48,7 @@ function cosStsAuthorizationWx(settings) {
   }
 
   function tenDigits(value) { return /^[0-9]{10}$/.test(String(value)); }
+  function text(value) { return typeof value === 'string' && value.length > 0; }
 
   return function getAuthorization(options, callback) {
     var done = false;
@@ -70,9 +71,11 @@ function cosStsAuthorizationWx(settings) {
 
     var body = {profile: profile, durationSeconds: durationSeconds,
       scope: scopePerRequest ? options.Scope : scope};  // JSON.stringify drops undefined fields
-    Promise.resolve().then(loginToken).then(function (token) {
+    Promise.resolve().then(loginToken).catch(function (error) {
+      throw problem('no login token: ' + ((error && error.message) || error), {code: 'no_login_token'});
+    }).then(function (token) {
       if (done) return;
-      if (!token) throw problem('no login token: sign the user in first', {code: 'no_login_token'});
+      if (!text(token)) throw problem('no login token: sign the user in first', {code: 'no_login_token'});
       wx.request({
         url: url,
         method: 'POST',
@@ -85,7 +88,7 @@ function cosStsAuthorizationWx(settings) {
           var status = response.statusCode;
           var data = response.data && typeof response.data === 'object' ? response.data : {};
           var c = data.credentials;
-          if (status === 200 && c && c.tmpSecretId && c.tmpSecretKey && c.sessionToken &&
+          if (status === 200 && c && text(c.tmpSecretId) && text(c.tmpSecretKey) && text(c.sessionToken) &&
               tenDigits(data.expiredTime) && tenDigits(data.startTime)) {
             var keys = {
               TmpSecretId: c.tmpSecretId,

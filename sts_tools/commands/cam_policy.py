@@ -30,7 +30,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from sts_core.config import ROLE_ARN_RE
+from sts_core.config import ROLE_ARN_RE, ConfigError, role_arn_problem
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
 from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
 from sts_core.settings import Config, Profile
@@ -136,8 +136,10 @@ def documents(config: Config, env: Mapping[str, str]) -> dict[str, dict[str, Any
                 "version": VERSION, "statement": [federation, *cos["statement"]],
             },
         }  # fmt: skip
-    found = ROLE_ARN_RE.match(role_arn)
-    uin = found.group("uin") if found else "<account UIN>"
+    problem = role_arn_problem(role_arn)
+    if problem:  # never AssumeRole on a wildcard or a list (the config refuses both too)
+        raise ConfigError("STS_ROLE_ARN", problem)
+    uin = ROLE_ARN_RE.fullmatch(role_arn).group("uin")  # type: ignore[union-attr]
     execution_role = env.get("SCF_ROLE") or "<SCF_ROLE>"
     return {
         "vending role policy (STS_ROLE_ARN)": cos,

@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from sts_tools import stack as local
 from sts_tools.support.config_view import config_path
@@ -39,6 +39,22 @@ def _pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
             raise ValueError(f"{option} takes NAME=VALUE, got {pair!r}")
         values[name] = value
     return values
+
+
+def _read(path: str, what: str) -> bytes:
+    """A file the user named, or ValueError saying in one line why it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: {exc.strerror or type(exc).__name__}") from None
+
+
+def _json(text: Union[str, bytes], what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise ValueError(f"{what} is not JSON: {exc}") from None
 
 
 def _claims(pairs: Sequence[str]) -> dict[str, Any]:
@@ -92,12 +108,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         values = _pairs(args.value, "--value")
         claims = _claims(args.claim)
+        body = args.body.encode() if args.body is not None else b""
+        if args.body_file:
+            body = _read(args.body_file, "--body-file")
     except ValueError as exc:
         return _fail(str(exc))
-    body = args.body.encode() if args.body is not None else b""
-    if args.body_file:
-        with open(args.body_file, "rb") as handle:
-            body = handle.read()
     report, status = explain(
         service.config,
         service.verifier,  # the HMAC secret or the key set
@@ -125,8 +140,14 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     from sts_core.config import ConfigError
     from sts_core.handler import handle
 
-    with open(args.event, encoding="utf-8") as handle_file:
-        text = handle_file.read()
+    try:
+        text = _read(args.event, "the event file").decode("utf-8", "replace")
+        _json(text, f"the event file {args.event}")
+        context = _json(args.context, "--context") if args.context else None
+        if context is not None and not isinstance(context, dict):
+            raise ValueError("--context must be a JSON object, e.g. '{\"time_limit_in_ms\": 3000}'")
+    except ValueError as exc:
+        return _fail(str(exc))
     prepared = local.prepare()
     try:
         for note in prepared.notes:
@@ -143,7 +164,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             service: Any = prepared.service()
         except ConfigError as error:  # the function fails closed: show what it answers
             service = error
-        context = json.loads(args.context) if args.context else local_context_for_invoke()
+        context = context if context is not None else local_context_for_invoke()
         response = handle(service, json.loads(text), context)
         print(json.dumps(response, indent=2, ensure_ascii=False))
         if isinstance(response, dict) and isinstance(response.get("body"), str):

@@ -5,7 +5,9 @@ and refuses, naming the variable, what would otherwise deploy a broken or unsafe
 function.
 
 Everything here is a pure function of (serverless.yml, config.yml, environment)
-except `run_deploy`, which runs ``make package`` and ``scf deploy``.
+except `run_deploy`, which runs ``make package`` and ``scf deploy``, and, with
+``auth.discovery``, the one read of the issuer's OpenID configuration (its issuer
+must equal STS_JWT_ISSUER exactly, or every request would be a 503).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sts_tools.commands.serverless_cli import (
     DEFAULT_STAGE,
@@ -40,6 +42,7 @@ STAGE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z][\w-]{0,58}[A-Za-z0-9]$")
 SECRET_ID_RE = re.compile(r"^AKID[A-Za-z0-9]{8,}$")
 EXECUTION_ROLE_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+DISCOVERY_TIMEOUT = 5.0  # seconds for the preflight's read of the OpenID configuration
 
 
 # ------------------------------------------------------------------ preflight
@@ -131,7 +134,7 @@ def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str
 
 
 def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
-    from sts_core.config import ROLE_ARN_RE
+    from sts_core.config import role_arn_problem
     from sts_tools.emulators.sts import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
 
     role = view.inputs.get("role")
@@ -139,8 +142,9 @@ def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> 
         result.refuse("SCF_ROLE", f"{role!r} is not a CAM role name")
     role_arn = fn_env.get("STS_ROLE_ARN")
     if role_arn:
-        if not ROLE_ARN_RE.match(role_arn):
-            result.refuse("STS_ROLE_ARN", "must look like qcs::cam::uin/<uin>:roleName/<name>")
+        problem = role_arn_problem(role_arn)
+        if problem:
+            result.refuse("STS_ROLE_ARN", problem)
         if role is None:
             result.refuse(
                 "SCF_ROLE",
@@ -167,8 +171,56 @@ def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> 
     return f"GetFederationToken with key {secret_id[:8] + '...' if secret_id else '-'}"
 
 
-def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> str:
+def read_discovery(url: str) -> Any:
+    """The OpenID configuration at `url` (JSON), read as the function will read it."""
+    import requests
+
+    response = requests.get(url, timeout=DISCOVERY_TIMEOUT, allow_redirects=False)
+    response.raise_for_status()
+    return response.json()
+
+
+def _check_discovery(result: Preflight, issuer: str, read: Callable[[str], Any]) -> None:
+    """The function accepts the discovery document only if its issuer is exactly the
+    configured one (Auth0, for one, writes a trailing slash): catch it here."""
+    from sts_core.jwks import discovery_url, issuer_mismatch
+
+    url = discovery_url(issuer)
+    try:
+        document = read(url)
+    except Exception as exc:  # any failure: a note, and the deploy may go on
+        result.notes.append(
+            f"could not read {url} ({type(exc).__name__}): check that its issuer is exactly "
+            f"STS_JWT_ISSUER ({issuer!r}), or every request will answer 503"
+        )
+        return
+    problem = issuer_mismatch(issuer, document)
+    if problem:
+        result.refuse("STS_JWT_ISSUER", problem)
+
+
+def _check_key_source(result: Preflight, url: Any, issuer: Any, read: Callable[[str], Any]) -> None:
+    """The key set's URL, or the issuer it is discovered from."""
     from urllib.parse import urlsplit
+
+    if url:
+        parts = urlsplit(str(url))
+        if parts.scheme != "https" or not parts.hostname:
+            result.refuse("STS_JWKS_URL", f"{url!r} is not an https URL")
+        elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
+            result.refuse("STS_JWKS_URL", f"{url!r} is a local address")
+    elif issuer and urlsplit(str(issuer)).scheme != "https":
+        result.refuse("STS_JWT_ISSUER", f"{issuer!r}: discovery needs an https issuer")
+    elif issuer:
+        _check_discovery(result, str(issuer), read)
+
+
+def _check_auth(
+    result: Preflight,
+    fn_env: Mapping[str, str],
+    config: Mapping[str, Any],
+    read: Callable[[str], Any] = read_discovery,
+) -> str:
 
     from sts_core.config import HS_ALGORITHMS
 
@@ -178,14 +230,7 @@ def _check_auth(result: Preflight, fn_env: Mapping[str, str], config: Mapping[st
     issuer = config_view.effective(config, fn_env, "auth", "issuer")
     audience = config_view.effective(config, fn_env, "auth", "audience")
     if result.key_set:
-        if url:
-            parts = urlsplit(str(url))
-            if parts.scheme != "https" or not parts.hostname:
-                result.refuse("STS_JWKS_URL", f"{url!r} is not an https URL")
-            elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
-                result.refuse("STS_JWKS_URL", f"{url!r} is a local address")
-        elif issuer and urlsplit(str(issuer)).scheme != "https":
-            result.refuse("STS_JWT_ISSUER", f"{issuer!r}: discovery needs an https issuer")
+        _check_key_source(result, url, issuer, read)
         if not issuer:
             result.refuse("STS_JWT_ISSUER", "must be set with a key set (tokens' iss)")
         if not audience:
@@ -244,9 +289,11 @@ def preflight(
     *,
     check_cli: bool = True,
     dotenv: bool = True,
+    read: Callable[[str], Any] = read_discovery,
 ) -> Preflight:
-    """Everything `make deploy` checks before building anything. Pure: reads files,
-    never runs a command (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
+    """Everything `make deploy` checks before building anything. Reads files and,
+    with discovery, `read`s the issuer's OpenID configuration; never runs a command
+    (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
     from sts_core.config import ConfigError, parse_config
 
     root = root or PROJECT_ROOT
@@ -274,7 +321,7 @@ def preflight(
     cos_region = config_view.effective(config, fn_env, "region")
     _check_region(result, view, cos_region if isinstance(cos_region, str) else None)
     keys = _check_keys(result, view, fn_env)
-    auth = _check_auth(result, fn_env, config)
+    auth = _check_auth(result, fn_env, config, read)
     if not result.problems:
         # The function's own validation, on exactly the variables it will get.
         try:

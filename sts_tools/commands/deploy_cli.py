@@ -48,7 +48,9 @@ def cmd_cam_policy(args: argparse.Namespace) -> int:
     try:
         config = load_config(config_view.config_path(env), env)
     except ConfigError as exc:
-        return _fail(f"configuration: {exc} (set COS_BUCKET and COS_REGION, e.g. in .env)")
+        where = exc.key in ("bucket", "region", "COS_BUCKET", "COS_REGION")
+        hint = " (set COS_BUCKET and COS_REGION, e.g. in .env)" if where else ""
+        return _fail(f"configuration: {exc}{hint}")
     docs = cam_policy.documents(config, env)
     if args.json:
         print(json.dumps(docs, indent=2))
@@ -96,6 +98,8 @@ def cmd_check_deployment(args: argparse.Namespace) -> int:
     )
     from sts_tools.support.config_view import config_path
 
+    if not 0 < args.timeout <= 300:  # also NaN: requests would raise a traceback
+        return _fail(f"--timeout must be seconds above 0 and at most 300, not {args.timeout}")
     # The SDK logs every refused request at ERROR; here refusals are expected results.
     logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
     config = args.config or config_path(os.environ)

@@ -7,11 +7,17 @@ serves; a port that is taken raises `PortInUse` naming it (no traceback for the
 user to read). Each accepted connection gets TCP_NODELAY: the stand-ins answer
 in one write, and Nagle plus delayed ACKs would add ~40 ms to every keep-alive
 request. A client that hangs up is not an error worth printing.
+
+Every stand-in's requests pass one check before its handler sees them: a
+Content-Length that is not a single decimal number (``abc``, ``-1``, ``+5``, two
+different values) is answered 400 and the connection closed, as RFC 9112 §6.3
+asks, instead of the handler dropping the connection or reading to EOF forever.
 """
 
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import ssl
 import sys
@@ -20,6 +26,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
 QUIET_ERRORS = (ConnectionError, ssl.SSLError, TimeoutError)
+CONTENT_LENGTH_RE = re.compile(r"[0-9]{1,18}")  # RFC 9112 §6.2: 1*DIGIT (and a sane size)
+
+
+class _ContentLengthChecked(BaseHTTPRequestHandler):
+    """Mixed in before each stand-in's handler (see LoopbackServer)."""
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        values = self.headers.get_all("Content-Length") or []
+        if values and (len(set(values)) > 1 or not CONTENT_LENGTH_RE.fullmatch(values[0])):
+            # send_error closes the connection: the body's end is unknown.
+            self.send_error(400, "Bad Request", "Content-Length is not one decimal number")
+            return False
+        return True
 
 
 class PortInUse(OSError):
@@ -78,8 +99,9 @@ class LoopbackServer:
         on_connect: Optional[Callable[[], None]] = None,
         poll_interval: float = 0.05,
     ) -> None:
+        checked = type(handler.__name__, (_ContentLengthChecked, handler), {})
         try:
-            self._server = _Server((host, port), handler, owner, tls, on_connect)
+            self._server = _Server((host, port), checked, owner, tls, on_connect)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(host, port) from None

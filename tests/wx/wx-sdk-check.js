@@ -46,7 +46,7 @@ function client(settings = {}, cosOptions = {}) {
   const token = settings.token;
   const adapter = cosStsAuthorizationWx({
     url: STS_URL, profile: 'read-write', timeout: 5000, ...settings,
-    loginToken: () => { seen.tokenReads += 1; return token; },
+    loginToken: () => { seen.tokenReads += 1; return settings.loginToken ? settings.loginToken() : token; },
     onKeys: (answer) => seen.answers.push(answer),
     onError: (error) => seen.errors.push({message: error.message, status: error.status,
       code: error.code, retryAfter: error.retryAfter}),
@@ -132,8 +132,9 @@ function startProxy() {
         answer.on('data', (c) => body.push(c));
         answer.on('end', () => {
           let text = Buffer.concat(body).toString('utf8');
-          if (answer.statusCode === 200 && ['short', 'aged', 'fresh'].includes(mode)) {
+          if (answer.statusCode === 200 && ['short', 'aged', 'fresh', 'numeric-id'].includes(mode)) {
             const data = JSON.parse(text);
+            if (mode === 'numeric-id') data.credentials.tmpSecretId = 12345;   // a malformed answer
             if (mode === 'short') data.expiredTime = now() + 63;      // 3 s of life above the SDK's margin
             if (mode === 'aged') data.startTime = now() - 1000;       // keys fetched 1000 s ago
             if (mode === 'fresh') data.startTime = now();             // keys issued this second
@@ -305,6 +306,12 @@ async function main() {
   await keyFailure('endpoint that never answers: bounded by timeout (1500 ms)',
     {token: alice, url: proxyUrl, timeout: 1500}, {code: 'timeout'}, 3000);
   await keyFailure('no login token yet', {token: ''}, {code: 'no_login_token'}, 2000);
+  await keyFailure('a loginToken that throws', {loginToken: () => { throw new Error('signed out'); }},
+    {code: 'no_login_token'}, 2000);
+  proxyMode = 'numeric-id';
+  await keyFailure('malformed keys (a number for TmpSecretId) refused', {token: alice, url: proxyUrl},
+    {status: 200, code: 'bad_response'}, 2000);
+  proxyMode = 'pass';
 
   // -- keys refreshed at the SDK's 60 s margin ---------------------------------------------
   proxyMode = 'short';
@@ -405,6 +412,18 @@ async function main() {
     expect(error && error.status === 403 && error.code === 'ticket_denied', JSON.stringify(error && error.code));
     expect(calls === 1, `done called ${calls} times`);
     return {status: error.status, code: error.code};
+  });
+  await check('a ticket with a loginToken that throws: done called once, no_login_token', async () => {
+    const {error, calls} = await ticketUpload({loginToken: () => { throw new Error('signed out'); }});
+    expect(error && error.code === 'no_login_token', JSON.stringify(error && error.code));
+    expect(calls === 1, `done called ${calls} times`);
+    return {code: error.code};
+  });
+  await check('a ticket with an async loginToken: the awaited token is used', async () => {
+    const {error, result, calls} = await ticketUpload({loginToken: async () => alice});
+    expect(!error, error && error.message);
+    expect(calls === 1, `done called ${calls} times`);
+    return result;
   });
   await check('a ticket with a refused login token: 401, no upload', async () => {
     const {error, calls} = await ticketUpload({loginToken: () => 'not-a-token'});
