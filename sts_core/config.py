@@ -384,9 +384,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     cors_max_age = cors.integer("max_age", DEFAULTS["cors_max_age"], 0, 86400)
     cors.done()
     max_body, max_scopes, max_policy = _limits(top.section("limits"))
-    logging_section = top.section("logging")
-    raw_user_id = logging_section.boolean("raw_user_id", DEFAULTS["log_raw_user_id"])
-    logging_section.done()
+    raw_user_id = _one_flag(top, "logging", "raw_user_id", DEFAULTS["log_raw_user_id"])
     cache = top.section("cache")
     cache_enabled = cache.boolean("enabled", DEFAULTS["cache_enabled"])
     cache_max = cache.integer("max_entries", DEFAULTS["cache_max_entries"], 1, 100000)
@@ -396,19 +394,15 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     cache.done()
     redis = _redis_settings(top.section("redis"), env)
     rate_limit = _rate_limit_settings(top.section("rate_limit"))
-    listing = top.section("listing")
-    listing_on_bucket = listing.boolean("bucket_resource", DEFAULTS["listing_on_bucket"])
-    listing.done()
-    object_keys = top.section("object_keys")
-    deny_dot_segments = object_keys.boolean("deny_dot_segments", DEFAULTS["deny_dot_segments"])
-    object_keys.done()
+    listing_on_bucket = _one_flag(top, "listing", "bucket_resource", DEFAULTS["listing_on_bucket"])
+    deny_dot_segments = _one_flag(
+        top, "object_keys", "deny_dot_segments", DEFAULTS["deny_dot_segments"]
+    )
     cos_endpoint, signer_duration = _ticket_settings(top.section("tickets"), maximum)
     _check_ticket_ttls(profiles, signer_duration)
-    function_url = top.section("function_url")
-    trust_address = function_url.boolean(
-        "trust_remote_addr", DEFAULTS["trust_function_url_address"]
+    trust_address = _one_flag(
+        top, "function_url", "trust_remote_addr", DEFAULTS["trust_function_url_address"]
     )
-    function_url.done()
     top.done()
 
     return Config(
@@ -445,6 +439,14 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         cos_endpoint=cos_endpoint,
         ticket_signer_duration=signer_duration,
     )
+
+
+def _one_flag(top: Section, name: str, key: str, default: bool) -> bool:
+    """A section that holds a single switch (and nothing else)."""
+    section = top.section(name)
+    value = section.boolean(key, default)
+    section.done()
+    return value
 
 
 def _limits(section: Section) -> tuple[int, int, int]:
