@@ -1,0 +1,42 @@
+"""What an API handler is given: the request, its admitted caller, and the bucket's site."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Callable, NamedTuple, Optional
+
+from sts_tools.emulators.cos.auth import Caller
+from sts_tools.emulators.cos.errors import CosError
+from sts_tools.emulators.cos.post_policy import PostForm
+from sts_tools.emulators.cos.request import Bucket, CosRequest
+from sts_tools.emulators.cos.responses import Response
+from sts_tools.emulators.cos.store import CosStore
+
+
+class Site(NamedTuple):
+    """The bucket a handler serves and the settings that change its answers."""
+
+    bucket: Bucket
+    store: CosStore
+    overwrite_error: type[CosError]
+    # Cache-Control for an object stored without one (None: none, as COS).
+    unset_cache_control: Optional[str]
+    clock: Callable[[], float]
+
+    def forbid_overwrite(self, headers: Mapping[str, str]) -> Optional[CosError]:
+        """x-cos-forbid-overwrite: true, honoured on PUT and, as the wx SDK sends it, on
+        a form's HTTP headers (whether COS honours it on POST is unverified)."""
+        if headers.get("x-cos-forbid-overwrite", "").strip().lower() == "true":
+            return self.overwrite_error(detail="x-cos-forbid-overwrite: the key exists")
+        return None
+
+
+class Call(NamedTuple):
+    request: CosRequest
+    key: str  # the object key ("" for bucket-level APIs); PostObject's from its form
+    form: Optional[PostForm]  # PostObject's, parsed once by the gate
+    caller: Caller  # authenticated; makes the API's further CAM decisions
+    site: Site
+
+
+Handler = Callable[[Call], Response]
