@@ -29,7 +29,7 @@ TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "gif": "image/gif", "gz": "application/gzip", "htm": "text/html", "html": "text/html",
     "ico": "image/vnd.microsoft.icon", "jpeg": "image/jpeg", "jpg": "image/jpeg",
-    "js": "text/javascript", "json": "application/json", "m4a": "audio/mp4",
+    "js": "application/javascript", "json": "application/json", "m4a": "audio/mp4",
     "md": "text/markdown", "mov": "video/quicktime", "mp3": "audio/mpeg", "mp4": "video/mp4",
     "ogg": "audio/ogg", "pdf": "application/pdf", "png": "image/png",
     "ppt": "application/vnd.ms-powerpoint",
@@ -46,14 +46,20 @@ TYPES = {
 def content_type(key: str, given: Optional[str]) -> str:
     """The type to store: the one the upload sent, else the one the key's extension
     names, else application/octet-stream."""
-    return given or ""
+    if given:
+        return given
+    name = key.rsplit("/", 1)[-1]
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:  # no extension, or a dot file such as ".zip"
+        return DEFAULT_TYPE
+    return TYPES.get(extension.lower(), DEFAULT_TYPE)
 
 
 def stored_headers(value_of: Callable[[str], Optional[str]]) -> dict[str, str]:
     """The stored headers an upload carries (`value_of` reads a header or a form field
     case-insensitively); empty values are not kept (the JS SDK always sends an empty
     Cache-Control, docs/tencent/cos-api.md §6)."""
-    found = {name: (value_of(name) or "").strip() for name in STORED_HEADERS}
+    found = {name: (value_of(name.lower()) or "").strip() for name in STORED_HEADERS}
     return {name: value for name, value in found.items() if value}
 
 
@@ -75,5 +81,8 @@ def object_headers(
         ("Last-Modified", formatdate(stored.last_modified, usegmt=True)),
         ("Accept-Ranges", "bytes"),
     ]
+    headers += sorted(stored.headers.items())
+    if "Cache-Control" not in stored.headers and unset_cache_control is not None:
+        headers.append(("Cache-Control", unset_cache_control))
     headers += sorted(stored.metadata.items())
     return headers

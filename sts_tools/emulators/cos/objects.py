@@ -14,7 +14,6 @@ from sts_tools.emulators.cos.call import Call
 from sts_tools.emulators.cos.errors import (
     AccessDenied,
     InvalidArgument,
-    InvalidRequest,
     NoSuchBucket,
 )
 from sts_tools.emulators.cos.object_meta import (
@@ -41,8 +40,6 @@ METADATA_DIRECTIVES = ("Copy", "Replaced")
 
 def put_object(call: Call) -> Response:
     request = call.request
-    if "x-cos-copy-source" in request.headers:
-        raise InvalidRequest(detail="PUT Object - Copy is not served by the local COS")
     check_body(request)
     stored = call.site.store.put_object(
         call.site.bucket.name, call.key, request.body,
@@ -88,14 +85,14 @@ def get_object(call: Call) -> Response:
         value = request.param(parameter)
         if value is not None:
             headers = [(n, v) for n, v in headers if n != header] + [(header, value)]
-    return Response(status, headers, body)
+    return Response(status, headers, body, object_answer=True)
 
 
 def head_object(call: Call) -> Response:
     stored = call.site.store.get_object(call.site.bucket.name, call.key)
     # No body, but the length a GET would send.
     headers = object_headers(stored, call.site.unset_cache_control)
-    return Response(200, [*headers, ("Content-Length", str(len(stored.body)))])
+    return Response(200, [*headers, ("Content-Length", str(len(stored.body)))], object_answer=True)
 
 
 def delete_object(call: Call) -> Response:

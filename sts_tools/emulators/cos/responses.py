@@ -18,6 +18,8 @@ class Response(NamedTuple):
     status: int
     headers: list[tuple[str, str]]
     body: bytes = b""
+    # An object's own answer (GET, HEAD): its stored Cache-Control decides, not ours.
+    object_answer: bool = False
 
 
 def xml(document: bytes, status: int = 200) -> Response:

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 from sts_tools.emulators.cos import buckets, multipart, objects
 from sts_tools.emulators.cos.actions import Api
 from sts_tools.emulators.cos.call import Handler
-from sts_tools.emulators.cos.request import CosRequest
+from sts_tools.emulators.cos.request import COPY_SOURCE, CosRequest
 
 OBJECT, BUCKET = "object", "bucket"
 
@@ -37,7 +37,9 @@ def _api_name(handler: Handler) -> str:
 
 
 ROUTES: tuple[Route, ...] = (
+    Route("PUT", OBJECT, "uploadId", COPY_SOURCE, multipart.upload_part_copy),
     Route("PUT", OBJECT, "uploadId", None, multipart.upload_part),
+    Route("PUT", OBJECT, None, COPY_SOURCE, objects.put_object_copy),
     Route("PUT", OBJECT, None, None, objects.put_object),
     Route("GET", OBJECT, "uploadId", None, multipart.list_parts),
     Route("GET", OBJECT, None, None, objects.get_object),
@@ -49,12 +51,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", BUCKET, "uploads", None, multipart.list_multipart_uploads),
     Route("GET", BUCKET, None, None, buckets.get_bucket),
     Route("HEAD", BUCKET, None, None, buckets.head_bucket),
+    Route("POST", BUCKET, "delete", None, buckets.delete_multiple_objects),
     Route("POST", BUCKET, None, None, objects.post_object),
 )
 # Sub-resources the local COS does not serve (ACLs, tagging, appends, ...): better a clear
 # refusal than treating `PUT /key?acl` as a PutObject that overwrites the object.
 UNSUPPORTED_FLAGS = frozenset(
-    {"acl", "tagging", "cors", "policy", "lifecycle", "versioning", "versions", "append", "delete",
+    {"acl", "tagging", "cors", "policy", "lifecycle", "versioning", "versions", "append",
      "restore", "select", "website", "referer", "domain", "logging", "inventory", "torrent"}
 )  # fmt: skip
 

@@ -238,7 +238,7 @@ class CosEmulator:
             ("Date", formatdate(self.clock(), usegmt=True)),
             ("Server", "tencent-cos-local"),
         ]
-        if not any(name == "Cache-Control" for name, _ in response.headers):
+        if not response.object_answer:
             headers.append(("Cache-Control", NO_STORE))
         if origin and self._origin_allowed(origin):
             headers += [
