@@ -27,7 +27,7 @@ from sts_core.ticket_signer import signer_policy
 from sts_core.tickets import new_object_name, plan_ticket
 from sts_core.tokens import TokenVerifier
 from sts_tools.emulators.cos import cam
-from sts_tools.emulators.cos.actions import Api
+from sts_tools.emulators.cos.actions import ACTION_OF, PER_KEY_ACTION, SOURCE_ACTION, Api
 from sts_tools.emulators.cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
 
 # What the official SDKs send by default and the product's conditions look at
@@ -96,7 +96,7 @@ def explain(
         bucket = Bucket(grant.target.bucket, grant.target.region)
         lines += ["", f"checks (the local COS's evaluator; listings read as {list_resource}):"]
         width = max(len(action) for action, _ in checks)
-        for action, key in checks:
+        for action, key in (one for asked in checks for one in expand(*asked)):
             assumed = request_values(action, key, source_ip, values or {})
             decision = check(policy, bucket, action, key, assumed, list_resource)
             status |= 0 if decision.allowed else 1
@@ -165,6 +165,20 @@ def wildcard_notes(content_types: Sequence[str]) -> list[str]:
         for pattern in content_types
         if pattern.endswith("/*")
     ]
+
+
+def expand(action: str, key: str) -> list[tuple[str, str]]:
+    """The CAM checks behind one --check. The APIs whose name is no CAM action are
+    expanded as the local COS decides them: `PutObjectCopy SOURCE>DESTINATION` (and
+    `UploadPartCopy`) as the write on the destination plus GetObject on the source;
+    `DeleteMultipleObjects KEY1,KEY2` as a DeleteObject per key."""
+    name = action.rpartition(":")[2]
+    if name in ACTION_OF:
+        source, _, destination = key.partition(">")
+        return [("name/cos:" + ACTION_OF[name], destination), (SOURCE_ACTION, source)]
+    if name in PER_KEY_ACTION:
+        return [(PER_KEY_ACTION[name], one) for one in key.split(",")]
+    return [(action, key)]
 
 
 def request_values(
