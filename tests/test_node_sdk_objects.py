@@ -12,25 +12,16 @@ import pytest
 
 from tests.support import BUCKET, REGION, ROOT, make_env, make_service
 from tests.support.cos import mint
-from tests.support.tools import require, require_executable
+from tests.test_node_sdk import NODE_MODULES, node  # noqa: F401 - `node` is the fixture
 
 pytestmark = pytest.mark.slow
 
-NODE_MODULES = os.path.join(ROOT, "tests", "browser", "node_modules")
 SCRIPT = os.path.join(ROOT, "tests", "browser", "node-objects.js")
 MIB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def node():
-    path = require_executable("node", "sudo apt-get install nodejs npm")
-    installed = os.path.isdir(os.path.join(NODE_MODULES, "cos-nodejs-sdk-v5"))
-    require(installed, "tests/browser/node_modules", "make node-deps (npm ci in tests/browser)")
-    return path
-
-
 @pytest.fixture
-def outcomes(node, emulator, local_cos, tmp_path):
+def outcomes(node, emulator, local_cos, tmp_path):  # noqa: F811 - the imported fixture
     service = make_service(make_env(emulator.endpoint))
     creds = mint(service, body={"profile": "read-write"})["credentials"]
     local_cos.store.put_object(BUCKET, "users/bob/secret.txt", b"bob's")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Callable, NamedTuple, Optional
 
 from sts_tools.emulators.cos.auth import Caller
@@ -13,8 +14,10 @@ from sts_tools.emulators.cos.responses import Response
 from sts_tools.emulators.cos.store import CosStore
 
 
-class Site(NamedTuple):
-    """The bucket a handler serves and the settings that change its answers."""
+@dataclass
+class Site:
+    """The bucket a handler serves and the settings that change its answers (a plain
+    class: a test may replace `forbid_overwrite` to play a COS that ignores it)."""
 
     bucket: Bucket
     store: CosStore
