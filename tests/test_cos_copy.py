@@ -186,3 +186,19 @@ def test_copy_verdicts_match_the_oracle_over_a_table(service, local_cos, profile
         if (status == 200) != oracle(profile, source_key, destination):
             wrong.append((source_key, destination, status, last_record(local_cos)["reason"]))
     assert wrong == []
+
+
+def test_under_the_put_object_copy_reading_our_keys_cannot_copy(emulator, service):
+    """The other reading of the destination's action (docs/local-stack.md): no profile can
+    grant PutObjectCopy, so every copy is refused, and nothing is written."""
+    from sts_tools.emulators.cos.server import CosEmulator
+
+    with CosEmulator(emulator.keyring, bucket=BUCKET, region=REGION, log=lambda _: None,
+                     copy_action="name/cos:PutObjectCopy") as cos:  # fmt: skip
+        cos.store.put_object(BUCKET, "users/alice/a.txt", b"x")
+        keys = mint(service, body={"profile": "read-write"})
+        error = refused(client(cos, keys).copy_object, Bucket=BUCKET, Key="users/alice/b.txt",
+                        CopySource=source("users/alice/a.txt"))  # fmt: skip
+        assert error.get_status_code() == 403
+        assert "name/cos:PutObjectCopy" in cos.records[-1].reason
+        assert [o.key for o in cos.store.objects(BUCKET)] == ["users/alice/a.txt"]

@@ -67,9 +67,10 @@ class Caller:
 
     def __init__(
         self, key: IssuedKey, policy: cam.Policy, values: dict[str, str], bucket: Bucket,
-        list_resource: str,
+        list_resource: str, copy_action: str = "",
     ) -> None:  # fmt: skip
         self.key = key
+        self.copy_action = copy_action
         self.policy = policy
         self.values = values
         self.bucket = bucket
@@ -81,7 +82,10 @@ class Caller:
         if api.action is None:
             raise ValueError(f"{api.name} is checked per key")
         resource = resource_for(self.bucket, api, key, prefix, self.list_resource)
-        return self._decide("", api.action, resource)
+        action = (
+            self.copy_action if api.name == "PutObjectCopy" and self.copy_action else api.action
+        )
+        return self._decide("", action, resource)
 
     def check(
         self, action: str, key: str, what: str, bucket: Optional[Bucket] = None
@@ -130,6 +134,7 @@ class Gate:
         list_resource: str,
         token_error: type[CosError],
         header_signed_forms: bool,
+        copy_action: str = "",
     ) -> None:
         self.keyring = keyring
         self.bucket = bucket
@@ -137,6 +142,9 @@ class Gate:
         self.list_resource = list_resource
         self.token_error = token_error
         self.header_signed_forms = header_signed_forms
+        # The destination action of PUT Object - Copy, when not PutObject (unverified:
+        # docs/tencent/cam-policy.md §1 also names PutObjectCopy); "" keeps the table's.
+        self.copy_action = copy_action
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
         self._lock = threading.Lock()
 
@@ -195,7 +203,9 @@ class Gate:
                 value = field(form, name)
                 if value is not None:
                     values[condition_key] = value
-        caller = Caller(key, self._policy(key), values, self.bucket, self.list_resource)
+        caller = Caller(
+            key, self._policy(key), values, self.bucket, self.list_resource, self.copy_action
+        )
         return Admitted(caller, stored_key, form)
 
     # -- authentication ---------------------------------------------------------------

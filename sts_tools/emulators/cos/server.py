@@ -63,6 +63,8 @@ OVERWRITE_ERRORS = {
     "FileAlreadyExists": FileAlreadyExists,
     "PreconditionFailed": PreconditionFailed,
 }
+# Which action a copy's destination is checked for is unverified (docs/tencent/cam-policy.md §1).
+COPY_ACTIONS = ("name/cos:PutObject", "name/cos:PutObjectCopy")
 CORS_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD")
 # What browser SDKs must be able to read (docs/tencent/cos-api.md §6).
 CORS_EXPOSE = (
@@ -97,11 +99,14 @@ class CosEmulator:
         overwrite_error: str = "FileAlreadyExists",
         reasons: bool = True,
         unset_cache_control: Optional[str] = NO_STORE,
+        copy_action: str = "name/cos:PutObject",
     ) -> None:
         if list_resource not in LIST_RESOURCE_MODES:
             raise ValueError(f"list_resource must be one of {LIST_RESOURCE_MODES}")
         if token_error not in TOKEN_ERRORS:
             raise ValueError(f"token_error must be one of {sorted(TOKEN_ERRORS)}")
+        if copy_action not in COPY_ACTIONS:
+            raise ValueError(f"copy_action must be one of {COPY_ACTIONS}")
         if overwrite_error not in OVERWRITE_ERRORS:
             raise ValueError(f"overwrite_error must be one of {sorted(OVERWRITE_ERRORS)}")
         self.keyring = keyring
@@ -122,6 +127,7 @@ class CosEmulator:
         self.gate = Gate(
             keyring, self.bucket, clock, list_resource=list_resource,
             token_error=TOKEN_ERRORS[token_error], header_signed_forms=header_signed_forms,
+            copy_action=copy_action,
         )  # fmt: skip
         # `unset_cache_control`: what a GET or HEAD of an object stored without
         # Cache-Control answers (COS sends none; "no-store" by default here, a local aid

@@ -6,6 +6,10 @@ the clock is injected, so tests control `last_modified` and upload times.
 
 Buckets need no creating: the server decides which buckets exist, the store
 keeps one namespace per bucket name it is given.
+
+An object is created or replaced in one place, `_write` (PUT, POST, PUT Object - Copy,
+Complete Multipart Upload), and removed in one, `delete_object` (DELETE Object and each
+key of Delete Multiple Objects): where anything that follows objects hooks in.
 """
 
 from __future__ import annotations
