@@ -35,14 +35,3 @@ class Api(NamedTuple):
     @property
     def bucket_level(self) -> bool:
         return self.name in BUCKET_LEVEL
-
-    @property
-    def checks(self) -> tuple[tuple[str, str], ...]:
-        """Every (CAM action, what it is checked on) this API needs: for `explain` and
-        the docs, from the same table the local COS uses."""
-        if self.name in PER_KEY_ACTION:
-            return ((PER_KEY_ACTION[self.name], "each listed key"),)
-        action = self.action or ""
-        if self.name in ACTION_OF:
-            return ((action, "the destination"), (SOURCE_ACTION, "the source"))
-        return ((action, "the prefix" if self.bucket_level else "the key"),)
