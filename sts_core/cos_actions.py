@@ -23,6 +23,8 @@ COS = "name/cos:"
 # only checked for shape, and are granted on the caller's own root alone.
 CI_ACTION_RE = re.compile(r"^name/ci:[A-Z][A-Za-z]{2,63}$")
 
+# DeleteObject also grants Delete Multiple Objects (POST /?delete), which COS checks per
+# key as DeleteObject and which has no action of its own (docs/tencent/cam-policy.md §1).
 OBJECT_ACTIONS = frozenset(
     COS + name
     for name in (

@@ -229,7 +229,7 @@ def hand_out_ticket(
     admit(service, user_id, deadline, log)
     if service.tickets is None:  # built whenever a profile gives tickets
         raise Misconfigured("a profile gives tickets but the service has no ticket signer")
-    signer = service.tickets.key(service.env, deadline, log.set, address)
+    signer = service.tickets.key(service.env, deadline, log.set, address, wanted.method)
     ticket = plan_ticket(
         ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
         new_object_name,

@@ -8,16 +8,21 @@ policy covers only what tickets can do:
 - per profile with tickets, the fixed part of the user's root template plus
   ``*`` (``users/{uid}/`` gives ``users/*``): every user's root, and anything else
   under that fixed part (a shared area declared there, e.g. ``users/shared/``);
-- only the ticket actions (PostObject, PutObject, GetObject);
+- only the ticket actions, and never writing and reading with one key: upload
+  tickets (post, put) are signed by an upload key without GetObject, download
+  tickets (get) by a download key that can only read. One key holding both would
+  let a PUT ticket's request, with an unsigned ``x-cos-copy-source`` header added
+  (COS signs only the headers the signature lists), copy another user's object
+  into the ticket's key;
 - uploads pinned to a private ACL and the profile's storage classes;
 - for bind_ip profiles, one key per caller address, each usable only from there.
 
 That is this key's blast radius: were it to leak (it never leaves the function;
 only its SecretId and token travel in tickets, which cannot sign without the
-SecretKey), it could write and read objects in any user's root, within those
-actions and pins, until it expires. It is reused until it has less life left than
-a ticket needs, and, with Redis, shared by all instances encrypted as the keys
-for callers are.
+SecretKey), the upload key could write, and the download key read, objects in
+any user's root, within those actions and pins, until it expires. Each is reused
+until it has less life left than a ticket needs, and, with Redis, shared by all
+instances encrypted as the keys for callers are.
 """
 
 from __future__ import annotations
@@ -43,24 +48,36 @@ SIGNER = "ticket-signer"  # the reuse key's name (no user digest is spelled so)
 # user ID, not even "ticket-signer", can name a session as the signing key's.
 SESSION = "cos-ticket-signer"
 MAX_BOUND_KEYS = 256  # bind_ip signing keys one instance keeps (the least recent go)
+# Which signing key signs which ticket method (see the module's docstring: never both).
+KINDS = {"upload": ("post", "put"), "download": ("get",)}
+
+
+def kind_of(method: str) -> str:
+    """The signing key a ticket method needs: "upload" or "download"."""
+    return "download" if method in KINDS["download"] else "upload"
 
 
 def _resource(bucket: str, region: str, key: str) -> str:
     return f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/{key}"
 
 
-def signer_policy(config: Config, address: Optional[str] = None) -> dict[str, Any]:
-    """One statement per ticket profile and kind of action; with `address` (a CIDR,
-    for bind_ip profiles) every statement holds only from there, as a bound key does."""
+def signer_policy(
+    config: Config, address: Optional[str] = None, kind: str = "upload"
+) -> dict[str, Any]:
+    """The `kind` signing key's policy ("upload" or "download"): one statement per
+    ticket profile with such tickets; with `address` (a CIDR, for bind_ip profiles)
+    every statement holds only from there, as a bound key does. Empty when no profile
+    gives that kind of ticket (the key is then never asked for)."""
     statements = []
     for profile in config.profiles.values():
-        if profile.tickets is None:
+        methods = [m for m in KINDS[kind] if profile.tickets and m in profile.tickets.methods]
+        if not methods:
             continue
         bucket = profile.bucket or config.bucket
         region = profile.region or config.region
         fixed = profile.grants[0].root.split("{", 1)[0]
         resource = [_resource(bucket, region, fixed + "*")]
-        actions = [TICKET_ACTIONS[m] for m in profile.tickets.methods]
+        actions = [TICKET_ACTIONS[m] for m in methods]
         creates = [a for a in actions if a in CREATE_ACTIONS]
         if creates:
             statements.append({
@@ -88,6 +105,9 @@ def check_signer_policy(policy: Mapping[str, Any], config: Config) -> None:
     statements = policy.get("statement")
     if not isinstance(statements, list) or not statements:
         raise PolicyViolation("the signing key's policy has no statements")
+    every = {a for s in statements for a in s.get("action", [])}
+    if every & set(CREATE_ACTIONS) and every - set(CREATE_ACTIONS):
+        raise PolicyViolation("a signing key may not both upload and read")
     for statement in statements:
         actions = statement.get("action", [])
         if not actions or not set(actions) <= set(TICKET_ACTIONS.values()):
@@ -116,26 +136,26 @@ class TicketSigner:
         shared: Optional[SharedCache] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        policy = signer_policy(config)
-        check_signer_policy(policy, config)
+        self.policy_texts: dict[str, str] = {}  # kind -> the unbound key's policy
+        for kind in KINDS:
+            policy = signer_policy(config, kind=kind)
+            if policy["statement"]:
+                check_signer_policy(policy, config)
+                self.policy_texts[kind] = render(policy)
         self.config = config
-        self.policy_text = render(policy)
         self.duration = config.ticket_signer_duration
         ttls = [p.tickets.ttl for p in config.profiles.values() if p.tickets is not None]
         self.min_life = max(ttls) + MARGIN
         self.issuer = issuer
         self.shared = shared
         self._clock = clock
-        self._current: Optional[IssuedCredentials] = None
-        self._bound: dict[str, IssuedCredentials] = {}  # address -> key, the newest last
+        self._current: dict[str, IssuedCredentials] = {}  # kind -> key
+        # (kind, address) -> key, the newest last
+        self._bound: dict[tuple[str, str], IssuedCredentials] = {}
 
     def now(self) -> float:
         """The time tickets are signed at: the clock the key's life is measured on."""
         return self._clock()
-
-    @property
-    def reuse_key(self) -> str:
-        return f"{SIGNER}\n{self.policy_text}"
 
     def key(
         self,
@@ -143,22 +163,24 @@ class TicketSigner:
         deadline: float,
         note: Callable[..., None],
         address: Optional[str] = None,
+        method: str = "post",
     ) -> IssuedCredentials:
-        """A key with enough life for any ticket: this instance's, else (Redis) any
-        instance's, else a new one from STS. `note` records where it came from.
-        `address`: a key usable only from there (bind_ip)."""
+        """A key with enough life for any ticket of `method`'s kind: this instance's,
+        else (Redis) any instance's, else a new one from STS. `note` records where it
+        came from. `address`: a key usable only from there (bind_ip)."""
+        kind = kind_of(method)
         if address is None:
-            policy_text, current = self.policy_text, self._current
+            policy_text, current = self.policy_texts[kind], self._current.get(kind)
         else:
-            policy = signer_policy(self.config, address)
+            policy = signer_policy(self.config, address, kind)
             check_signer_policy(policy, self.config)
-            policy_text, current = render(policy), self._bound.get(address)
+            policy_text, current = render(policy), self._bound.get((kind, address))
         issued = self._fresh(env, deadline, note, policy_text, current)
         if address is None:
-            self._current = issued
+            self._current[kind] = issued
         else:
-            self._bound.pop(address, None)
-            self._bound[address] = issued
+            self._bound.pop((kind, address), None)
+            self._bound[(kind, address)] = issued
             while len(self._bound) > MAX_BOUND_KEYS:
                 del self._bound[next(iter(self._bound))]
         return issued

@@ -23,11 +23,11 @@ from sts_core.errors import ApiError
 from sts_core.grant import caller_target, plan_grant
 from sts_core.policy import RootGrant
 from sts_core.sts_client import ASSUME_ROLE, IssuedCredentials, federation_name, role_session_name
-from sts_core.ticket_signer import signer_policy
+from sts_core.ticket_signer import kind_of, signer_policy
 from sts_core.tickets import new_object_name, plan_ticket
 from sts_core.tokens import TokenVerifier
 from sts_tools.emulators.cos import cam
-from sts_tools.emulators.cos.actions import Api
+from sts_tools.emulators.cos.actions import ACTION_OF, PER_KEY_ACTION, SOURCE_ACTION, Api
 from sts_tools.emulators.cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
 
 # What the official SDKs send by default and the product's conditions look at
@@ -96,7 +96,7 @@ def explain(
         bucket = Bucket(grant.target.bucket, grant.target.region)
         lines += ["", f"checks (the local COS's evaluator; listings read as {list_resource}):"]
         width = max(len(action) for action, _ in checks)
-        for action, key in checks:
+        for action, key in (one for asked in checks for one in expand(*asked)):
             assumed = request_values(action, key, source_ip, values or {})
             decision = check(policy, bucket, action, key, assumed, list_resource)
             status |= 0 if decision.allowed else 1
@@ -142,8 +142,9 @@ def explain_ticket(
     if ticket.headers is not None:
         lines += ["", "signed headers (sent exactly, or COS refuses the signature):"]
         lines += [f"  {name}: {value}" for name, value in ticket.headers.items()]
-    lines += ["", "the signing key's policy (every ticket profile, nothing else):",
-              json.dumps(signer_policy(config), indent=2)]  # fmt: skip
+    kind = kind_of(ticket.method)
+    lines += ["", f"the signing key's policy ({kind} tickets of every profile, nothing else):",
+              json.dumps(signer_policy(config, kind=kind), indent=2)]  # fmt: skip
     return "\n".join(lines), 0
 
 
@@ -165,6 +166,20 @@ def wildcard_notes(content_types: Sequence[str]) -> list[str]:
         for pattern in content_types
         if pattern.endswith("/*")
     ]
+
+
+def expand(action: str, key: str) -> list[tuple[str, str]]:
+    """The CAM checks behind one --check. The APIs whose name is no CAM action are
+    expanded as the local COS decides them: `PutObjectCopy SOURCE>DESTINATION` (and
+    `UploadPartCopy`) as the write on the destination plus GetObject on the source;
+    `DeleteMultipleObjects KEY1,KEY2` as a DeleteObject per key."""
+    name = action.rpartition(":")[2]
+    if name in ACTION_OF:
+        source, _, destination = key.partition(">")
+        return [("name/cos:" + ACTION_OF[name], destination), (SOURCE_ACTION, source)]
+    if name in PER_KEY_ACTION:
+        return [(PER_KEY_ACTION[name], one) for one in key.split(",")]
+    return [(action, key)]
 
 
 def request_values(

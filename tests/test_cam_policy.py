@@ -95,7 +95,8 @@ def test_every_grant_for_any_user_is_inside_the_printed_policy(name, user, tenan
 def test_the_ticket_signers_policy_is_inside_it_too():
     config = parse_config(shipped_config(), make_env())
     largest = max(p.tickets.max_size for p in config.profiles.values() if p.tickets)
-    covered(role_policy(config), signer_policy(config), size=largest)
+    for kind in ("upload", "download"):
+        covered(role_policy(config), signer_policy(config, kind=kind), size=largest)
 
 
 @pytest.mark.parametrize("key", ["x.txt", "public/x.txt", "usersx/a.txt", ""])

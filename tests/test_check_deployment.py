@@ -147,7 +147,7 @@ def test_a_ticket_form_that_lost_a_pin_is_caught(capsys, monkeypatch, endpoint, 
 def test_a_cos_that_ignores_forbid_overwrite_is_caught(capsys, monkeypatch, endpoint, local_cos,
                                                        config_file):  # fmt: skip
     """The unverified point, as it would show on a real bucket that overwrites."""
-    monkeypatch.setattr(local_cos, "_forbid_overwrite", lambda headers: None)
+    monkeypatch.setattr(local_cos.site, "forbid_overwrite", lambda headers: None)
     url = endpoint(deployed_config())
     status, rows = run_check(capsys, url, local_cos, config_file)
     assert status == 1

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sts_tools.emulators.cos import errors
-from sts_tools.emulators.cos.store import CosStore, Part, Upload, byte_range
+from sts_tools.emulators.cos.request import byte_range
+from sts_tools.emulators.cos.store import CosStore, Part, Upload
 from tests.support import Clock
 
 B = "examplebucket-1250000000"

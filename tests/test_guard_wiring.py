@@ -103,8 +103,8 @@ def test_the_unbroken_builder_is_sent(emulator, monkeypatch):
 # -- the signing key's own check ------------------------------------------------------------
 
 
-def drop_acl_pin(config, address=None):
-    policy = REAL_SIGNER_POLICY(config, address)
+def drop_acl_pin(config, address=None, kind="upload"):
+    policy = REAL_SIGNER_POLICY(config, address, kind)
     for statement in policy["statement"]:
         statement.get("condition", {}).get(PIN, {}).pop("cos:x-cos-acl", None)
     return policy

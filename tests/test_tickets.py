@@ -219,7 +219,7 @@ def test_the_signing_key_itself_reaches_only_the_ticket_roots(service, emulator,
     resources = [r for s in call.policy["statement"] for r in s["resource"]]
     assert resources
     assert all(r.endswith(f"{BUCKET}/users/*") for r in resources)
-    signer = service.tickets._current
+    signer = service.tickets._current["upload"]
     keys = {"credentials": {"tmpSecretId": signer.tmp_secret_id,
                             "tmpSecretKey": signer.tmp_secret_key,
                             "sessionToken": signer.session_token}}  # fmt: skip
@@ -433,16 +433,31 @@ def shipped(**changes):
     return parse_config(document, make_env())
 
 
-def test_the_signing_key_covers_each_ticket_profile_and_nothing_else():
-    policy = signer_policy(shipped())
+def test_the_signing_keys_cover_each_ticket_profile_and_nothing_else():
     resource = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/users/*"
-    assert policy["statement"] == [
+    assert signer_policy(shipped(), kind="upload")["statement"] == [
         {"effect": "allow", "action": ["name/cos:PostObject", "name/cos:PutObject"],
          "resource": [resource],
          "condition": {"string_equal_if_exist": {"cos:x-cos-acl": ["private", "default"],
                                                  "cos:x-cos-storage-class": ["STANDARD"]}}},
-        {"effect": "allow", "action": ["name/cos:GetObject"], "resource": [resource]},
     ]  # fmt: skip
+    assert signer_policy(shipped(), kind="download")["statement"] == [
+        {"effect": "allow", "action": ["name/cos:GetObject"], "resource": [resource]},
+    ]
+
+
+def test_one_signing_key_never_both_uploads_and_reads():
+    """A key that could do both would turn a PUT ticket plus an unsigned
+    x-cos-copy-source into a copy of any user's object (tests/test_ticket_copy.py)."""
+    config = shipped()
+    both = signer_policy(config, kind="upload")
+    both["statement"] += signer_policy(config, kind="download")["statement"]
+    with pytest.raises(PolicyViolation, match="both upload and read"):
+        check_signer_policy(both, config)
+    upload = signer_policy(config, kind="upload")
+    upload["statement"][0]["action"].append("name/cos:GetObject")
+    with pytest.raises(PolicyViolation, match="both upload and read"):
+        check_signer_policy(upload, config)
 
 
 class CountingIssuer:
@@ -476,10 +491,10 @@ def test_the_signing_key_is_renewed_before_a_ticket_could_outlive_it():
     "breach",
     [
         lambda s: s[0]["action"].append("name/cos:DeleteObject"),
-        lambda s: s[1]["action"].append("name/cos:*"),
+        lambda s: s[0]["action"].append("name/cos:*"),
         lambda s: s[0]["resource"].append(s[0]["resource"][0].replace("users/*", "*")),
         lambda s: s[0]["resource"].append(s[0]["resource"][0].replace("users/*", "us*")),
-        lambda s: s[1].__setitem__("resource", [s[1]["resource"][0].replace("users", "public")]),
+        lambda s: s[0].__setitem__("resource", [s[0]["resource"][0].replace("users", "public")]),
         lambda s: s[0].pop("condition"),
         lambda s: s[0]["condition"]["string_equal_if_exist"]["cos:x-cos-acl"].append("public-read"),
         lambda s: s[0]["condition"]["string_equal_if_exist"].pop("cos:x-cos-storage-class"),

@@ -462,7 +462,8 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar=("ACTION", "KEY"),
         help="e.g. --check name/cos:PutObject users/alice/a.jpg (repeatable); for listings "
-        "(GetBucket, ListMultipartUploads) KEY is the prefix parameter",
+        "(GetBucket, ListMultipartUploads) KEY is the prefix parameter; copies: "
+        "PutObjectCopy SOURCE>DESTINATION (or UploadPartCopy); DeleteMultipleObjects K1,K2",
     )
     explain.add_argument(
         "--value",

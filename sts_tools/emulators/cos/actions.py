@@ -1,62 +1,37 @@
-"""Which COS API a request is, and so which CAM action COS checks (docs/tencent/cos-api.md §1).
+"""The COS APIs the local COS knows, and which CAM action each is checked for
+(docs/tencent/cos-api.md §1, docs/tencent/cam-policy.md §1).
 
-One table keyed by (method, level, query flag), in the order the flags are
-tested, so adding an API is one row. The first matching row wins.
+An API's request-level action is ``name/cos:<its name>``, except for the APIs below
+whose name is not a CAM action: a copy is checked as the write it performs (plus a
+read of its source, `SOURCE_ACTION`), and Delete Multiple Objects has no action of its
+own: each listed key is checked as a DeleteObject (`PER_KEY_ACTION`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
 from typing import NamedTuple, Optional
 
-OBJECT, BUCKET = "object", "bucket"
+COS = "name/cos:"
+# Request-level action of the APIs named otherwise (docs/tencent/cam-policy.md §1: the
+# destination of PUT Object - Copy is PutObject, of Upload Part - Copy UploadPart).
+ACTION_OF = {"PutObjectCopy": "PutObject", "UploadPartCopy": "UploadPart"}
+# What a copy's source must allow (docs/tencent/cam-policy.md §1).
+SOURCE_ACTION = COS + "GetObject"
+# APIs checked per listed key, with no request-level action (docs/tencent/cam-policy.md §1).
+PER_KEY_ACTION = {"DeleteMultipleObjects": COS + "DeleteObject"}
+BUCKET_LEVEL = frozenset({"ListMultipartUploads", "GetBucket", "HeadBucket"})
 
 
 class Api(NamedTuple):
-    name: str  # e.g. "PutObject"; the store method and log name
+    name: str  # e.g. "PutObject"; the handler's and the log's name
 
     @property
-    def action(self) -> str:
-        return f"name/cos:{self.name}"
+    def action(self) -> Optional[str]:
+        """The CAM action checked for the request as a whole; None: checked per key."""
+        if self.name in PER_KEY_ACTION:
+            return None
+        return COS + ACTION_OF.get(self.name, self.name)
 
     @property
     def bucket_level(self) -> bool:
         return self.name in BUCKET_LEVEL
-
-
-# (method, level, query parameter that must be present or None) -> API name
-TABLE: tuple[tuple[str, str, Optional[str], str], ...] = (
-    ("PUT", OBJECT, "uploadId", "UploadPart"),
-    ("PUT", OBJECT, None, "PutObject"),
-    ("GET", OBJECT, "uploadId", "ListParts"),
-    ("GET", OBJECT, None, "GetObject"),
-    ("HEAD", OBJECT, None, "HeadObject"),
-    ("DELETE", OBJECT, "uploadId", "AbortMultipartUpload"),
-    ("DELETE", OBJECT, None, "DeleteObject"),
-    ("POST", OBJECT, "uploads", "InitiateMultipartUpload"),
-    ("POST", OBJECT, "uploadId", "CompleteMultipartUpload"),
-    ("POST", OBJECT, "append", "AppendObject"),
-    ("GET", BUCKET, "uploads", "ListMultipartUploads"),
-    ("GET", BUCKET, None, "GetBucket"),
-    ("HEAD", BUCKET, None, "HeadBucket"),
-    ("POST", BUCKET, None, "PostObject"),
-)
-BUCKET_LEVEL = frozenset({"ListMultipartUploads", "GetBucket", "HeadBucket"})
-# Sub-resources we do not emulate (ACLs, tagging, ...): better a clear refusal
-# than treating `PUT /key?acl` as a PutObject that overwrites the object.
-UNSUPPORTED_FLAGS = frozenset(
-    {"acl", "tagging", "cors", "policy", "lifecycle", "versioning", "versions", "delete",
-     "restore", "select", "website", "referer", "domain", "logging", "inventory", "torrent"}
-)  # fmt: skip
-
-
-def api_for(method: str, key: str, query: Container[str]) -> Optional[Api]:
-    """The API a request calls; `query` holds the decoded parameter names. None:
-    a request the local COS does not serve."""
-    if any(flag in query for flag in UNSUPPORTED_FLAGS):
-        return None
-    level = OBJECT if key else BUCKET
-    for row_method, row_level, flag, name in TABLE:
-        if row_method == method and row_level == level and (flag is None or flag in query):
-            return Api(name)
-    return None

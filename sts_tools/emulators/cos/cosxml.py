@@ -1,4 +1,5 @@
-"""COS result documents (docs/tencent/cos-api.md §1) and the CompleteMultipartUpload body.
+"""COS result documents (docs/tencent/cos-api.md §1) and the request bodies (Complete
+Multipart Upload, Delete Multiple Objects).
 
 Shapes follow the documented COS results, which the Python, Node and browser
 SDKs all accepted (docs/tencent/cos-api.md §1, observed). ETags are quoted on the way out,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_COMPLETE_BODY = 1024 * 1024
 MAX_PARTS = 10_000
+MAX_DELETE_KEYS = 1000  # per Delete Multiple Objects request (docs/local-stack.md)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -175,6 +177,56 @@ def list_bucket_result(
     return xml_document(root)
 
 
+def copy_result(tag: str, etag: str, last_modified: float) -> bytes:
+    """CopyObjectResult (PUT Object - Copy) or CopyPartResult (Upload Part - Copy)."""
+    root = ET.Element(tag)
+    xml_child(root, "ETag", quote_etag(etag))
+    xml_child(root, "LastModified", iso_time(last_modified))
+    return xml_document(root)
+
+
+def delete_result(deleted: list[str], errors: list[tuple[str, str, str]]) -> bytes:
+    """DeleteResult: a <Deleted> per removed key, an <Error> (key, code, message) for
+    each refused one."""
+    root = ET.Element("DeleteResult")
+    for key in deleted:
+        xml_child(xml_child(root, "Deleted"), "Key", key)
+    for key, code, message in errors:
+        element = xml_child(root, "Error")
+        xml_child(element, "Key", key)
+        xml_child(element, "Code", code)
+        xml_child(element, "Message", message)
+    return xml_document(root)
+
+
+def parse_delete(body: bytes) -> tuple[bool, list[str]]:
+    """(quiet, keys) from a Delete Multiple Objects body: ``<Delete>`` holding an optional
+    ``<Quiet>true|false</Quiet>`` and 1 to 1000 ``<Object><Key>k</Key></Object>``
+    (a ``<VersionId>`` beside the key is refused: the local COS keeps no versions).
+    Anything else is MalformedXML, with the same DTD and size rules as `parse_complete`."""
+    root = _parse(body, "Delete")
+    quiet = False
+    keys: list[str] = []
+    for element in root:
+        if element.tag == "Quiet" and not len(element) and not element.attrib:
+            text = (element.text or "").strip()
+            if text not in ("true", "false"):
+                raise MalformedXML(detail=f"<Quiet> {text[:20]!r}")
+            quiet = text == "true"
+            continue
+        _expect(element, "Object")
+        children = list(element)
+        if len(children) != 1 or children[0].tag != "Key" or len(children[0]):
+            raise MalformedXML(detail="<Object> needs exactly one <Key> (no versions here)")
+        key = children[0].text or ""
+        if not key:
+            raise MalformedXML(detail="an empty <Key>")
+        keys.append(key)
+    if not 1 <= len(keys) <= MAX_DELETE_KEYS:
+        raise MalformedXML(detail=f"Delete lists {len(keys)} keys (1 to {MAX_DELETE_KEYS})")
+    return quiet, keys
+
+
 def parse_complete(body: bytes) -> list[tuple[int, str]]:
     """(part number, ETag as sent) pairs from a CompleteMultipartUpload body.
 
@@ -184,14 +236,22 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
     DOCTYPE (no entity can then be declared, so none can expand). Order and
     ETag checks belong to the store.
     """
+    root = _parse(body, "CompleteMultipartUpload")
+    if not 1 <= len(root) <= MAX_PARTS:
+        raise MalformedXML(detail=f"CompleteMultipartUpload lists {len(root)} parts")
+    return [_part(element) for element in root]
+
+
+def _parse(body: bytes, tag: str) -> ET.Element:
+    """The root of a request body, which must be a bare ``<tag>``."""
     if len(body) > MAX_COMPLETE_BODY:
-        raise MalformedXML(detail=f"CompleteMultipartUpload body of {len(body)} bytes")
+        raise MalformedXML(detail=f"{tag} body of {len(body)} bytes")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedXML(detail="CompleteMultipartUpload body is not UTF-8") from None
+        raise MalformedXML(detail=f"{tag} body is not UTF-8") from None
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise MalformedXML(detail="CompleteMultipartUpload body declares a DTD")
+        raise MalformedXML(detail=f"{tag} body declares a DTD")
     # UTF-8 is forced so a declared encoding cannot make expat read other
     # characters than the ones checked above.
     parser = ET.XMLParser(encoding="utf-8")  # noqa: S314 - no DTD can reach it (checked above)
@@ -199,11 +259,9 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
         parser.feed(body)
         root = parser.close()
     except ET.ParseError as error:
-        raise MalformedXML(detail=f"CompleteMultipartUpload: {error}") from None
-    _expect(root, "CompleteMultipartUpload")
-    if not 1 <= len(root) <= MAX_PARTS:
-        raise MalformedXML(detail=f"CompleteMultipartUpload lists {len(root)} parts")
-    return [_part(element) for element in root]
+        raise MalformedXML(detail=f"{tag}: {error}") from None
+    _expect(root, tag)
+    return root
 
 
 def _expect(element: ET.Element, tag: str) -> None:

@@ -1,4 +1,5 @@
-"""Raw HTTP -> one typed `CosRequest`: bucket, key, API, CAM resource, condition values.
+"""Raw HTTP -> one typed `CosRequest`: bucket, key, CAM resource, condition values, and
+the headers that need reading (a Range, a copy source and its range).
 
 Parsing is kept apart from deciding (cam) and from state (store): each consumes
 only the fields it needs. The CAM resource and condition values follow
@@ -8,13 +9,24 @@ parameter (`list_resource`), so tests can run the product under both.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import NamedTuple, Optional
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from sts_tools.emulators.cos.actions import Api, api_for
-from sts_tools.emulators.cos.errors import InvalidRequest, NoSuchBucket
+from sts_tools.emulators.cos.actions import Api
+from sts_tools.emulators.cos.errors import (
+    BadDigest,
+    InvalidArgument,
+    InvalidDigest,
+    InvalidRange,
+    InvalidRequest,
+    MissingContentLength,
+    NoSuchBucket,
+)
 
 # Reading of the resource COS checks for bucket-level listings (docs/tencent/cos-api.md
 # §5, and §9 open point 3): "prefix" = R(<prefix parameter>) (the documented, default
@@ -64,7 +76,6 @@ class CosRequest(NamedTuple):
     path: str  # decoded, with the leading '/': what the signature covers
     query: tuple[tuple[str, str], ...]  # decoded pairs, in order
     headers: dict[str, str]  # lower-case names
-    api: Optional[Api]
     body: bytes
     client_ip: str
 
@@ -77,6 +88,23 @@ class CosRequest(NamedTuple):
     @property
     def parameter_names(self) -> set[str]:
         return {key for key, _ in self.query}
+
+    def number(self, name: str, default: Optional[str] = None) -> int:
+        """A non-negative integer parameter; absent and no default, or not digits: 400."""
+        value = self.param(name)
+        value = default if value is None else value
+        if value is None or not _digits(value) or not value:
+            raise InvalidArgument(detail=f"{name} must be a non-negative integer")
+        return int(value)
+
+    def byte_range(self, size: int) -> Optional[tuple[int, int]]:
+        """The inclusive span the Range header selects from `size` bytes (`byte_range`)."""
+        return byte_range(self.headers.get("range"), size)
+
+    def copy_source(self) -> Optional[CopySource]:
+        """The x-cos-copy-source header, read; None when the request carries none."""
+        value = self.headers.get(COPY_SOURCE)
+        return None if value is None else parse_copy_source(value)
 
 
 def _bucket_from_host(host: str, bucket: Bucket) -> None:
@@ -116,7 +144,6 @@ def parse(
         raise InvalidRequest(detail="the request target is not a path")
     query = _query_pairs(parts.query)
     key = path[1:]
-    names = {name for name, _ in query}
     return CosRequest(
         method=method.upper(),
         host=host,
@@ -124,7 +151,6 @@ def parse(
         path=path,
         query=query,
         headers=lowered,
-        api=api_for(method.upper(), key, names),
         body=body,
         client_ip=client_ip,
     )
@@ -159,3 +185,115 @@ def condition_values(request: CosRequest, secure: bool = False) -> dict[str, str
         if value is not None:
             values[key] = quote(value, safe="-_.~")
     return values
+
+
+def check_body(request: CosRequest) -> None:
+    """A request with a body says how long it is, and its Content-MD5 (if any) holds.
+
+    A chunked body is read, but a profile's size limit then refuses it in CAM (no
+    Content-Length, no cos:content-length: docs/clients.md)."""
+    chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+    if "content-length" not in request.headers and not chunked:
+        raise MissingContentLength()
+    digest = request.headers.get("content-md5")
+    if digest is not None:
+        try:
+            expected = base64.b64decode(digest, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidDigest() from None
+        if len(expected) != 16:
+            raise InvalidDigest()
+        if hashlib.md5(request.body).digest() != expected:  # noqa: S324 - COS's checksum
+            raise BadDigest()
+
+
+# -- headers that need reading ----------------------------------------------------------
+
+COPY_SOURCE = "x-cos-copy-source"
+COPY_SOURCE_RANGE = "x-cos-copy-source-range"
+# <bucket>-<appid>.cos.<region>.<domain>/<key>, the key URL-encoded (docs/tencent/cos-api.md §1).
+_COPY_SOURCE = re.compile(
+    r"^/?(?P<bucket>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d+)\.cos\.(?P<region>[a-z0-9-]+)\.[^/]+/(?P<key>.+)$",
+    re.ASCII,
+)
+
+
+class CopySource(NamedTuple):
+    bucket: Bucket
+    key: str  # decoded
+    version_id: Optional[str]
+
+
+def parse_copy_source(value: str) -> CopySource:
+    """``<bucket>-<appid>.cos.<region>.myqcloud.com/<key>[?versionId=<id>]``; anything
+    else is InvalidArgument (a scheme, a bare path, an empty key)."""
+    text, _, query = value.strip().partition("?")
+    match = _COPY_SOURCE.match(text)
+    if match is None:
+        raise InvalidArgument(
+            "x-cos-copy-source must be <bucket>-<appid>.cos.<region>.myqcloud.com/<key>.",
+            detail=f"x-cos-copy-source {value[:200]!r}",
+        )
+    version = dict(_query_pairs(query)).get("versionId")
+    key = unquote(match["key"])
+    return CopySource(Bucket(match["bucket"], match["region"]), key, version)
+
+
+def copy_range(header: Optional[str], size: int) -> tuple[int, int]:
+    """The inclusive span x-cos-copy-source-range selects, the whole object without one.
+
+    Unlike Range, only the exact form ``bytes=<first>-<last>`` is read, and nothing is
+    ignored: a malformed value is InvalidArgument, a span past the end InvalidRange
+    (S3's documented rules; COS's own are unverified, docs/local-stack.md)."""
+    if header is None:
+        if size == 0:
+            raise InvalidRange(detail="x-cos-copy-source-range of an empty object")
+        return 0, size - 1
+    unit, equals, spec = header.strip().partition("=")
+    first, dash, last = spec.partition("-")
+    if unit != "bytes" or not equals or not dash or not first or not last:
+        raise InvalidArgument(
+            "x-cos-copy-source-range must be bytes=<first>-<last>.", detail=repr(header[:100])
+        )
+    if not _digits(first, last) or int(first) > int(last):
+        raise InvalidArgument(
+            "x-cos-copy-source-range must be bytes=<first>-<last>.", detail=repr(header[:100])
+        )
+    if int(last) >= size:
+        raise InvalidRange(detail=f"x-cos-copy-source-range {header!r} of {size} bytes")
+    return int(first), int(last)
+
+
+def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
+    """The inclusive (start, end) a ``Range`` header selects from ``size`` bytes.
+
+    None means "send the whole object": no header, or a form that RFC 7233 §3.1
+    says to ignore (not ``bytes=``, not digits, first > last) or that S3 ignores
+    (several ranges; what COS does with those is unverified). A range that starts
+    at or past the end, ``bytes=-0``, or any range of an empty object is
+    unsatisfiable: InvalidRange (416).
+    """
+    if not header:
+        return None
+    unit, equals, spec = header.strip().partition("=")
+    if not equals or unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first or last) or not _digits(first, last):
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise InvalidRange(detail=f"{header!r} of {size} bytes")
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise InvalidRange(detail=f"{header!r} of {size} bytes")
+    return start, min(int(last), size - 1) if last else size - 1
+
+
+def _digits(*texts: str) -> bool:
+    # str.isdigit accepts "²" and int() accepts "+1", " 1" and "1_0"; a range does not.
+    return all(all("0" <= char <= "9" for char in text) for text in texts)

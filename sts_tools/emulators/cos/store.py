@@ -6,6 +6,10 @@ the clock is injected, so tests control `last_modified` and upload times.
 
 Buckets need no creating: the server decides which buckets exist, the store
 keeps one namespace per bucket name it is given.
+
+An object is created or replaced in one place, `_write` (PUT, POST, PUT Object - Copy,
+Complete Multipart Upload), and removed in one, `delete_object` (DELETE Object and each
+key of Delete Multiple Objects): where anything that follows objects hooks in.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from sts_tools.emulators.cos.errors import (
     InvalidArgument,
     InvalidPart,
     InvalidPartOrder,
-    InvalidRange,
     MalformedXML,
     NoSuchKey,
     NoSuchUpload,
@@ -43,6 +46,8 @@ class StoredObject(NamedTuple):
     content_type: str
     last_modified: float
     metadata: dict[str, str]  # x-cos-meta-* headers, lower-case names
+    # Cache-Control, Content-Disposition, Content-Encoding, Expires as sent
+    headers: Mapping[str, str] = {}
 
 
 class Part(NamedTuple):
@@ -88,12 +93,14 @@ class Multipart:
         initiated: float,
         content_type: str,
         metadata: dict[str, str],
+        headers: dict[str, str],
     ) -> None:
         self.key = key
         self.upload_id = upload_id
         self.initiated = initiated
         self.content_type = content_type
         self.metadata = metadata
+        self.headers = headers
         self._parts: dict[int, tuple[Part, bytes]] = {}
 
     def upload(self) -> Upload:
@@ -171,19 +178,53 @@ class CosStore:
         content_type: str = "",
         metadata: Optional[Mapping[str, str]] = None,
         exists_error: Optional[CosError] = None,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
     ) -> StoredObject:
-        """`exists_error`: raised instead when the key exists (x-cos-forbid-overwrite),
-        checked under the same lock as the write, so two uploads cannot both win."""
+        """PUT and POST Object. `exists_error`: raised instead when the key exists
+        (x-cos-forbid-overwrite), checked under the same lock as the write, so two
+        uploads cannot both win."""
         _check_size(body, self._max_object_size)
         etag = _md5(body)  # hashed outside the lock: other requests need not wait
         with self._lock:
-            if exists_error is not None and key in self._objects.get(bucket, {}):
-                raise exists_error
             stored = StoredObject(
-                key, bytes(body), etag, content_type, self._clock(), _lower_names(metadata)
-            )
-            self._objects.setdefault(bucket, {})[key] = stored
+                key, bytes(body), etag, content_type, self._clock(), _lower_names(metadata),
+                dict(headers or {}),
+            )  # fmt: skip
+            self._write(bucket, stored, exists_error)
         return _copy(stored)
+
+    def copy_object(
+        self,
+        bucket: str,
+        source: str,
+        key: str,
+        replace: Optional[tuple[str, Mapping[str, str], Mapping[str, str]]] = None,
+        exists_error: Optional[CosError] = None,
+    ) -> StoredObject:
+        """PUT Object - Copy within `bucket`: `source`'s bytes under `key`, with the
+        source's type, metadata and headers, or `replace`'s (type, x-cos-meta-*,
+        headers: x-cos-metadata-directive Replaced). The copy's ETag is its bytes' MD5."""
+        original = self.get_object(bucket, source)
+        etag = _md5(original.body)
+        content_type, metadata, headers = replace or (
+            original.content_type,
+            original.metadata,
+            original.headers,
+        )
+        with self._lock:
+            stored = StoredObject(
+                key, original.body, etag, content_type, self._clock(), _lower_names(metadata),
+                dict(headers),
+            )  # fmt: skip
+            self._write(bucket, stored, exists_error)
+        return _copy(stored)
+
+    def _write(self, bucket: str, stored: StoredObject, exists_error: Optional[CosError]) -> None:
+        # Caller holds the lock. The one place an object is created or replaced.
+        if exists_error is not None and stored.key in self._objects.get(bucket, {}):
+            raise exists_error
+        self._objects.setdefault(bucket, {})[stored.key] = stored
 
     def get_object(self, bucket: str, key: str) -> StoredObject:
         with self._lock:
@@ -256,6 +297,8 @@ class CosStore:
         key: str,
         content_type: str = "",
         metadata: Optional[Mapping[str, str]] = None,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
     ) -> str:
         with self._lock:
             now = self._clock()
@@ -264,7 +307,7 @@ class CosStore:
             # tail makes them unguessable.
             upload_id = f"{max(int(now), 0):010d}{next(self._sequence):08x}{secrets.token_hex(16)}"
             self._uploads[(bucket, upload_id)] = Multipart(
-                key, upload_id, now, content_type, _lower_names(metadata)
+                key, upload_id, now, content_type, _lower_names(metadata), dict(headers or {})
             )
         return upload_id
 
@@ -289,9 +332,10 @@ class CosStore:
             multipart = self._multipart(bucket, key, upload_id)
             body, etag = multipart.complete(parts, self._min_part_size)
             stored = StoredObject(
-                key, body, etag, multipart.content_type, self._clock(), multipart.metadata
-            )
-            self._objects.setdefault(bucket, {})[key] = stored
+                key, body, etag, multipart.content_type, self._clock(), multipart.metadata,
+                multipart.headers,
+            )  # fmt: skip
+            self._write(bucket, stored, None)
             del self._uploads[(bucket, upload_id)]
         return _copy(stored)
 
@@ -336,8 +380,8 @@ class CosStore:
 
 
 def _copy(stored: StoredObject) -> StoredObject:
-    # Callers get their own metadata dict, so they cannot change the store's.
-    return stored._replace(metadata=dict(stored.metadata))
+    # Callers get their own dicts, so they cannot change the store's.
+    return stored._replace(metadata=dict(stored.metadata), headers=dict(stored.headers))
 
 
 def _common_prefix(key: str, prefix: str, delimiter: str) -> Optional[str]:
@@ -345,38 +389,3 @@ def _common_prefix(key: str, prefix: str, delimiter: str) -> Optional[str]:
         return None
     cut = key.find(delimiter, len(prefix))
     return None if cut < 0 else key[: cut + len(delimiter)]
-
-
-def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
-    """The inclusive (start, end) a ``Range`` header selects from ``size`` bytes.
-
-    None means "send the whole object": no header, or a form that RFC 7233 §3.1
-    says to ignore (not ``bytes=``, not digits, first > last) or that S3 ignores
-    (several ranges; what COS does with those is unverified). A range that starts
-    at or past the end, ``bytes=-0``, or any range of an empty object is
-    unsatisfiable: InvalidRange (416).
-    """
-    if not header:
-        return None
-    unit, equals, spec = header.strip().partition("=")
-    if not equals or unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first or last) or not _digits(first, last):
-        return None
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            raise InvalidRange(detail=f"{header!r} of {size} bytes")
-        return max(size - suffix, 0), size - 1
-    start = int(first)
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        raise InvalidRange(detail=f"{header!r} of {size} bytes")
-    return start, min(int(last), size - 1) if last else size - 1
-
-
-def _digits(*texts: str) -> bool:
-    # str.isdigit accepts "²" and int() accepts "+1", " 1" and "1_0"; a range does not.
-    return all(all("0" <= char <= "9" for char in text) for text in texts)
