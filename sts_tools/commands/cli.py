@@ -5,6 +5,7 @@ explain  the dry run: the policy a request would send to STS, and what it allows
 invoke   run the handler once on an event file, as the SCF console's test button does
 serve    a local HTTP endpoint in front of the handler (what ``make run`` starts)
 deploy, console-event, check-deployment: deploying and checking a deployment (deploy_cli.py)
+revoke, wx-code: stopping a user; a code for the local WeChat sign-in (revoke.py)
 """
 
 from __future__ import annotations
@@ -489,6 +490,9 @@ def parser() -> argparse.ArgumentParser:
     from sts_tools.commands.deploy_cli import add_commands
 
     add_commands(commands)  # deploy, console-event, check-deployment
+    from sts_tools.commands import revoke
+
+    revoke.add_commands(commands)  # revoke, wx-code
     return top
 
 
