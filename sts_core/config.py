@@ -21,8 +21,8 @@ from .cos_actions import (
     action_problem,
 )
 from .keys import action_for
-from .rotation import rotating_secrets
 from .roots import TemplateError, check_areas, check_template, collect_areas
+from .rotation import rotating_secrets
 from .settings import (
     DEFAULT_USER_ID_PATTERN,
     HMAC,

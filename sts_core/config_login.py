@@ -22,7 +22,7 @@ from .settings import (
 MIN_SESSION_SECRET_BYTES = 32  # HS256 (RFC 7518 §3.2)
 # The variables holding each platform's AppID and AppSecret.
 APP_CREDENTIALS = {WECHAT: ("STS_WX_APPID", "STS_WX_SECRET"), QQ: ("STS_QQ_APPID", "STS_QQ_SECRET")}
-SESSION_SECRET = "STS_SESSION_SECRET"
+SESSION_SECRET = "STS_SESSION_SECRET"  # noqa: S105 - a variable name
 APPID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -33,8 +33,10 @@ def _endpoint(section: Section, name: str, env: Mapping[str, str], default: str)
     value = section.overridden(name, env) or default
     parts = urlsplit(value)
     local = parts.hostname in LOOPBACK_HOSTS
-    if not parts.hostname or parts.query or (
-        parts.scheme != "https" and not (parts.scheme == "http" and local)
+    if (
+        not parts.hostname
+        or parts.query
+        or (parts.scheme != "https" and not (parts.scheme == "http" and local))
     ):
         raise ConfigError(section.key(name), "must be an https URL (http only for loopback)")
     return value
@@ -87,7 +89,9 @@ def _check_login_env(
         if not APPID_RE.match(env.get(appid_name) or ""):
             raise ConfigError(appid_name, f"must be set to the mini program's AppID ({provider})")
         if not env.get(secret_name):
-            raise ConfigError(secret_name, f"must be set to the mini program's AppSecret ({provider})")
+            raise ConfigError(
+                secret_name, f"must be set to the mini program's AppSecret ({provider})"
+            )
     secrets = rotating_secrets(env, SESSION_SECRET)
     if not secrets:
         raise ConfigError(SESSION_SECRET, "must be set when login.providers is not empty")
@@ -101,7 +105,9 @@ def _check_login_env(
             raise ConfigError(name, "must differ from STS_JWT_SECRET and STS_CACHE_KEY")
 
 
-def revocation_settings(section: Section, pattern: re.Pattern, max_length: int) -> RevocationSettings:
+def revocation_settings(
+    section: Section, pattern: re.Pattern, max_length: int
+) -> RevocationSettings:
     d = RevocationSettings()
     users = section.strings("users")
     for index, user in enumerate(users):

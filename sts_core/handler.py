@@ -80,10 +80,9 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         # 3l. Sign-in for mini programs: a wx.login code in, the function's own
         #     session token out (sts_core/login.py, loaded only when configured).
         if provider is not None:
-            answer = sign_in(service, provider, body, request.source_ip, deadline, log)
-            response = json_response(200, answer, headers)
-            log.write("signed_in", 200, elapsed_ms(started))
-            return response
+            return sign_in(
+                service, provider, body, request.source_ip, deadline, log, headers, started
+            )
 
         # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
         #    one is needed, stays within the invocation's time).
@@ -195,14 +194,20 @@ def sign_in(
     address: Optional[str],
     deadline: float,
     log: RequestLog,
+    headers: Mapping[str, str],
+    started: float,
 ) -> dict[str, Any]:
+    """The sign-in's answer (sts_core/login.py, imported on the first sign-in)."""
     if service.login is None:
         raise NotFound("not_found", f"sign-in with {provider} is not enabled here")
     from sts_core.login import sign_in as login_with_code
 
-    return login_with_code(
+    answer = login_with_code(
         service.login, service.config, service.revocations, provider, body, address, deadline, log
     )
+    response = json_response(200, answer, headers)
+    log.write("signed_in", 200, elapsed_ms(started))
+    return response
 
 
 def revocation_check(

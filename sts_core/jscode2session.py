@@ -60,8 +60,9 @@ def failure_for(errcode: int, provider: str) -> tuple[ApiError, bool]:
 
 
 def unavailable(provider: str, detail: str) -> ApiError:
-    return ApiError("wx_unavailable", f"{provider} sign-in is unavailable; retry shortly",
-                    {"Retry-After": "1"}, status=503, detail=f"jscode2session {detail}")  # fmt: skip
+    message = f"{provider} sign-in is unavailable; retry shortly"
+    return ApiError("wx_unavailable", message, {"Retry-After": "1"}, status=503,
+                    detail=f"jscode2session {detail}")  # fmt: skip
 
 
 def identity_of(document: Any, provider: str) -> Identity:

@@ -75,10 +75,10 @@ def login_code(body: bytes) -> str:
     try:
         document = json.loads(body.decode("utf-8")) if body.strip() else None
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest("invalid_body", "the body must be JSON: {\"code\": \"...\"}") from None
+        raise BadRequest("invalid_body", 'the body must be JSON: {"code": "..."}') from None
     code = document.get("code") if isinstance(document, dict) else None
     if not isinstance(code, str) or not CODE_RE.match(code):
-        raise BadRequest("invalid_code", "send {\"code\": \"<the code login() gave>\"}")
+        raise BadRequest("invalid_code", 'send {"code": "<the code login() gave>"}')
     return code
 
 
@@ -120,4 +120,3 @@ def sign_in(
         "userId": user_id,
         "prefix": render_root(config.prefix_template, user_id),
     }
-

@@ -52,7 +52,7 @@ class Revocations:
         link: Optional[RedisLink] = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._configured: dict[str, int] = {user: REVOKED for user in settings.users}
+        self._configured: dict[str, int] = dict.fromkeys(settings.users, REVOKED)
         for user, when in settings.not_before.items():
             self._configured[user] = max(when, self._configured.get(user, 0))
         self.refresh = settings.refresh
@@ -96,7 +96,8 @@ class Revocations:
         if now - self._read_at < self.refresh:
             return
         link = self.link
-        assert link is not None
+        if link is None:
+            return
         try:
             reply = link.command(deadline, "HGETALL", hash_key(link))
         except link.Error as error:

@@ -23,7 +23,13 @@ from sts_tools.emulators.wechat import WxEmulator, make_code
 from tests.support import JWT_SECRET, body_of, context, event, make_env, shipped_config, token
 from tests.support.idp import AUDIENCE as IDP_AUDIENCE
 from tests.support.idp import FakeIdP, Key
-from tests.support.login import SESSION_SECRET, login_document, login_env, login_service, sign_in_event
+from tests.support.login import (
+    SESSION_SECRET,
+    login_document,
+    login_env,
+    login_service,
+    sign_in_event,
+)
 
 NEW_SECRET = "rotated-SECRET-for-tests-0123456789abcdefghij"
 
@@ -140,7 +146,8 @@ def test_only_the_session_secrets_sign_session_tokens(secret, sub):
     minted = forged(secret, sub=sub)
     claims = sessions.claims(minted)
     if secret in (SESSION_SECRET, NEW_SECRET):
-        assert claims is not None and claims["sub"] == sub
+        assert claims is not None
+        assert claims["sub"] == sub
     else:
         assert claims is None  # not ours: the app's verifier decides, under its own key
 
@@ -155,7 +162,9 @@ def test_the_app_secret_rotates_with_an_overlap(emulator):
     service = login_service(rotated, shipped_config())
     assert status(service, old_token) == 200  # previous: still accepted
     assert status(service, token("alice", secret=NEW_SECRET)) == 200  # current
-    removed = login_service(make_env(emulator.endpoint, STS_JWT_SECRET=NEW_SECRET), shipped_config())
+    removed = login_service(
+        make_env(emulator.endpoint, STS_JWT_SECRET=NEW_SECRET), shipped_config()
+    )
     assert status(removed, old_token) == 401  # once the operator removes it
     with pytest.raises(ConfigError, match="STS_JWT_SECRET_PREVIOUS"):
         parse_config(shipped_config(), {**rotated, "STS_JWT_SECRET_PREVIOUS": "short"})
@@ -197,5 +206,5 @@ def test_a_sign_in_without_what_it_needs_fails_at_cold_start(overrides, key):
 def test_a_claim_in_the_root_template_cannot_sign_users_in():
     document = login_document()
     document["prefix"] = {"template": "tenants/{claim:tenant}/{uid}/"}
-    with pytest.raises(ConfigError, match="login.providers"):
+    with pytest.raises(ConfigError, match=r"login\.providers"):
         parse_config(document, login_env("http://127.0.0.1:9", "http://127.0.0.1:9/x"))

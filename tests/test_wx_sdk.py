@@ -26,7 +26,6 @@ import subprocess
 import pytest
 
 import index
-
 from sts_tools.support.dev_token import mint_token
 from tests.support import ROOT
 from tests.support.playground import local_stack

@@ -36,8 +36,14 @@ def login_service(env: dict[str, str], document: Optional[dict[str, Any]] = None
     return service_for(parse_config(document or login_document(), env), env)
 
 
-def sign_in_event(code: Any, *, sample: str = "apigw_official.json", path: str = "/sts/login/wechat",
-                  address: Optional[str] = None, **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+def sign_in_event(
+    code: Any,
+    *,
+    sample: str = "apigw_official.json",
+    path: str = "/sts/login/wechat",
+    address: Optional[str] = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     body = {"code": code} if not isinstance(code, (str, bytes)) or code != "" else ""
     result = event(None, body, sample=sample, path=path, **kwargs)
     if address is not None:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 DEV_WX_APPID = "wx00000000000000dev"
-DEV_WX_SECRET = "local-wx-appsecret-not-a-real-secret"  # noqa: S105 - only this stand-in's
+DEV_WX_SECRET = "local-wx-appsecret-not-a-real-secret"
 DEV_QQ_APPID = "1100000000"
-DEV_QQ_SECRET = "local-qq-appsecret-not-a-real-secret"  # noqa: S105 - only this stand-in's
+DEV_QQ_SECRET = "local-qq-appsecret-not-a-real-secret"
 CODE_KEY = b"cos-sts local jscode2session: public, development only"
 PREFIX = "wxdev"
 
