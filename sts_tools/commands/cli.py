@@ -350,7 +350,7 @@ def _serve(args: argparse.Namespace) -> int:
                 cos=prepared.cos, keyring=prepared.sts.keyring, sts_url=url,
                 config=service.config, jwt_secret=prepared.env.get("STS_JWT_SECRET", ""),
                 host=args.host,
-                port=args.playground_port,
+                port=args.playground_port, wx_signin=prepared.wx is not None,
             ).start()  # fmt: skip
     except BaseException:
         if server is not None:
