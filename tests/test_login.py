@@ -257,3 +257,24 @@ def test_neither_appsecret_nor_session_key_reaches_a_log_or_a_body(service, wx, 
             assert secret not in text
     assert "session_key" not in " ".join(texts)
     assert not any(secret in repr(service.login) for secret in SECRETS)
+
+
+COLD_START = """
+import json, sys
+from tests.support import make_env, shipped_config
+from sts_core.config import parse_config
+from sts_core.service import service_for
+import index
+env = make_env()
+service_for(parse_config(shipped_config(), env), env)
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("sts_core."))))
+"""
+
+
+def test_the_sign_in_code_is_not_loaded_when_it_is_off():
+    from tests.support import run_python
+
+    loaded = set(json.loads(run_python("-c", COLD_START).stdout.splitlines()[-1]))
+    assert "sts_core.handler" in loaded
+    for module in ("login", "jscode2session", "session_tokens", "revocation"):
+        assert f"sts_core.{module}" not in loaded
