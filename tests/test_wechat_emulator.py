@@ -59,7 +59,7 @@ def test_a_code_can_ask_for_an_errcode_every_time(wx):
 
 def test_a_forged_code_is_not_accepted(wx):
     genuine = make_code("oA")
-    prefix, payload, mac = genuine.split(".")
+    prefix, _payload, mac = genuine.split(".")
     forged = make_code("oMallory").split(".")[1]
     assert ask(wx, f"{prefix}.{forged}.{mac}")["errcode"] == 40029
     assert read_code(genuine)["o"] == "oA"
