@@ -1,5 +1,6 @@
 """The request path, top to bottom, in `handle`: parse the trigger event, route,
-read the body, verify the caller's token, render the caller's own prefix, build
+read the body (or sign a mini program's user in: login.py), verify the caller's token
+(then the operator's revocations), render the caller's own prefix, build
 and guard the policy, reuse keys issued for it (this instance's, else with Redis
 any instance's) or, within the rate limits, ask STS, answer.
 

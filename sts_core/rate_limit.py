@@ -199,8 +199,7 @@ class RateLimiter:
     ) -> None:
         self.settings = settings
         self.local = LocalBuckets(settings, clock=clock)
-        shared = RedisBuckets(link, settings, clock, namespace) if link is not None else None
-        self.shared = shared
+        self.shared = RedisBuckets(link, settings, clock, namespace) if link is not None else None
 
     def admit(self, user_id: str, deadline: float, use_shared: bool = True) -> Admission:
         """Take a token from the user's and the global bucket, or say how long to wait.
