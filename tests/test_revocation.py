@@ -155,3 +155,10 @@ def test_without_redis_the_command_prints_the_config_change(capsys, monkeypatch)
     assert "not_before" in out
     assert '"alice":' in out
     assert "deny" in out
+
+
+def test_the_command_needs_the_functions_cache_key_with_redis(capsys, monkeypatch):
+    monkeypatch.setenv("STS_REDIS_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.delenv("STS_CACHE_KEY", raising=False)
+    assert cli.main(["revoke", "alice"]) == 2
+    assert "STS_CACHE_KEY" in capsys.readouterr().err

@@ -73,6 +73,9 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     now = int(time.time())
     when, meaning = _cut_off(args, now)
     url = env.get("STS_REDIS_URL")
+    if url and len((env.get("STS_CACHE_KEY") or "").encode("utf-8")) < 32:
+        # The entry is named with an HMAC under this key: another key names nobody.
+        return _fail("set STS_CACHE_KEY to the function's own (it names users in Redis)")
     if url:
         problem = _write(url, env.get("STS_CACHE_KEY") or "", document, args.user_id,
                          None if args.forget else when)  # fmt: skip
