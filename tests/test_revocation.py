@@ -162,3 +162,19 @@ def test_the_command_needs_the_functions_cache_key_with_redis(capsys, monkeypatc
     monkeypatch.delenv("STS_CACHE_KEY", raising=False)
     assert cli.main(["revoke", "alice"]) == 2
     assert "STS_CACHE_KEY" in capsys.readouterr().err
+
+
+def test_while_redis_fails_an_instance_keeps_the_list_it_read(redis_stack, capsys):
+    from sts_core.redis_link import RedisLink
+    from tests.support import free_port
+
+    (first, _), clock = redis_stack
+    revoke(capsys, "alice")
+    clock.now += 30
+    assert code_of(call(first, token("alice"))) == (403, "user_revoked")
+    dead = RedisLink(f"redis://127.0.0.1:{free_port()}/0", CACHE_KEY.encode())
+    first.revocations.link = dead  # Redis goes away
+    clock.now += 30
+    response = call(first, token("alice"))
+    assert code_of(response) == (403, "user_revoked")  # the list last read still holds
+    assert call(first, token("bob"))["statusCode"] == 200
