@@ -37,7 +37,9 @@ FIELDS = {
     "where": "file:line of a bug",
     "ticket": "the ticket's method (post, put, get), for a ticket request",
     "signer": "where the ticket's signing key came from: reused, shared (Redis) or issued",
-    "outcome": "issued, ticket, preflight, rejected (4xx) or failed (5xx)",
+    "login": "the sign-in route's platform (wechat, qq)",
+    "loginAttempts": "jscode2session attempts of a sign-in (2: one retry)",
+    "outcome": "issued, ticket, signed_in, preflight, rejected (4xx) or failed (5xx)",
     "status": "the HTTP status",
     "latencyMs": "milliseconds spent in the handler",
 }

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from .config_login import login_settings, revocation_settings
 from .config_reader import ConfigError, Section
 from .cos_actions import (
     CI_ACTION_RE,
@@ -21,6 +22,7 @@ from .cos_actions import (
 )
 from .keys import action_for
 from .roots import TemplateError, check_areas, check_template, collect_areas
+from .rotation import rotating_secrets
 from .settings import (
     DEFAULT_USER_ID_PATTERN,
     HMAC,
@@ -403,6 +405,8 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     trust_address = _one_flag(
         top, "function_url", "trust_remote_addr", DEFAULTS["trust_function_url_address"]
     )
+    login = login_settings(top.section("login"), env, template)
+    revocation = revocation_settings(top.section("revocation"), pattern, max_uid)
     top.done()
 
     return Config(
@@ -438,6 +442,8 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         trust_function_url_address=trust_address,
         cos_endpoint=cos_endpoint,
         ticket_signer_duration=signer_duration,
+        login=login,
+        revocation=revocation,
     )
 
 
@@ -696,10 +702,12 @@ def _check_hmac(section: Section, algorithms: tuple[str, ...], env: Mapping[str,
         problem = _algorithm_problem(algorithm, key_set=False)
         if problem:
             raise ConfigError(section.key("algorithms"), problem)
-    secret = env.get("STS_JWT_SECRET") or ""
     needed = max(HS_ALGORITHMS[algorithm] for algorithm in algorithms)
-    if len(secret.encode("utf-8")) < needed:
-        raise ConfigError("STS_JWT_SECRET", f"must be set to at least {needed} random bytes")
+    secrets = rotating_secrets(env, "STS_JWT_SECRET") or ("",)
+    for index, secret in enumerate(secrets):  # the current one, then any still accepted
+        name = "STS_JWT_SECRET" if index == 0 else "STS_JWT_SECRET_PREVIOUS"
+        if len(secret.encode("utf-8")) < needed:
+            raise ConfigError(name, f"must be set to at least {needed} random bytes")
 
 
 def _check_jwks(

@@ -17,6 +17,8 @@ OVERRIDES: dict[tuple[str, ...], str] = {
     ("auth", "jwks_url"): "STS_JWKS_URL",
     ("auth", "issuer"): "STS_JWT_ISSUER",
     ("auth", "audience"): "STS_JWT_AUDIENCE",
+    ("login", "wechat_endpoint"): "STS_WX_ENDPOINT",
+    ("login", "qq_endpoint"): "STS_QQ_ENDPOINT",
 }
 
 

@@ -1,5 +1,6 @@
 """The request path, top to bottom, in `handle`: parse the trigger event, route,
-read the body, verify the caller's token, render the caller's own prefix, build
+read the body (or sign a mini program's user in: login.py), verify the caller's token
+(then the operator's revocations), render the caller's own prefix, build
 and guard the policy, reuse keys issued for it (this instance's, else with Redis
 any instance's) or, within the rate limits, ask STS, answer.
 
@@ -25,7 +26,7 @@ from sts_core.http import error_response, json_response
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.service import Service, build_service
-from sts_core.settings import Config
+from sts_core.settings import LOGIN_PROVIDERS, Config
 from sts_core.sts_client import IssuedCredentials, StsError, user_digest
 from sts_core.tickets import TicketRequest, allowed_settings, new_object_name, plan_ticket
 
@@ -63,8 +64,9 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
             log.set(gatewayRequestId=request.gateway_request_id)
         headers = {"X-Request-Id": request_id, **service.cors.headers(request.header("origin"))}
 
-        # 2. Routing: path, CORS preflight, method.
-        if not path_matches(config.path, request.path):
+        # 2. Routing: path (or the sign-in beside it), CORS preflight, method.
+        provider = login_provider(config.path, request.path)
+        if provider is None and not path_matches(config.path, request.path):
             raise NotFound("not_found", "there is no credential endpoint at this path")
         if request.method == "OPTIONS":
             log.write("preflight", 204, elapsed_ms(started))
@@ -76,10 +78,19 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         body = request.body(config.max_body_bytes)
         deadline = invocation_deadline(context, started, config)
 
+        # 3l. Sign-in for mini programs: a wx.login code in, the function's own
+        #     session token out (sts_core/login.py, loaded only when configured).
+        if provider is not None:
+            return sign_in(
+                service, provider, body, request.source_ip, deadline, log, headers, started
+            )
+
         # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
         #    one is needed, stays within the invocation's time).
         user_id, claims = service.verifier.identity(request.header("authorization"), deadline)
         log.user(user_id)
+        # 4r. Users an operator stopped, and tokens issued before their cut-off.
+        generation = revocation_check(service, user_id, claims, deadline, log)
 
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
         ask = parse_credential_request(body, config, request.query)
@@ -112,7 +123,7 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #    invocation's remaining time. Redis trouble only ever means asking STS.
         #    Keys are reused per user even where two users' policies are identical
         #    (a profile of shared areas only): STS named the session after one user.
-        issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log)
+        issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log, generation)
 
         # 9. The answer, in the shape the COS client SDKs consume.
         answer = credentials_body(issued, grant.target, ask.profile.name)
@@ -136,8 +147,11 @@ def obtain_keys(
     ask: CredentialRequest,
     deadline: float,
     log: RequestLog,
+    generation: int = 0,
 ) -> IssuedCredentials:
     reuse_key = f"{user_digest(user_id)}\n{policy_text}"
+    if generation:  # keys cached before the user's revocation cut-off are never reused
+        reuse_key = f"{generation}\n{reuse_key}"
     issued = reuse(service, reuse_key, ask.duration, deadline, log)
     if issued is not None:
         log.set(stsRequestId=issued.request_id)
@@ -175,6 +189,39 @@ def reuse(
         local.put(reuse_key, duration, issued)
         log.set(cache="shared-hit")
     return issued
+
+
+def sign_in(
+    service: Service,
+    provider: str,
+    body: bytes,
+    address: Optional[str],
+    deadline: float,
+    log: RequestLog,
+    headers: Mapping[str, str],
+    started: float,
+) -> dict[str, Any]:
+    """The sign-in's answer (sts_core/login.py, imported on the first sign-in)."""
+    if service.login is None:
+        raise NotFound("not_found", f"sign-in with {provider} is not enabled here")
+    from sts_core.login import sign_in as login_with_code
+
+    answer = login_with_code(
+        service.login, service.config, service.revocations, provider, body, address, deadline, log
+    )
+    response = json_response(200, answer, headers)
+    log.write("signed_in", 200, elapsed_ms(started))
+    return response
+
+
+def revocation_check(
+    service: Service, user_id: str, claims: Mapping[str, Any], deadline: float, log: RequestLog
+) -> int:
+    """403 for a revoked user, 401 for a token older than their cut-off; else the
+    cut-off (0: none), which keys the user's reused keys."""
+    if service.revocations is None:
+        return 0
+    return service.revocations.check(user_id, claims, deadline, log.redis_failed)
 
 
 def admit(service: Service, user_id: str, deadline: float, log: RequestLog) -> None:
@@ -260,6 +307,15 @@ def credentials_body(issued: IssuedCredentials, target: Target, profile: str) ->
         "prefix": target.root,
         "profile": profile,
     }
+
+
+def login_provider(configured: str, path: str) -> Optional[str]:
+    """`wechat` for ``<path>/login/wechat`` (any known provider, API Gateway stage
+    prefixes as for the credential path); None for every other path."""
+    head, separator, provider = path.rstrip("/").rpartition("/login/")
+    if not separator or provider not in LOGIN_PROVIDERS:
+        return None
+    return provider if path_matches(configured, head or "/") else None
 
 
 def path_matches(configured: str, path: str) -> bool:

@@ -84,11 +84,9 @@ class Decision(NamedTuple):
 class RateLimited(ApiError):
     status = 429
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, what: str = "too many new credentials requested") -> None:
         super().__init__(
-            "rate_limited",
-            f"too many new credentials requested; retry in {retry_after} s",
-            {"Retry-After": str(retry_after)},
+            "rate_limited", f"{what}; retry in {retry_after} s", {"Retry-After": str(retry_after)}
         )
 
 
@@ -150,10 +148,16 @@ class RedisBuckets:
     """The buckets on Redis, shared by every instance."""
 
     def __init__(
-        self, link: RedisLink, settings: RateLimitSettings, clock: Callable[[], float] = time.time
+        self,
+        link: RedisLink,
+        settings: RateLimitSettings,
+        clock: Callable[[], float] = time.time,
+        namespace: str = "",
     ) -> None:
         self.link = link
-        self._global_key = f"{link.key_prefix}{{rl}}:g"
+        # Another set of buckets (sign-in attempts: "login") gets its own hash tag.
+        self._tag = f"{{rl{namespace}}}"
+        self._global_key = f"{link.key_prefix}{self._tag}:g"
         user_rate, user_size = _rates(settings.per_user)
         global_rate, global_size = _rates(settings.overall)
         self._args = (repr(user_rate), user_size, repr(global_rate), global_size)
@@ -162,7 +166,7 @@ class RedisBuckets:
         self._clock = clock
 
     def user_key(self, user_id: str) -> str:
-        return self.link.name("{rl}:u", user_id.encode("utf-8"))
+        return self.link.name(f"{self._tag}:u", user_id.encode("utf-8"))
 
     def take(self, user_id: str, deadline: float) -> Decision:
         """Raises ``link.Error`` when Redis cannot decide."""
@@ -191,10 +195,11 @@ class RateLimiter:
         settings: RateLimitSettings,
         link: Optional[RedisLink] = None,
         clock: Callable[[], float] = time.time,
+        namespace: str = "",
     ) -> None:
         self.settings = settings
         self.local = LocalBuckets(settings, clock=clock)
-        self.shared = RedisBuckets(link, settings, clock) if link is not None else None
+        self.shared = RedisBuckets(link, settings, clock, namespace) if link is not None else None
 
     def admit(self, user_id: str, deadline: float, use_shared: bool = True) -> Admission:
         """Take a token from the user's and the global bucket, or say how long to wait.

@@ -15,13 +15,16 @@ from .credential_cache import CredentialCache
 from .http import Cors
 from .issuer import Issuer, issuer_for
 from .rate_limit import RateLimiter
+from .rotation import rotating_secrets
 from .settings import JWKS, Config
 from .sts_client import RetryPolicy, StsClient
 from .ticket_signer import TicketSigner
 from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
+    from .login import Login
     from .redis_link import RedisLink
+    from .revocation import Revocations
     from .shared_cache import SharedCache
 
 
@@ -36,6 +39,8 @@ class Service(NamedTuple):
     shared: Optional[SharedCache] = None  # keys reused across instances (Redis)
     limiter: Optional[RateLimiter] = None
     tickets: Optional[TicketSigner] = None  # when a profile hands out tickets
+    login: Optional[Login] = None  # sign-in for mini programs, when a provider is on
+    revocations: Optional[Revocations] = None  # when users are stopped, or with Redis
 
 
 def build_service(
@@ -70,7 +75,8 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
             timeout=auth.jwks_timeout,
         )
     else:
-        key = env.get("STS_JWT_SECRET", "")
+        # The current secret, then any previous ones still accepted (rotation.py).
+        key = rotating_secrets(env, "STS_JWT_SECRET") or ("",)
     link = redis_link(config, env, sts.retry.min_attempt_time) if config.redis.enabled else None
     cache = shared = None
     if config.cache_enabled:
@@ -82,9 +88,23 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
     tickets = None
     if any(profile.tickets is not None for profile in config.profiles.values()):
         tickets = TicketSigner(config, issuer, shared)
+    verifier: TokenVerifier = TokenVerifier(auth, key)
+    login = None
+    if config.login.providers:  # the sign-in code is loaded only when it is used
+        from .login import build_login
+        from .session_tokens import EitherVerifier
+
+        login = build_login(config, env, link)
+        verifier = EitherVerifier(login.sessions, verifier)  # type: ignore[assignment]
+    revocations = None
+    revocation = config.revocation
+    if link is not None or revocation.users or revocation.not_before:
+        from .revocation import Revocations
+
+        revocations = Revocations(revocation, link)
     return Service(
         config=config,
-        verifier=TokenVerifier(auth, key),
+        verifier=verifier,
         sts=sts,
         issuer=issuer,
         cors=Cors(config.cors_origins, config.cors_max_age),
@@ -93,6 +113,8 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         shared=shared,
         limiter=limiter,
         tickets=tickets,
+        login=login,
+        revocations=revocations,
     )
 
 

@@ -120,6 +120,34 @@ class RateLimitSettings(NamedTuple):
     overall: Bucket = Bucket(500.0, 500)
 
 
+WECHAT = "wechat"
+QQ = "qq"
+LOGIN_PROVIDERS = (WECHAT, QQ)
+
+
+class LoginSettings(NamedTuple):
+    """Sign-in for mini programs (sts_core/login.py): a wx.login / qq.login code in,
+    the function's own session token out. Off while `providers` is empty."""
+
+    providers: tuple[str, ...] = ()  # of LOGIN_PROVIDERS
+    user_id: str = "openid"  # or "unionid" (refused with 403 when the platform sends none)
+    session_ttl: int = 7200  # seconds a session token lives; the app signs in again after
+    timeout: float = 2.0  # seconds per jscode2session attempt, never past the deadline
+    wechat_endpoint: str = "https://api.weixin.qq.com/sns/jscode2session"
+    qq_endpoint: str = "https://api.q.qq.com/sns/jscode2session"
+    per_address: Bucket = Bucket(0.2, 10)  # sign-in attempts per client address
+    overall: Bucket = Bucket(50.0, 200)  # all sign-ins: the app's WeChat quota is shared
+
+
+class RevocationSettings(NamedTuple):
+    """Users refused at once (sts_core/revocation.py): from the config, and with Redis
+    from the list `python -m sts_tools revoke` writes."""
+
+    users: tuple[str, ...] = ()  # refused outright
+    not_before: Mapping[str, int] = {}  # user -> Unix time: tokens issued earlier refused
+    refresh: int = 30  # seconds an instance keeps Redis's list before reading it again
+
+
 class StsSettings(NamedTuple):
     action: str = GET_FEDERATION_TOKEN  # or AssumeRole when STS_ROLE_ARN is set
     role_arn: Optional[str] = None
@@ -171,3 +199,5 @@ class Config(NamedTuple):
     # Where tickets send clients; {bucket} and {region} are filled in.
     cos_endpoint: str = "https://{bucket}.cos.{region}.myqcloud.com"
     ticket_signer_duration: int = 3600  # seconds the function's own signing key lives
+    login: LoginSettings = LoginSettings()
+    revocation: RevocationSettings = RevocationSettings()

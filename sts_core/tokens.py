@@ -101,15 +101,7 @@ class TokenVerifier:
 
     def claims(self, token: str, deadline: Optional[float] = None) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
-                token,
-                self._key_for(token, deadline),
-                algorithms=list(self.settings.algorithms),
-                audience=self.settings.audience,
-                issuer=self.settings.issuer,
-                leeway=self.settings.leeway,
-                options=self._options,  # type: ignore[arg-type]
-            )
+            claims = self._decode(token, deadline)
         except jwt.PyJWTError as exc:
             for kind, code, message in _FAILURES:
                 if isinstance(exc, kind):
@@ -129,6 +121,26 @@ class TokenVerifier:
             if issued_at < self._clock() - (max_age + self.settings.leeway):
                 raise Unauthorized("token_expired", "the token is older than allowed")
         return claims
+
+    def _decode(self, token: str, deadline: Optional[float]) -> dict[str, Any]:
+        """PyJWT's checks; an HMAC secret being rotated (rotation.py) is a tuple:
+        the current secret first, then each previous one still accepted."""
+        keys = self._key if isinstance(self._key, tuple) else (self._key,)
+        for index, key in enumerate(keys):
+            try:
+                return jwt.decode(
+                    token,
+                    key if self.settings.mode == HMAC else self._key_for(token, deadline),
+                    algorithms=list(self.settings.algorithms),
+                    audience=self.settings.audience,
+                    issuer=self.settings.issuer,
+                    leeway=self.settings.leeway,
+                    options=self._options,  # type: ignore[arg-type]
+                )
+            except jwt.InvalidSignatureError:
+                if index == len(keys) - 1:
+                    raise
+        raise jwt.InvalidSignatureError("no key")  # pragma: no cover - keys is never empty
 
     def _key_for(self, token: str, deadline: Optional[float]) -> Any:
         if self.settings.mode == HMAC:

@@ -27,11 +27,12 @@ from sts_core.keys import has_signing_credentials
 from sts_core.sts_client import DEFAULT_ENDPOINT
 from sts_tools.emulators.sts import StsEmulator, dev_key_env
 from sts_tools.support import config_view
-from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
+from sts_tools.support.dev_token import DEV_JWT_SECRET, DEV_SESSION_SECRET, mint_token
 
 if TYPE_CHECKING:  # imported when used: the tooling's commands load only what they need
     from sts_core.service import Service
     from sts_tools.emulators.cos.server import CosEmulator
+    from sts_tools.emulators.wechat import WxEmulator
 
 EXAMPLE_BUCKET = "examplebucket-1250000000"
 EXAMPLE_REGION = "ap-guangzhou"
@@ -45,6 +46,7 @@ class LocalStack:
     notes: list[str] = field(default_factory=list)
     sts: Optional[StsEmulator] = None
     cos: Optional[CosEmulator] = None
+    wx: Optional[WxEmulator] = None  # the jscode2session stand-in (sign-in with WeChat)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -63,6 +65,8 @@ class LocalStack:
         config = load_config(self.config_path, self.env)
         if self.cos is not None:  # tickets send clients to the local COS, not Tencent's
             config = config._replace(cos_endpoint=local_cos_endpoint(self.cos.port))
+        if self.wx is not None and not config.login.providers:  # sign-in on the stand-in
+            config = config._replace(login=config.login._replace(providers=("wechat", "qq")))
         if extra_origins and "*" not in config.cors_origins:
             added = tuple(o for o in extra_origins if o not in config.cors_origins)
             config = config._replace(cors_origins=config.cors_origins + added)
@@ -83,6 +87,9 @@ class LocalStack:
         )
 
     def stop(self) -> None:
+        if self.wx is not None:
+            self.wx.stop()
+            self.wx = None
         if self.cos is not None:
             self.cos.stop()
             self.cos = None
@@ -121,6 +128,8 @@ def prepare(
             f"STS: built-in emulator at {stack.sts.endpoint} - no Tencent keys in the "
             "environment, so the credentials returned are FAKE"
         )
+        if not env.get("STS_WX_APPID"):
+            start_wx_standin(stack)
         if cos_port is not None:
             try:
                 stack.cos = start_local_cos(stack.sts, configured_bucket(stack), cos_port, cos_log)
@@ -134,6 +143,24 @@ def prepare(
                 "the error's Message (local only) and in the log below"
             )
     return stack
+
+
+def start_wx_standin(stack: LocalStack) -> None:
+    """The local jscode2session, and the variables that point sign-in at it (WeChat
+    and QQ: one stand-in serves both), with a development session secret."""
+    from sts_tools.emulators import wechat
+
+    stack.wx = wechat.WxEmulator().start()
+    stack.env.update({
+        "STS_WX_APPID": wechat.DEV_WX_APPID, "STS_WX_SECRET": wechat.DEV_WX_SECRET,
+        "STS_QQ_APPID": wechat.DEV_QQ_APPID, "STS_QQ_SECRET": wechat.DEV_QQ_SECRET,
+        "STS_WX_ENDPOINT": stack.wx.endpoint, "STS_QQ_ENDPOINT": stack.wx.endpoint,
+    })  # fmt: skip
+    stack.env.setdefault("STS_SESSION_SECRET", DEV_SESSION_SECRET)
+    stack.notes.append(
+        f"sign-in with WeChat/QQ: local jscode2session stand-in at {stack.wx.endpoint} "
+        "(codes from `python -m sts_tools wx-code <openid>`)"
+    )
 
 
 def configured_bucket(stack: LocalStack) -> tuple[str, str]:

@@ -32,10 +32,14 @@ CONTRACT_VARIABLES = {
     "STS_CONFIG", "STS_SECRET_ID", "STS_SECRET_KEY", "STS_ROLE_ARN", "STS_ENDPOINT",
     "STS_JWT_SECRET", "STS_JWKS_URL", "STS_JWT_ISSUER", "STS_JWT_AUDIENCE", "COS_BUCKET",
     "COS_REGION", "STS_REDIS_URL", "STS_CACHE_KEY", "STS_EXTERNAL_ID",
+    # sign-in with WeChat/QQ, and secrets being rotated
+    "STS_WX_APPID", "STS_WX_SECRET", "STS_QQ_APPID", "STS_QQ_SECRET", "STS_SESSION_SECRET",
+    "STS_SESSION_SECRET_PREVIOUS", "STS_JWT_SECRET_PREVIOUS",
 }  # fmt: skip
 # STS_REDIS_URL may carry the Redis password.
 SECRET_VARIABLES = {"STS_SECRET_ID", "STS_SECRET_KEY", "STS_JWT_SECRET", "STS_REDIS_URL",
-                    "STS_CACHE_KEY"}  # fmt: skip
+                    "STS_CACHE_KEY", "STS_WX_SECRET", "STS_QQ_SECRET", "STS_SESSION_SECRET",
+                    "STS_SESSION_SECRET_PREVIOUS", "STS_JWT_SECRET_PREVIOUS"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

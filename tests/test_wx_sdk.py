@@ -25,6 +25,7 @@ import subprocess
 
 import pytest
 
+import index
 from sts_tools.support.dev_token import mint_token
 from tests.support import ROOT
 from tests.support.playground import local_stack
@@ -68,3 +69,33 @@ def test_the_mini_program_sdk_against_the_local_stack(node, sts_emulator, local_
     assert report["passed"] >= 37
     # The mini program's small uploads reached the local COS as header-signed forms.
     assert any(r.api == "PostObject" for r in local_cos.records)
+
+
+def test_a_mini_programs_first_session_signed_in_with_wechat(node, sts_emulator, local_cos):
+    """wx.login -> the sign-in route -> keys through the adapter -> an upload into the
+    user's own folder, a ticket upload, a refusal elsewhere, and signing in again after
+    a 401 (tests/wx/wx-login-check.js), on the local stack with the WeChat stand-in."""
+    from sts_tools.emulators.gateway import DevServer
+    from sts_tools.emulators.wechat import WxEmulator
+    from sts_tools.stack import local_cos_endpoint
+    from tests.support.login import login_document, login_env, login_service
+
+    with WxEmulator() as wx:
+        document = login_document()
+        document["tickets"]["cos_endpoint"] = local_cos_endpoint(local_cos.port)
+        service = login_service(login_env(sts_emulator.endpoint, wx.endpoint), document)
+        server = DevServer(lambda event, context: index.handle(service, event, context), port=0)
+        server.start()
+        try:
+            env = {**os.environ, "STS_URL": server.url + "/sts", "COS_PORT": str(local_cos.port)}
+            finished = subprocess.run(
+                [node, "wx-login-check.js"], cwd=WX, env=env, capture_output=True, text=True,
+                timeout=120, check=False,
+            )  # fmt: skip
+        finally:
+            server.stop()
+        assert len(wx.backend.exchanges) >= 4  # every sign-in went through jscode2session
+    report = json.loads(finished.stdout)
+    failed = [r for r in report["results"] if not r["ok"]]
+    assert failed == [], json.dumps(report, indent=1)
+    assert report["passed"] == 6, finished.stderr[-2000:]

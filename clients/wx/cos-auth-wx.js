@@ -35,6 +35,8 @@ function cosStsAuthorizationWx(settings) {
   var timeout = settings.timeout || 10000;   // ms for the whole key request (wx's default is 60 s)
   var onKeys = settings.onKeys;              // optional: (answer) => {}, the endpoint's whole answer
   var onError = settings.onError || function (error) { console.error('cos-sts:', error.message); };
+  var signIn = settings.signIn;              // optional: cos-login-wx.js's helper; on a 401 the adapter
+                                             // calls signIn.invalidate() and asks once more with a new token
 
   function problem(text, fields) {
     var error = new Error(text);
@@ -71,7 +73,7 @@ function cosStsAuthorizationWx(settings) {
 
     var body = {profile: profile, durationSeconds: durationSeconds,
       scope: scopePerRequest ? options.Scope : scope};  // JSON.stringify drops undefined fields
-    Promise.resolve().then(loginToken).catch(function (error) {
+    function ask(retried) { Promise.resolve().then(loginToken).catch(function (error) {
       throw problem('no login token: ' + ((error && error.message) || error), {code: 'no_login_token'});
     }).then(function (token) {
       if (done) return;
@@ -101,6 +103,10 @@ function cosStsAuthorizationWx(settings) {
             try { if (onKeys) onKeys(data); } catch (ignored) { /* never block the upload */ }
             return finish(keys);
           }
+          if (status === 401 && signIn && !retried) {   // the session token expired or was revoked
+            signIn.invalidate();
+            return ask(true);
+          }
           var reason = data.error || {};
           var code = reason.code || (status === 200 ? 'bad_response' : 'http_' + status);
           var retryAfter = headerValue(response.header, 'retry-after');
@@ -118,7 +124,8 @@ function cosStsAuthorizationWx(settings) {
       });
     }).catch(function (error) {
       fail(error && error.code ? error : problem('getAuthorization: ' + (error && error.message), {code: 'client_error'}));
-    });
+    }); }
+    ask(false);
   };
 }
 

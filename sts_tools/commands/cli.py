@@ -5,6 +5,7 @@ explain  the dry run: the policy a request would send to STS, and what it allows
 invoke   run the handler once on an event file, as the SCF console's test button does
 serve    a local HTTP endpoint in front of the handler (what ``make run`` starts)
 deploy, console-event, check-deployment: deploying and checking a deployment (deploy_cli.py)
+revoke, wx-code: stopping a user; a code for the local WeChat sign-in (revoke.py)
 """
 
 from __future__ import annotations
@@ -372,7 +373,7 @@ def _serve(args: argparse.Namespace) -> int:
                 cos=prepared.cos, keyring=prepared.sts.keyring, sts_url=url,
                 config=service.config, jwt_secret=prepared.env.get("STS_JWT_SECRET", ""),
                 host=args.host,
-                port=args.playground_port,
+                port=args.playground_port, wx_signin=prepared.wx is not None,
             ).start()  # fmt: skip
     except BaseException:
         if server is not None:
@@ -513,6 +514,9 @@ def parser() -> argparse.ArgumentParser:
     from sts_tools.commands.deploy_cli import add_commands
 
     add_commands(commands)  # deploy, console-event, check-deployment
+    from sts_tools.commands import revoke
+
+    revoke.add_commands(commands)  # revoke, wx-code
     return top
 
 

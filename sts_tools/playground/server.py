@@ -113,6 +113,7 @@ class Playground:
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         users: Sequence[str] = SUGGESTED_USERS,
+        wx_signin: bool = False,
     ) -> None:
         self.cos = cos
         self.keyring = keyring
@@ -120,6 +121,7 @@ class Playground:
         self.config = config
         self.jwt_secret = jwt_secret  # the function's HMAC secret: minted with if public
         self.users = tuple(users)
+        self.wx_signin = wx_signin  # the function signs in with the local jscode2session
         self._server = LoopbackServer(_Handler, self, host, port, name="playground")
 
     # -- lifecycle ------------------------------------------------------------------
@@ -213,6 +215,7 @@ class Playground:
             "devTokens": self.dev_tokens() is None,
             "devTokensOff": self.dev_tokens(),
             "sdkVersion": SDK_VERSION,
+            "wxSignIn": self.wx_signin,
         }
 
     def mint(self, request: Mapping[str, Any]) -> Reply:
@@ -331,7 +334,7 @@ class Playground:
             return refused
         if path == "/reset":
             return self.reset()
-        if path != "/api/token":
+        if path not in ("/api/token", "/api/wx-code"):
             return _error(404, "not_found", "no such route")
         try:
             request = json.loads(body or b"{}")
@@ -339,7 +342,19 @@ class Playground:
             return _error(400, "invalid_body", "the body must be JSON")
         if not isinstance(request, dict):
             return _error(400, "invalid_body", "the body must be a JSON object")
-        return self.mint(request)
+        return self.mint(request) if path == "/api/token" else self.wx_code(request)
+
+    def wx_code(self, request: Mapping[str, Any]) -> Reply:
+        """What wx.login would give a mini program: a one-time code the local
+        jscode2session stand-in exchanges for this openid."""
+        if not self.wx_signin:
+            return _error(403, "wx_signin_off", "sign-in with WeChat is off in this run")
+        openid = request.get("openid")
+        if not isinstance(openid, str) or not openid or len(openid) > 128:
+            return _error(400, "invalid_openid", "openid: a non-empty string")
+        from sts_tools.emulators.wechat import make_code
+
+        return _json(200, {"code": make_code(openid)})
 
     def _check_post(self, headers: Mapping[str, str]) -> Optional[Reply]:
         """POSTs come from the page itself: JSON (which a foreign page cannot send

@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 # 64 bytes: long enough for any HS* algorithm.
 DEV_JWT_SECRET = "cos-sts-LOCAL-DEVELOPMENT-secret-never-deploy-0123456789abcdefghijk"
+# Signs the function's own session tokens (sign-in with WeChat) in a local run.
+DEV_SESSION_SECRET = "cos-sts-LOCAL-session-secret-never-deploy-0123456789abcdefghijklm"
 
 
 def mint_token(

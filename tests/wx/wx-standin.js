@@ -14,7 +14,8 @@
 // order) then the file under `name`, and its success has {data: string, statusCode}
 // and no header (the documented shape). Not modelled: cookies, HTTP/2, the domain
 // allow-list, enableHttpDNS. Any *.localhost name connects to 127.0.0.1 (Node's
-// resolver does not do that here) and the Host header keeps the name.
+// resolver does not do that here) and the Host header keeps the name. wx.login gives
+// codes only the local jscode2session stand-in accepts.
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -176,9 +177,24 @@ const fileSystemManager = {
   },
 };
 
+// wx.login: a one-time code for the local jscode2session stand-in
+// (sts_tools/emulators/wechat/backend.py make_code: the same format and public key),
+// for the user wx.__loginAs names (tests set it; a real wx.login knows its user).
+const CODE_KEY = 'cos-sts local jscode2session: public, development only';
+const b64url = (buffer) => Buffer.from(buffer).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+function login({success, fail} = {}) {
+  setImmediate(() => {
+    if (!wx.__loginAs) return fail && fail({errMsg: 'login:fail no user'});
+    const payload = b64url(JSON.stringify({o: wx.__loginAs, n: crypto.randomBytes(6).toString('hex')}));
+    const mac = b64url(crypto.createHmac('sha256', CODE_KEY).update(payload).digest().subarray(0, 12));
+    wx.__logins = (wx.__logins || 0) + 1;
+    success && success({code: `wxdev.${payload}.${mac}`, errMsg: 'login:ok'});
+  });
+}
+
 const storage = new Map();
 const wx = {
-  request, uploadFile,
+  request, uploadFile, login,
   getFileSystemManager: () => fileSystemManager,
   getStorageSync: (key) => (storage.has(key) ? storage.get(key) : ''),
   setStorageSync: (key, value) => { storage.set(key, value); },

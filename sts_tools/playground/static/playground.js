@@ -113,6 +113,32 @@ async function mint() {
   suggestKey();
 }
 
+// What a mini program does: wx.login (here: a code from the local jscode2session
+// stand-in for the User as openid), then the function's sign-in route, whose answer
+// is the function's own session token and the user's folder.
+async function wxSignIn() {
+  const openid = $('user').value.trim();
+  const {ok, data} = await post('/api/wx-code', {openid});
+  if (!ok) {
+    $('mint-hint').textContent = (data.error && data.error.message) || 'no code';
+    return;
+  }
+  const response = await fetch(state.config.stsUrl + '/login/wechat', {method: 'POST',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify({code: data.code})});
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = answer.error || {};
+    $('mint-hint').textContent = `sign-in refused: ${response.status} ${error.code || ''} ${error.message || ''}`;
+    return;
+  }
+  $('token').value = answer.token;
+  $('user').value = answer.userId;
+  $('mint-hint').textContent = `signed in with WeChat (local stand-in) as "${answer.userId}": ` +
+    `the function's own session token, ${answer.expiresIn} s; folder ${answer.prefix}`;
+  renderClaims();
+  suggestKey();
+}
+
 // -- 2. keys from the endpoint ---------------------------------------------------------
 
 function requestSettings() {
@@ -450,6 +476,8 @@ async function start() {
   if (config.duration.default) $('duration').placeholder = `default ${config.duration.default}`;
   $('profile').addEventListener('change', showActions);
   $('mint').addEventListener('click', mint);
+  $('wx-sign-in').addEventListener('click', wxSignIn);
+  $('wx-sign-in').hidden = !config.wxSignIn;
   $('token').addEventListener('input', renderClaims);
   $('get-keys').addEventListener('click', getKeys);
   $('file').addEventListener('change', suggestKey);
