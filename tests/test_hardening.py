@@ -27,6 +27,7 @@ from tests.support import (
     token,
 )
 from tests.support.cos import client, form_upload, last_record, mint, refused
+from tests.support.examples import examples
 from tests.support.redis import document_with, instance, redis_env
 
 
@@ -208,7 +209,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(JSON)
 def test_no_body_is_ever_a_500(sts_emulator, body):
     emulator = sts_emulator

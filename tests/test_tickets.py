@@ -28,6 +28,7 @@ from sts_core.tickets import TicketRequest, parse_ticket, plan_ticket
 from sts_tools.emulators.cos.server import CosEmulator
 from tests.support import BUCKET, REGION, Clock, body_of, context, event, make_env, token
 from tests.support.cos import client, refused
+from tests.support.examples import examples
 from tests.support.tickets import (
     ask,
     cos_error,
@@ -397,7 +398,7 @@ asks = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(wanted=asks, caller_names=st.booleans())
 def test_every_ticket_lies_inside_the_callers_root(wanted, caller_names):
     """Oracle written apart from object_keys.py: a plain prefix test and segment scan."""
