@@ -17,7 +17,7 @@ POLICY = json.dumps({"version": "2.0", "statement": [{
     "effect": "allow", "action": ["name/cos:PutObject"],
     "resource": ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"],
 }]})  # fmt: skip
-STALL = 0.6
+STALL = 0.3
 
 
 def federate(client):
@@ -30,7 +30,7 @@ def federate(client):
 def test_a_call_stalled_across_a_reset_is_not_recorded(reset):
     with emu.StsEmulator() as server:
         server.script(emu.Fault.delay(STALL))
-        client = StsClient(server.endpoint, retry=RetryPolicy(max_attempts=1, read_timeout=0.1))
+        client = StsClient(server.endpoint, retry=RetryPolicy(max_attempts=1, read_timeout=0.05))
         with pytest.raises(StsError):
             federate(client)  # the client gives up; the emulator is still stalled
         if reset:
