@@ -65,10 +65,11 @@ node-deps: $(DEPLOY_CHECK)/node_modules/.package-lock.json $(BROWSER_CHECK)/node
 test: lint system-deps node-deps
 	$(BIN)/python -m pytest
 
-# The quick loop (about a minute): lint, then every test but the slow ones (package
-# builds, benchmarks, Node and Chromium); installs no system or npm packages.
+# The quick loop: lint, then every test but the slow ones (package builds,
+# benchmarks, Node and Chromium), property tests on a quarter of their examples
+# (tests/conftest.py); installs no system or npm packages.
 test-fast: lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast
 
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
 # built-in STS emulator and a local COS unless Tencent keys are in the environment.

@@ -36,8 +36,12 @@ from .object_keys import key_problem
 from .settings import Profile
 
 # Action names SDKs put in scopes that are not CAM's (docs/tencent/mobile-sdks.md §1):
-# Android derives them from its request class names.
-SDK_ACTION_NAMES = {"name/cos:ListMultiUploads": "name/cos:ListMultipartUploads"}
+# Android derives them from its request class names (GetObjectBytesRequest: the bytes
+# form of getObject). Refused with the CAM name as a hint, never mapped.
+SDK_ACTION_NAMES = {
+    "name/cos:ListMultiUploads": "name/cos:ListMultipartUploads",
+    "name/cos:GetObjectBytes": "name/cos:GetObject",
+}
 # The ACLs an upload may set: private, or the bucket's own (the operator's choice).
 PRIVATE_ACLS = ("private", "default")
 PIN = "string_equal_if_exist"  # holds when the header is absent: plain uploads still work

@@ -9,8 +9,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-# Shared CI machines are slow and noisy: no per-example deadline.
+# Shared CI machines are slow and noisy: no per-example deadline. `make test` runs
+# the default profile (every test's own example count); `make test-fast` passes
+# --hypothesis-profile=fast, a quarter of them (tests/support/examples.py scales the
+# tests that set their own count).
 settings.register_profile("default", deadline=None)
+settings.register_profile("fast", deadline=None, max_examples=25)
 settings.load_profile("default")
 
 

@@ -218,6 +218,35 @@ def test_upload_into_another_users_folder_is_refused_with_the_reason(page, local
     assert severe_logs(page, allowed=("403 (Forbidden)",)) == []
 
 
+def refuse_an_upload_to_bob(page, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    page.find_element(By.ID, "file").send_keys(str(make_file(tmp_path, "note.txt", 11)))
+    click(page, "other-folder")
+    click(page, "upload")
+    state, text = settled(page, "upload-status")
+    assert state == "error", text
+    return text, wait_for(lambda: by_id(page, "upload-reason"), what="the reason")
+
+
+def test_a_refusals_reason_is_shown_once(page, local_cos, tmp_path):
+    text, reason = refuse_an_upload_to_bob(page, tmp_path)
+    assert "denied by default" in reason
+    assert "403 AccessDenied" in text
+    assert "denied by default" not in text
+    assert "local COS" not in text
+
+
+def test_a_ticket_upload_clears_card_4s_older_refusal(page, local_cos, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    refuse_an_upload_to_bob(page, tmp_path)
+    state, text = ticket_upload(page, make_file(tmp_path, "me.png", 2048), "post")
+    assert state == "ok", text
+    assert by_id(page, "upload-status") == ""
+    assert not page.find_element(By.ID, "upload-reason").is_displayed()
+
+
 def test_a_bad_token_fails_the_upload_instead_of_hanging(page, tmp_path):
     from selenium.webdriver.common.by import By
 

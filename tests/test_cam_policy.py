@@ -22,6 +22,7 @@ from sts_core.ticket_signer import signer_policy
 from sts_tools.commands import cam_policy
 from sts_tools.emulators.cos import cam
 from tests.support import BUCKET, REGION, ROOT, make_env, run_python, shipped_config
+from tests.support.examples import examples
 
 ROLE_ARN = "qcs::cam::uin/100000000001:roleName/cos-sts-vending"
 
@@ -78,7 +79,7 @@ def covered(role, policy, values=None, size=5 * 1024**3):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(user=users, tenant=users)
 def test_every_grant_for_any_user_is_inside_the_printed_policy(name, user, tenant):
     config = parse_config(CONFIGS[name](), make_env())

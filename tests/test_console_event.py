@@ -4,6 +4,7 @@ deployed handler accepts (fed here to index.main_handler, as the console does)."
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import jwt
@@ -12,7 +13,8 @@ import pytest
 import index
 from sts_core.events import API_GATEWAY, FUNCTION_URL, parse_event
 from sts_tools import stack as local
-from sts_tools.commands import cli
+from sts_tools.commands import cli, serverless_cli
+from sts_tools.support import config_view
 from tests.support import CONTRACT_ENV, body_of, context, make_env, make_service
 
 DEPLOYED_SECRET = "deployed-secret-0123456789-abcdefghijklmnopqrstuvwx"
@@ -24,6 +26,8 @@ def shell(monkeypatch):
     for name in (*CONTRACT_ENV, "STS_JWKS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STS_JWT_SECRET", DEPLOYED_SECRET)
+    # Not a .env from around the checkout (test_the_deployed_secret_is_read_from_dotenv).
+    monkeypatch.setattr(serverless_cli, "dotenv_environment", lambda root, env, stage=None: env)
     return monkeypatch
 
 
@@ -124,3 +128,24 @@ def test_the_configured_path_is_used(shell, capsys, tmp_path):
     _, out, _ = console(capsys)
     event = json.loads(out)
     assert event["path"] == event["requestContext"]["path"] == "/keys"
+
+
+def test_the_deployed_secret_is_read_from_dotenv(monkeypatch, capsys, tmp_path):
+    """As make deploy and make cam-policy do: the shell's variables, else .env."""
+    for name in (*CONTRACT_ENV, "STS_JWKS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copy(config_view.config_path({}), tmp_path / "config.yml")
+    (tmp_path / ".env").write_text(f"STS_JWT_SECRET={DEPLOYED_SECRET}\n")
+    monkeypatch.setattr(config_view, "PROJECT_ROOT", str(tmp_path))
+    status, out, err = console(capsys, "--user", "carol")
+    assert status == 0, err
+    bearer = json.loads(out)["headers"]["authorization"].split()[1]
+    assert (
+        jwt.decode(
+            bearer,
+            DEPLOYED_SECRET,
+            algorithms=["HS256"],
+            options={"verify_aud": False, "verify_iss": False},
+        )["sub"]
+        == "carol"
+    )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sts_tools.emulators.cos import cam, conditions
 from sts_tools.emulators.cos.cam import Decision, PolicyError, Statement, decide, parse_policy
+from tests.support.examples import examples
 
 R = "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/"
 PUT, GET, HEAD = "name/cos:PutObject", "name/cos:GetObject", "name/cos:HeadObject"
@@ -492,7 +493,7 @@ def product_like_policy(root, granted, cap, image_only, split) -> str:
     return json.dumps({"version": "2.0", "statement": statements})
 
 
-@settings(max_examples=600)
+@settings(max_examples=examples(600))
 @given(cases())
 def test_product_like_policy_matches_the_oracle(case):
     root, key, granted, action, cap, length, image_only, content_type, split = case

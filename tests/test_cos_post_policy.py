@@ -43,6 +43,7 @@ from sts_tools.emulators.cos.post_policy import (
     policy_signature,
 )
 from sts_tools.emulators.cos.signature import sign_key, signature
+from tests.support.examples import examples
 
 DOC_ID = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q"
 DOC_KEY = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"
@@ -474,7 +475,7 @@ field_names = st.text(string.ascii_letters + string.digits + "-_", min_size=1, m
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     fields=st.dictionaries(field_names, st.text(max_size=40), max_size=6).filter(
         lambda fields: len({name.lower() for name in fields}) == len(fields)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import index
 from tests.support import body_of, context, event, make_env, make_service, shipped_config, token
 from tests.support.cos import REQUESTS, sign
+from tests.support.examples import examples
 
 # Profiles that give keys (a tickets_only profile answers a keys request 403).
 PROFILES = {n: p for n, p in shipped_config()["profiles"].items() if not p.get("tickets_only")}
@@ -58,7 +59,7 @@ def cases(draw):
     return user, key, profile, action
 
 
-@settings(max_examples=250, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(250), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
 def test_keys_allow_exactly_the_users_root_and_the_profiles_actions(emulator, local_cos, case):
     user, key, profile, action = case

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sts_tools.emulators.cos.wildcard import match
+from tests.support.examples import examples
 
 CASES = [
     # empty pattern / empty text
@@ -141,7 +142,7 @@ def pattern_and_text(draw):
     return pattern, text
 
 
-@settings(max_examples=800)
+@settings(max_examples=examples(800))
 @given(pattern_and_text())
 def test_agrees_with_naive_oracles(case):
     pattern, text = case

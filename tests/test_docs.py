@@ -7,6 +7,7 @@ stack, in order, as a new user would paste them."""
 from __future__ import annotations
 
 import copy
+import glob
 import os
 import re
 import subprocess
@@ -232,9 +233,31 @@ def runnable_blocks(path: str) -> list[str]:
     return re.findall(r"<!-- runnable -->\n```(?:bash|sh)\n(.*?)\n```", text, re.S)
 
 
-def test_the_readmes_runnable_blocks_run_against_the_local_stack():
-    blocks = runnable_blocks(os.path.join(ROOT, "README.md"))
-    assert len(blocks) >= 4, "the tour's commands are marked <!-- runnable -->"
+def documented_pages() -> list[str]:
+    """README.md first (its tour exports $TOKEN for the pages' blocks), then docs/."""
+    pages = sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True))
+    return [os.path.join(ROOT, "README.md"), *pages]
+
+
+def test_every_command_block_is_run_or_says_why_not():
+    """A shell block is either run by the test below or marked with why it cannot be."""
+    unmarked = []
+    for page in documented_pages():
+        with open(page, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        for number, line in enumerate(lines):
+            if re.fullmatch(r" *```(?:bash|sh|shell|console)", line):
+                before = lines[number - 1].strip() if number else ""
+                if not re.fullmatch(r"<!-- (runnable|not run: .+) -->", before):
+                    unmarked.append(f"{os.path.relpath(page, ROOT)}:{number + 1}")
+    assert not unmarked, f"mark <!-- runnable --> or <!-- not run: why -->: {unmarked}"
+
+
+def test_the_documented_runnable_blocks_run_against_the_local_stack():
+    blocks = [block for page in documented_pages() for block in runnable_blocks(page)]
+    assert len(runnable_blocks(os.path.join(ROOT, "README.md"))) >= 4, (
+        "the tour's commands are marked <!-- runnable -->"
+    )
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
     ports = {"9000": free_port(), "9001": free_port(), "9002": free_port()}
     process, banner = start_serve(env, ports["9000"], ports["9001"], ports["9002"])

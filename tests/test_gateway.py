@@ -26,6 +26,7 @@ from tests.support import (
     start_serve,
     stop_serve,
 )
+from tests.support.tickets import ticket_key
 
 
 def test_requests_become_api_gateway_events_the_handler_accepts():
@@ -166,7 +167,7 @@ def test_make_run_endpoint_end_to_end(tmp_path):
                              timeout=60, check=False)  # fmt: skip
         assert ran.returncode == 0, ran.stderr
         key, status = ran.stdout.split()
-        assert re.match(r"^users/alice/\d{4}-\d{2}-\d{2}/[0-9a-f]{32}\.jpg$", key)
+        assert ticket_key(extensions="jpg").fullmatch(key)
         assert status == "200"
     finally:
         rest = stop_serve(process)

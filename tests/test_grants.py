@@ -32,6 +32,7 @@ from tests.support import (
     token,
 )
 from tests.support.cos import client, last_record, mint, refused
+from tests.support.examples import examples
 
 AVATARS = "avatars-1250000000"
 RESOURCE = f"qcs::cos:{REGION}:uid/1250000000:{BUCKET}/"
@@ -535,7 +536,7 @@ def outside_declared_roots(policy, user, profile):
     return strays
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     user=st.sampled_from(["alice"] * 4 + ["bob", "a.b", "x-1", "..", "al/ice", "*"]),
     profile=st.sampled_from(sorted(AREA_ROOTS)),

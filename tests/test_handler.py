@@ -26,6 +26,7 @@ from tests.support import (
     shipped_config,
     token,
 )
+from tests.support.examples import examples
 
 UPLOAD_ACTIONS = set(shipped_config()["profiles"]["upload"]["actions"])
 
@@ -507,7 +508,7 @@ hostile = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     user=st.sampled_from(["alice", "alice2", "bob"]),
     keys=st.lists(st.one_of(hostile, hostile.map(lambda t: "users/alice/" + t)), max_size=3),

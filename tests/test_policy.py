@@ -24,6 +24,7 @@ from sts_core.policy import (
 from sts_core.prefix import check_user_id
 from sts_core.settings import Profile
 from tests.support.containment import BUCKET, escapes_root, target_for
+from tests.support.examples import examples
 
 DEFAULT_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 ANYTHING = re.compile(r"(?s).*")  # a careless operator's pattern: the hard rules still hold
@@ -284,7 +285,7 @@ def scopes_for(root):
     return st.lists(st.builds(ScopeEntry, actions, keys), min_size=1, max_size=6)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(
     data=st.data(),
     user_id=user_ids,
@@ -307,7 +308,7 @@ def test_no_accepted_request_yields_a_resource_outside_the_root(data, user_id, t
         assert not escapes_root(resource, target), resource
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(user_id=user_ids, ip=st.one_of(st.none(), st.just("198.51.100.4")))
 def test_every_profile_policy_passes_the_guard_and_stays_inside(user_id, ip):
     try:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sts_core.errors import Forbidden
 from sts_core.prefix import check_user_id, render_root
 from tests.support.containment import escapes_root, target_for
+from tests.support.examples import examples
 
 DEFAULT_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 ANYTHING = re.compile(r"(?s).*")  # a careless operator's pattern: the hard rules still hold
@@ -91,7 +92,7 @@ def test_render_is_plain_replacement_not_format():
     assert render_root("users/{uid}/", "{0.__class__}") == "users/{0.__class__}/"
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.text(max_size=140))
 def test_any_accepted_id_renders_a_root_that_prefixes_no_other(user_id):
     try:

@@ -24,6 +24,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from sts_core.signer import Credentials, TC3Signer
 from sts_core.sts_client import StsClient
+from tests.support.examples import examples
 
 KEY_CHARS = string.ascii_letters + string.digits
 secret_ids = st.text(KEY_CHARS, min_size=8, max_size=40).map(lambda s: "AKID" + s)
@@ -57,7 +58,7 @@ def _sdk_signature(host, content_type, timestamp, payload, secret_key, service):
     return AbstractClient._get_tc3_signature(receiver, None, request, date, service, secret_key)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     secret_id=secret_ids,
     secret_key=secret_keys,
@@ -94,7 +95,7 @@ policies = st.lists(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(
     secret_id=secret_ids,
     secret_key=secret_keys,

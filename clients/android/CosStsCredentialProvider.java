@@ -43,7 +43,9 @@
  *    "name/cos:" + simple class name minus "Request"): PutObject, GetObject, HeadObject,
  *    DeleteObject are CAM names, but ListMultiUploadsRequest becomes "name/cos:ListMultiUploads",
  *    which no profile lists (CAM calls it ListMultipartUploads), so the endpoint refuses it
- *    (403 scope_denied).
+ *    (403 scope_denied). Likewise getObject(bucket, key), the bytes form, sends a
+ *    GetObjectBytesRequest: "name/cos:GetObjectBytes", refused, the message naming
+ *    name/cos:GetObject; download to a file with a GetObjectRequest instead.
  *  - The multipart requests (Init, ListParts, UploadPart, Complete, Abort) all ask for the same
  *    five actions on the object (BaseMultipartUploadRequest.java:38-52): one key request per upload.
  *  - TransferService (COSUploadTask.java:454, 569) lists the bucket's uploads before a multipart

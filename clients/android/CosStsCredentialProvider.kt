@@ -35,7 +35,8 @@
  *
  *  - Action = "name/cos:" + request class name minus "Request" (CosXmlRequest.java:479), so
  *    ListMultiUploadsRequest asks for "name/cos:ListMultiUploads" (CAM: ListMultipartUploads):
- *    refused, 403 scope_denied.
+ *    refused, 403 scope_denied. getObject(bucket, key) (bytes) asks for
+ *    "name/cos:GetObjectBytes" (CAM: GetObject): refused too; use a GetObjectRequest to a file.
  *  - Multipart requests ask for the five actions of BaseMultipartUploadRequest.java:38-52.
  *  - TransferService lists uploads before a multipart upload (COSUploadTask.java:454, 569) over
  *    prefix "" (BucketRequest.java:45-46), the whole bucket: never granted, so its multipart

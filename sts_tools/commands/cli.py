@@ -389,15 +389,16 @@ def _serve(args: argparse.Namespace) -> int:
         lines.append("  playground: off (it runs only on the emulated STS and local COS)")
     lines += describe_config(service.config, prepared.config_path)
     lines += ["", *try_it(service.config, url, prepared), "", "Ctrl-C stops."]
-    print("\n".join(lines), flush=True)
 
     def terminate(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    # Both, explicitly: a background job starts with SIGINT ignored.
+    # Both, explicitly: a background job starts with SIGINT ignored. Before the
+    # banner: whoever reads "Ctrl-C stops." may send it at once.
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)
     try:
+        print("\n".join(lines), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

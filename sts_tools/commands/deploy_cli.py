@@ -64,11 +64,15 @@ def cmd_console_event(args: argparse.Namespace) -> int:
     path carrying a freshly minted, short-lived token signed with STS_JWT_SECRET (the
     deployed secret), or the token given with --token."""
     from sts_tools.commands.console_event import ConsoleEventError, console_event
+    from sts_tools.commands.serverless_cli import dotenv_environment
+    from sts_tools.support import config_view
     from sts_tools.support.events import API_GATEWAY, FUNCTION_URL
 
+    # The deployed secret where make deploy and make cam-policy find it: .env too.
+    env = dotenv_environment(config_view.PROJECT_ROOT, os.environ, args.stage)
     try:
         event, notes = console_event(
-            os.environ,
+            env,
             user=args.user,
             profile=args.profile,
             ttl=args.ttl,
@@ -163,6 +167,7 @@ def add_commands(commands: Any) -> None:
         "--function-url", action="store_true", help="a Function URL event instead of API Gateway"
     )
     event.add_argument("--origin", help="add an Origin header (to see the CORS headers)")
+    event.add_argument("--stage", help="also read .env.<stage>")
     event.add_argument(
         "--local",
         action="store_true",

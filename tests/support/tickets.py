@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
@@ -12,6 +13,15 @@ import requests
 
 import index
 from tests.support import body_of, context, event, make_env, make_service, shipped_config, token
+
+# The key the function picks for a ticket: the caller's root, the UTC day, 128
+# random bits in hex, the extension asked for.
+TICKET_KEY = r"users/{user}/\d{{4}}-\d{{2}}-\d{{2}}/[0-9a-f]{{32}}\.({extensions})"
+
+
+def ticket_key(user: str = "alice", extensions: str = "jpg|png|webp") -> re.Pattern[str]:
+    """The whole-string pattern of a ticket key for `user` (`extensions`: alternatives)."""
+    return re.compile(TICKET_KEY.format(user=user, extensions=extensions))
 
 
 def ticket_document(cos_port: int, **avatar: Any) -> dict[str, Any]:

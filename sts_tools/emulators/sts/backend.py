@@ -125,6 +125,9 @@ class StsBackend:
         self.max_federation_duration = 7200 if root_account else 129600
         self.max_policy_chars = max_policy_chars
         self.calls: list[Call] = []
+        # Bumped by every reset: a request that began before it (a stalled one a
+        # test's client gave up on) belongs to a finished test and is not served.
+        self.generation = 0
         self.requests_seen = 0
         self.connections = 0
         self._faults: deque[Fault] = deque()
@@ -135,6 +138,7 @@ class StsBackend:
         with self._lock:
             self.calls.clear()
             self._faults.clear()
+            self.generation += 1
         self.keyring.reset()
 
     def script(self, *faults: Fault) -> None:

@@ -108,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         emulator: StsEmulator = self.server.owner  # type: ignore[attr-defined]
+        began = emulator.backend.generation
         fault = emulator.backend.next_fault()
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
@@ -119,6 +120,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
+            if emulator.backend.generation != began:
+                # Reset while stalled: the test that scripted the stall is over, and
+                # a call recorded now would land in the next test's count.
+                self.close_connection = True
+                return
         if fault is not None and fault.kind == "http":
             self._send(fault.status, fault.body)
             return

@@ -349,7 +349,9 @@ async function upload() {
       return;
     }
     const code = error.code || (error.error && error.error.Code) || '';
-    const message = error.message || (error.error && error.error.Message) || String(error);
+    const raw = error.message || (error.error && error.error.Message) || String(error);
+    // The local COS appends its reason to the message; the line below shows it once.
+    const message = raw.replace(/\s*\(local COS:[\s\S]*\)\s*$/, '');
     const status = error.statusCode ? error.statusCode + ' ' : '';
     setStatus('upload-status', `Upload of ${key} refused: ${status}${code} ${message}`.replace(/\s+/g, ' '), 'error');
     const requestId = requestIdOf(error);
@@ -387,6 +389,10 @@ async function ticketUpload() {
       extension,
     });
     setStatus('ticket-status', `Uploaded ${sent.key} (${bytes(file.size)}, ${method} ticket, ${sent.status})`, 'ok');
+    if ($('upload-status').dataset.state === 'error') {  // card 4's refusal is of an older try
+      setStatus('upload-status', '', '');
+      $('upload-reason').hidden = true;
+    }
   } catch (error) {
     const why = error.cosCode ? `COS ${error.status} ${error.cosCode}` : `${error.status || ''} ${error.code || ''} ${error.message}`;
     setStatus('ticket-status', `No upload: ${why}`.replace(/\s+/g, ' '), 'error');

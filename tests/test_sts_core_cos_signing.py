@@ -23,6 +23,7 @@ from sts_core.cos_signing import (
     sign_request,
     url_encode,
 )
+from tests.support.examples import examples
 
 DOC_ID, DOC_KEY = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q", "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"
 SDK_ID, SDK_KEY, TOKEN = "AKIDEXAMPLE", "SKEXAMPLE", "tok-EXAMPLE"
@@ -168,7 +169,7 @@ signed_headers = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=secrets_, key=object_keys, method=st.sampled_from(["GET", "PUT", "POST"]),
        params=params_, headers=signed_headers, now=st.integers(1_500_000_000, 2_000_000_000),
        expire=st.integers(1, 7200))  # fmt: skip

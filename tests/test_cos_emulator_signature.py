@@ -36,6 +36,7 @@ from sts_tools.emulators.cos.signature import (
     string_to_sign,
     verify,
 )
+from tests.support.examples import examples
 
 DOC_ID = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q"
 DOC_KEY = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"
@@ -738,7 +739,7 @@ tokens = st.one_of(st.none(), st.text(string.ascii_letters + string.digits + "-_
 hosts = st.sampled_from([f"https://{GZ_HOST}", "http://127.0.0.1:9001", "http://localhost:80"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=secrets_, key=object_keys, method=methods, params=params_, meta=meta_headers,
        standard=standard_headers, token=tokens, now=times, expire=expires, base=hosts)  # fmt: skip
 def test_every_sdk_header_signature_verifies(
@@ -763,7 +764,7 @@ def test_every_sdk_header_signature_verifies(
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=secrets_, key=object_keys, method=methods, params=params_, meta=meta_headers,
        token=tokens, sign_token=st.booleans(), now=times, expire=expires)  # fmt: skip
 def test_every_sdk_presigned_url_verifies(
