@@ -13,21 +13,38 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
 from sts_core.config_reader import ConfigError
 from sts_core.credential_request import CredentialRequest, parse_credential_request
-from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
+from sts_core.cos_actions import CREATE_ACTIONS
+from sts_core.errors import (
+    ApiError,
+    Forbidden,
+    MethodNotAllowed,
+    Misconfigured,
+    NotFound,
+    QuotaUnavailable,
+)
 from sts_core.events import parse_event, safe_request_id
 from sts_core.grant import caller_target, plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.service import Service, build_service
-from sts_core.settings import Config
+from sts_core.settings import Config, Profile
 from sts_core.sts_client import IssuedCredentials, StsError, user_digest
-from sts_core.tickets import TicketRequest, allowed_settings, new_object_name, plan_ticket
+from sts_core.tickets import (
+    Ticket,
+    TicketRequest,
+    allowed_settings,
+    new_object_name,
+    plan_ticket,
+)
+
+if TYPE_CHECKING:
+    from sts_core.quota import Quota, Usage
 
 STAGES = ("/release", "/prepub", "/test")
 
@@ -44,6 +61,12 @@ def start(env: Mapping[str, str], config_path: str) -> Union[Service, ConfigErro
 def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     context = context if isinstance(context, Mapping) else {}
+    # 0. A COS trigger's event: the raw notification, never in an HTTP envelope (an
+    #    HTTP caller's data is inside one). Its code loads only when one arrives.
+    if isinstance(event, Mapping) and "Records" in event and "httpMethod" not in event:
+        from sts_core.uploads import handle_cos_event
+
+        return handle_cos_event(service, event, context)
     # SCF's id, else the trigger's (both bounded to a safe alphabet: a Function URL
     # header could be the client's); a new one only when invoked by hand.
     request_id = safe_request_id(context.get("request_id")) or ""
@@ -84,12 +107,16 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
         ask = parse_credential_request(body, config, request.query)
         log.set(profile=ask.profile.name)
+        # 5q. With a quota: a ticket's size is reserved exactly (5t); keys are refused
+        #     at or over the quota, and their simple uploads capped at what is left.
+        counted = service.quota is not None and uploads_to_own_root(ask.profile)
 
         # 5t. A ticket instead of keys: one COS request for a key chosen here, signed
         #     with the function's own temporary key (no STS call per ticket), within
         #     the caller's rate limit.
         if ask.ticket is not None:
-            answer = hand_out_ticket(service, ask, ask.ticket, user_id, claims, deadline, log)
+            answer = hand_out_ticket(service, ask, ask.ticket, user_id, claims, deadline, log,
+                                     counted)  # fmt: skip
             response = json_response(200, answer, headers)
             log.write("ticket", 200, elapsed_ms(started))
             return response
@@ -101,6 +128,9 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #      by the scope, bound to their address if the profile says so, capped
         #      in size, then guarded whatever the config says.
         source_ip = request.client_ip(config.trust_function_url_address)
+        if counted and service.quota is not None:
+            usage = check_quota(service.quota, user_id, deadline, log)
+            ask = ask._replace(profile=within_quota(ask.profile, service.quota, usage))
         grant = plan_grant(config, user_id, ask, source_ip, claims)
 
         # 8. Temporary keys: reused while they have enough life left (this
@@ -112,6 +142,7 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log)
 
         # 9. The answer, in the shape the COS client SDKs consume.
+        log.set(tmpSecretId=issued.tmp_secret_id)  # public: "whose key is AKID..."
         answer = credentials_body(issued, grant.target, ask.profile.name)
         response = json_response(200, answer, headers)
         log.write("issued", 200, elapsed_ms(started))
@@ -141,6 +172,12 @@ def obtain_keys(
         return issued
     admit(service, user_id, deadline, log)
     issued = service.issuer.issue(service.env, user_id, policy_text, ask.duration, deadline)
+    owners = service.key_owners
+    if owners is not None:  # for COS events: whose key signed an upload
+        try:
+            owners.remember(issued.tmp_secret_id, user_id, issued.expired_time, deadline)
+        except Exception as error:  # Redis trouble: this instance still knows
+            log.redis_failed(getattr(error, "kind", "error"))
     if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
         remember(service, reuse_key, ask.duration, issued, deadline, log)
     log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
@@ -214,9 +251,11 @@ def hand_out_ticket(
     claims: Mapping[str, Any],
     deadline: float,
     log: RequestLog,
+    reserve: bool = False,
 ) -> dict[str, Any]:
     """The profile must give this kind of ticket (403); the caller's roots as for keys;
-    the rate limit as for a new key; the signing key; the ticket."""
+    the rate limit as for a new key; the signing key; the ticket; with a quota, its
+    size reserved (403 when it does not fit)."""
     log.set(ticket=wanted.method)
     allowed_settings(ask.profile, wanted)
     config = service.config
@@ -225,10 +264,14 @@ def hand_out_ticket(
     if service.tickets is None:  # built whenever a profile gives tickets
         raise Misconfigured("a profile gives tickets but the service has no ticket signer")
     signer = service.tickets.key(service.env, deadline, log.set)
+    upload = wanted.method != "get"
     ticket = plan_ticket(
         ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
-        new_object_name,
+        new_object_name, new_object_name() if upload else None,
     )  # fmt: skip
+    log.set(objectKey=ticket.key, ticketId=ticket.ticket_id)
+    if reserve and upload and service.quota is not None:
+        reserve_ticket(service.quota, user_id, ticket, deadline, log)
     return {
         "ticket": ticket.answer(),
         "bucket": target.bucket,
@@ -236,6 +279,55 @@ def hand_out_ticket(
         "prefix": target.root,
         "profile": ask.profile.name,
     }
+
+
+def uploads_to_own_root(profile: Profile) -> bool:
+    return bool(profile.grants and profile.grants[0].per_user
+                and set(profile.grants[0].actions) & set(CREATE_ACTIONS))  # fmt: skip
+
+
+def check_quota(quota: Quota, user_id: str, deadline: float, log: RequestLog) -> Usage:
+    """Keys: 403 quota_exceeded at or over the quota (usage and reservations); one
+    Redis round trip. Redis trouble fails closed (503): a quota is a promise."""
+    try:
+        check = quota.check(user_id, deadline)
+    except quota.link.Error as error:
+        log.redis_failed(error.kind)
+        raise QuotaUnavailable() from None
+    if not check.allowed:
+        log.set(quota="refused")
+        raise Forbidden("quota_exceeded", f"upload quota reached: {quota.limits_text(check.usage)}")
+    return check.usage
+
+
+def reserve_ticket(
+    quota: Quota, user_id: str, ticket: Ticket, deadline: float, log: RequestLog
+) -> None:
+    size = ticket.max_size or 0
+    try:
+        check = quota.reserve(user_id, ticket.ticket_id or "", size, ticket.expired_time, deadline)
+    except quota.link.Error as error:
+        log.redis_failed(error.kind)
+        raise QuotaUnavailable() from None
+    if not check.allowed:
+        log.set(quota="refused")
+        raise Forbidden(
+            "quota_exceeded",
+            f"a {size}-byte upload would exceed the quota: {quota.limits_text(check.usage)}",
+        )
+    log.set(quota="reserved")
+
+
+def within_quota(profile: Profile, quota: Quota, usage: Usage) -> Profile:
+    """The profile with its simple-upload size limit lowered to the bytes left, rounded
+    down to 1/64 of the quota so keys stay reusable while usage moves a little."""
+    left = quota.bytes_left(usage)
+    if left is None:
+        return profile
+    step = max(1, (quota.settings.bytes or 0) // 64)
+    left = max(1, left // step * step) if left >= step else max(1, left)
+    current = profile.max_content_length
+    return profile._replace(max_content_length=left if current is None else min(current, left))
 
 
 def credentials_body(issued: IssuedCredentials, target: Target, profile: str) -> dict[str, Any]:

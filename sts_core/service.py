@@ -14,6 +14,7 @@ from .config_reader import ConfigError
 from .credential_cache import CredentialCache
 from .http import Cors
 from .issuer import Issuer, issuer_for
+from .key_owners import KeyOwners
 from .rate_limit import RateLimiter
 from .settings import JWKS, Config
 from .sts_client import RetryPolicy, StsClient
@@ -21,8 +22,10 @@ from .ticket_signer import TicketSigner
 from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
+    from .quota import Quota
     from .redis_link import RedisLink
     from .shared_cache import SharedCache
+    from .webhook import Webhook
 
 
 class Service(NamedTuple):
@@ -36,6 +39,9 @@ class Service(NamedTuple):
     shared: Optional[SharedCache] = None  # keys reused across instances (Redis)
     limiter: Optional[RateLimiter] = None
     tickets: Optional[TicketSigner] = None  # when a profile hands out tickets
+    key_owners: Optional[KeyOwners] = None  # who was issued which key (COS events)
+    quota: Optional[Quota] = None  # with `quota` (Redis)
+    webhook: Optional[Webhook] = None  # with STS_WEBHOOK_URL
 
 
 def build_service(
@@ -82,6 +88,7 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
     tickets = None
     if any(profile.tickets is not None for profile in config.profiles.values()):
         tickets = TicketSigner(config, issuer, shared)
+    uploads = uploads_state(config, env, link)
     return Service(
         config=config,
         verifier=TokenVerifier(auth, key),
@@ -93,7 +100,28 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         shared=shared,
         limiter=limiter,
         tickets=tickets,
+        **uploads,
     )
+
+
+def uploads_state(
+    config: Config, env: Mapping[str, str], link: Optional[RedisLink]
+) -> dict[str, object]:
+    """Who holds which key (in Redis too when a quota or webhook acts on events), the
+    quota and the webhook: their modules load only when configured."""
+    tracked = link if (config.quota is not None or config.webhook) else None
+    state: dict[str, object] = {"key_owners": KeyOwners(tracked)}
+    if config.quota is not None and link is not None:
+        import time
+
+        from .quota import Quota
+
+        state["quota"] = Quota(link, config.quota, time.time)
+    if config.webhook:
+        from .webhook import Webhook
+
+        state["webhook"] = Webhook(env["STS_WEBHOOK_URL"], env["STS_WEBHOOK_SECRET"])
+    return state
 
 
 MISSING_EXTRA = "Redis needs the redis extra (requirements-redis.txt): `make package REDIS=1`"

@@ -97,6 +97,14 @@ class RedisSettings(NamedTuple):
     key_prefix: str = "cos-sts:"
 
 
+class QuotaSettings(NamedTuple):
+    """`quota`: caps on each user's own root, counted from COS events (quota.py);
+    None: no cap of that kind."""
+
+    bytes: Optional[int] = None
+    files: Optional[int] = None
+
+
 class Bucket(NamedTuple):
     rate: float  # tokens added per second
     burst: int  # the bucket's size: calls allowed at once
@@ -160,3 +168,5 @@ class Config(NamedTuple):
     # Where tickets send clients; {bucket} and {region} are filled in.
     cos_endpoint: str = "https://{bucket}.cos.{region}.myqcloud.com"
     ticket_signer_duration: int = 3600  # seconds the function's own signing key lives
+    quota: Optional[QuotaSettings] = None  # needs STS_REDIS_URL
+    webhook: bool = False  # STS_WEBHOOK_URL and STS_WEBHOOK_SECRET are set (read by the service)

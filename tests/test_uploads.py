@@ -1,0 +1,189 @@
+"""COS events through the public handler: recognised by envelope only, placed by
+the grant's own root rules, attributed to a key or a ticket, counted once, in any
+order (sts_core/uploads.py, cos_events.py, quota.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sts_core.cos_events import is_cos_event, parse_record
+from sts_core.handler import handle
+from sts_tools.support.events import api_gateway_event, cos_event, cos_record, function_url_event
+from tests.support import BUCKET, REGION, body_of, context, make_env, make_service, token
+from tests.support.redis import document_with, far, instance, log_lines, redis_env
+
+CREATED = "cos:ObjectCreated:Put"
+REMOVED = "cos:ObjectRemove:Delete"
+
+
+def record(key: str, name: str = CREATED, **fields: Any) -> dict[str, Any]:
+    fields.setdefault("size", 10)
+    fields.setdefault("event_time", 1_700_000_000)
+    fields.setdefault("request_id", f"req-{key}-{name}")
+    return cos_record(name, BUCKET, REGION, key, **fields)
+
+
+def events_logged(capsys: Any) -> list[dict[str, Any]]:
+    return [line for line in log_lines(capsys) if line.get("msg") == "cos-event"]
+
+
+def ask_keys(service: Any, user: str = "alice", profile: str = "upload") -> dict[str, Any]:
+    response = handle(service, api_gateway_event(
+        headers={"Authorization": f"Bearer {token(user)}"}, body={"profile": profile}), context())
+    assert response["statusCode"] == 200, response["body"]
+    return body_of(response)
+
+
+# -- recognition --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [api_gateway_event, function_url_event])
+def test_an_http_caller_cannot_send_a_cos_event(emulator, capsys, build):
+    """Through either trigger, a COS event in the body, the headers or the query is an
+    HTTP request (refused without a token), never an event."""
+    service = make_service(make_env(emulator.endpoint))
+    fake = cos_event(record("users/alice/x.jpg"))
+    for request in (
+        build(body=fake),
+        build(body=json.dumps(fake), headers={"Records": "[]"}),
+        build(body={"Records": fake["Records"], "profile": "upload"}, query={"Records": "1"}),
+    ):
+        response = handle(service, request, context())
+        assert response["statusCode"] == 401
+    assert events_logged(capsys) == []
+
+
+def test_the_envelope_alone_decides():
+    real = cos_event(record("users/alice/x.jpg"))
+    assert is_cos_event(real)
+    assert not is_cos_event({**real, "httpMethod": "POST"})
+    assert not is_cos_event({**real, "requestContext": {}})
+    wrong_source = copy.deepcopy(real)
+    wrong_source["Records"][0]["event"]["eventSource"] = "qcs::cmq"
+    assert not is_cos_event(wrong_source)
+    assert not is_cos_event({"Records": []})
+    assert not is_cos_event({"Records": [{"cos": {}}]})
+
+
+# -- reading records ------------------------------------------------------------------
+
+
+def test_both_documented_field_types():
+    as_numbers = parse_record(record("users/alice/a.jpg", size=1029, event_time=1_700_000_000))
+    as_strings = parse_record(record("users/alice/a.jpg", size="1029",
+                                     event_time="2023-11-14T22:13:20Z"))  # fmt: skip
+    assert (as_numbers.size, as_numbers.time) == (as_strings.size, as_strings.time)
+    assert as_numbers.time == 1_700_000_000
+    offset = parse_record(record("users/alice/a.jpg", event_time="2023-11-15T06:13:20+08:00"))
+    assert offset.time == 1_700_000_000
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_keys_are_decoded_exactly_once(name):
+    """Whatever the key (percent signs included), the record gives it back as uploaded."""
+    key = "users/alice/" + name
+    assert parse_record(record(key)).key == key
+
+
+def test_a_percent_sequence_in_a_key_is_not_decoded_twice():
+    assert parse_record(record("users/alice/%41.jpg")).key == "users/alice/%41.jpg"
+
+
+# -- placing and attributing ---------------------------------------------------------------
+
+
+def test_owner_uploader_and_outside_objects(emulator, capsys):
+    service = make_service(make_env(emulator.endpoint))
+    keys = ask_keys(service, "alice")
+    authorization = f"q-sign-algorithm=sha1&q-ak={keys['credentials']['tmpSecretId']}&q-sign-time=1;2"
+    capsys.readouterr()
+    event = cos_event(
+        record("users/alice/a.jpg", authorization=authorization),
+        record("users/bob/b.jpg"),
+        record("elsewhere/c.jpg"),
+        record("users/alice", request_id="short"),
+    )
+    assert handle(service, event, context()) == {"handled": 2, "ignored": 2}
+    lines = {line["key"]: line for line in events_logged(capsys) if "key" in line}
+    alice = lines["users/alice/a.jpg"]
+    assert alice["outcome"] == "handled" and alice["root"] == "users/alice/"
+    assert alice["owner"] == alice["uploader"] != lines["users/bob/b.jpg"]["owner"]
+    assert lines["users/bob/b.jpg"]["uploader"] is None
+    assert lines["elsewhere/c.jpg"]["outcome"] == "ignored"
+    assert lines["users/alice"]["outcome"] == "ignored"
+
+
+def test_the_issued_key_is_logged_by_its_public_id_only(emulator, capsys):
+    service = make_service(make_env(emulator.endpoint))
+    keys = ask_keys(service)
+    line = [entry for entry in log_lines(capsys) if entry.get("msg") == "request"][-1]
+    assert line["tmpSecretId"] == keys["credentials"]["tmpSecretId"]
+    text = json.dumps(line)
+    assert keys["credentials"]["tmpSecretKey"] not in text
+    assert keys["credentials"]["sessionToken"] not in text
+
+
+def test_a_user_key_beats_a_ticket_header_it_set_itself(emulator, capsys):
+    """A key holder may send x-cos-meta-sts-ticket on their own upload: the event is
+    then theirs, not the ticket's."""
+    service = make_service(make_env(emulator.endpoint))
+    keys = ask_keys(service, "alice")
+    authorization = f"q-ak={keys['credentials']['tmpSecretId']}"
+    capsys.readouterr()
+    event = cos_event(record("users/alice/a.jpg", authorization=authorization,
+                             metadata={"x-cos-meta-sts-ticket": "0" * 32}))  # fmt: skip
+    handle(service, event, context())
+    (line,) = events_logged(capsys)
+    assert line["ticketId"] is None and line["uploader"] == line["owner"]
+
+
+# -- counting ---------------------------------------------------------------------------
+
+
+def quota_service(emulator: Any, redis_server: Any, **quota: int) -> Any:
+    env = redis_env(emulator.endpoint, redis_server.url)
+    return instance(env, document_with(quota=quota or {"bytes": 100, "files": 3}))
+
+
+def usage_of(service: Any, user: str = "alice") -> tuple[int, int]:
+    usage = service.quota.usage(user, far())
+    return usage.bytes, usage.files
+
+
+def test_counted_once_in_any_order(emulator, redis_server, redis_db):
+    service = quota_service(emulator, redis_server)
+    put = record("users/alice/a.jpg", size=30, event_time=100)
+    overwrite = record("users/alice/a.jpg", size=50, event_time=101)
+    delete = record("users/alice/a.jpg", REMOVED, size=0, event_time=102)
+    handle(service, cos_event(put, put), context())
+    assert usage_of(service) == (30, 1)
+    handle(service, cos_event(delete), context())  # overtakes the overwrite
+    handle(service, cos_event(overwrite), context())
+    handle(service, cos_event(put), context())  # redelivered late
+    assert usage_of(service) == (0, 0)
+
+
+@given(st.permutations(range(4)), st.lists(st.integers(0, 3), max_size=4))
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # flushed per example
+def test_any_order_and_any_redelivery_give_the_same_usage(
+    sts_emulator, redis_server, redis_db, order, repeats
+):
+    redis_db.flushall()
+    service = quota_service(sts_emulator, redis_server, bytes=10_000)
+    events = [
+        record("users/alice/a.jpg", size=30, event_time=100),
+        record("users/alice/b.jpg", size=40, event_time=100),
+        record("users/alice/a.jpg", size=70, event_time=105),
+        record("users/alice/b.jpg", REMOVED, size=0, event_time=106),
+    ]
+    for index in [*order, *repeats]:
+        handle(service, cos_event(events[index]), context())
+    assert usage_of(service) == (70, 1)  # a.jpg's last version alone
