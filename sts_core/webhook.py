@@ -88,7 +88,8 @@ class Webhook:
         if self._session is None:
             self._session = requests.Session()
             self._session.trust_env = False  # no proxy settings from the environment
-        timeout = (min(CONNECT_TIMEOUT, time_left), min(READ_TIMEOUT, time_left))
+        # Connecting and reading together stay within the time left.
+        timeout = (min(CONNECT_TIMEOUT, time_left / 2), min(READ_TIMEOUT, time_left / 2))
         try:
             response = self._session.post(
                 self.url, data=body, headers=headers, timeout=timeout, allow_redirects=False

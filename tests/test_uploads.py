@@ -187,3 +187,92 @@ def test_any_order_and_any_redelivery_give_the_same_usage(
     for index in [*order, *repeats]:
         handle(service, cos_event(events[index]), context())
     assert usage_of(service) == (70, 1)  # a.jpg's last version alone
+
+
+# -- the webhook -------------------------------------------------------------------------
+
+SECRET = "whsec_" + __import__("base64").b64encode(b"webhook-test-secret-32-bytes-long").decode()
+
+
+@pytest.fixture
+def receiver():
+    from sts_tools.support.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver(SECRET) as server:
+        yield server
+
+
+def hooked_service(emulator: Any, receiver: Any, redis_url: Any = None, **quota: int) -> Any:
+    extra = {"STS_WEBHOOK_URL": receiver.url, "STS_WEBHOOK_SECRET": SECRET}
+    if redis_url is None:
+        return make_service(make_env(emulator.endpoint, **extra))
+    env = redis_env(emulator.endpoint, redis_url, **extra)
+    return instance(env, document_with(quota=quota) if quota else None)
+
+
+def test_one_verified_webhook_per_object_in_the_documented_shape(emulator, receiver, capsys):
+    service = hooked_service(emulator, receiver)
+    keys = ask_keys(service, "alice")
+    handle(service, cos_event(
+        record("users/alice/a.jpg", size=1029, etag='"abc"', content_type="image/jpeg",
+               authorization=f"q-ak={keys['credentials']['tmpSecretId']}"),
+        record("users/alice/a.jpg", REMOVED, size=0, event_time=1_700_000_001),
+        record("outside/x.jpg"),
+    ), context())  # fmt: skip
+    created, removed = receiver.verified()
+    assert created == {
+        "type": "object.created",
+        "timestamp": "2023-11-14T22:13:20Z",
+        "data": {"bucket": BUCKET, "key": "users/alice/a.jpg", "size": 1029, "etag": '"abc"',
+                 "contentType": "image/jpeg", "userId": "alice", "root": "users/alice/",
+                 "uploadedBy": "alice", "ticketId": None, "eventName": CREATED},
+    }  # fmt: skip
+    assert removed["type"] == "object.removed" and removed["data"]["userId"] == "alice"
+    text = capsys.readouterr().out + json.dumps(receiver.verified())
+    for secret in (SECRET, SECRET[6:], keys["credentials"]["tmpSecretKey"],
+                   keys["credentials"]["sessionToken"], receiver.url):  # fmt: skip
+        assert secret not in text
+
+
+def test_a_failed_delivery_fails_the_invocation_and_the_retry_repeats_the_id(
+    emulator, receiver, capsys
+):
+    service = hooked_service(emulator, receiver)
+    event = cos_event(record("users/alice/a.jpg"))
+    receiver.status = 500
+    with pytest.raises(Exception, match="retry"):
+        handle(service, event, context())
+    receiver.status = 204
+    handle(service, event, context())  # SCF's retry
+    handle(service, event, context())  # and a duplicate delivery
+    ids = [d.webhook_id for d in receiver.deliveries]
+    assert len(ids) == 3 and len(set(ids)) == 1
+    assert len(receiver.verified()) == 1
+    assert "500" in events_logged(capsys)[0]["detail"]
+
+
+def test_a_slow_or_absent_receiver_fails_within_the_time_limit(emulator, receiver):
+    import time
+
+    service = hooked_service(emulator, receiver)
+    receiver.delay = 3
+    started = time.monotonic()
+    with pytest.raises(Exception, match="retry"):
+        handle(service, cos_event(record("users/alice/a.jpg")), context(1500))
+    assert time.monotonic() - started < 1.5
+    receiver.stop()
+    with pytest.raises(Exception, match="retry"):
+        handle(service, cos_event(record("users/alice/b.jpg")), context())
+
+
+def test_a_tampered_delivery_fails_the_library_check(emulator, receiver):
+    """The oracle really checks: the same body under another secret is refused."""
+    from sts_core.webhook import signed_request
+
+    other = b"another-secret-of-thirty-two-byt"
+    body, headers = signed_request(other, "msg_1", int(__import__("time").time()), {"a": 1})
+    assert not receiver.receive(body, headers).verified
+    body, headers = signed_request(
+        __import__("base64").b64decode(SECRET[6:]), "msg_1", int(__import__("time").time()),
+        {"a": 1})  # fmt: skip
+    assert receiver.receive(body, headers).verified

@@ -342,6 +342,7 @@ def _serve(args: argparse.Namespace) -> int:
             lambda event, context: handle(service, event, context),
             args.host, args.port, args.time_limit_ms,
         ).start()  # fmt: skip
+        prepared.deliver_events(lambda e, c: handle(service, e, c), args.time_limit_ms)
         path = service.config.path
         url = f"{server.url}{'/sts' if path == '*' else path}"
         if with_playground and prepared.cos is not None and prepared.sts is not None:

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from sts_tools.emulators.cos import cam, cosxml
 from sts_tools.emulators.cos.actions import Api
+from sts_tools.emulators.cos.notifications import Notifier
 from sts_tools.emulators.cos.errors import (
     AccessDenied,
     AccessForbidden,
@@ -200,6 +201,8 @@ class CosEmulator:
         # an SDK's error says why (real COS says only "Access Denied.").
         self.reasons = reasons
         self.store = CosStore(clock=clock)
+        # Object events to the function, as the COS trigger (notifications.py); off until set.
+        self.notify = Notifier(None, bucket, region)
         self.records: deque[Record] = deque(maxlen=1000)
         self._policies: dict[str, Any] = {}  # SecretId -> Policy or PolicyError
         self._lock = threading.Lock()
@@ -498,6 +501,7 @@ class CosEmulator:
             self.bucket.name, key, request.body, request.headers.get("content-type", ""),
             _metadata(request.headers), self._forbid_overwrite(request.headers),
         )  # fmt: skip
+        self.notify.created("Put", request, key, stored)
         return Response(200, [("ETag", _quoted(stored.etag))])
 
     def _api_PostObject(self, request: CosRequest, key: str) -> Response:
@@ -507,6 +511,7 @@ class CosEmulator:
             {k.lower(): v for k, v in form.fields.items() if k.lower().startswith("x-cos-meta-")},
             self._forbid_overwrite(request.headers),
         )  # fmt: skip
+        self.notify.created("Post", request, key, stored, form.fields)
         location = f"http://{request.host}/{quote(key)}"
         headers = [("ETag", _quoted(stored.etag)), ("Location", location)]
         status = field(form, "success_action_status")
@@ -546,6 +551,7 @@ class CosEmulator:
 
     def _api_DeleteObject(self, request: CosRequest, key: str) -> Response:
         self.store.delete_object(self.bucket.name, key)
+        self.notify.removed("Delete", request, key)
         return Response(204, [])
 
     def _api_InitiateMultipartUpload(self, request: CosRequest, key: str) -> Response:
@@ -568,6 +574,7 @@ class CosEmulator:
         stored = self.store.complete_multipart_upload(
             self.bucket.name, key, request.param("uploadId") or "", parts
         )
+        self.notify.created("CompleteMultipartUpload", request, key, stored)
         location = f"{request.host}/{quote(key)}"
         return _xml(cosxml.complete_result(location, self.bucket.name, key, stored.etag))
 
