@@ -388,6 +388,9 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     function_url.done()
     quota = _quota_settings(top.section("quota"), redis)
     webhook = _webhook_settings(env)
+    events = top.section("events")
+    keys_encoded = events.boolean("decode_keys", DEFAULTS["event_keys_encoded"])
+    events.done()
     top.done()
 
     return Config(
@@ -424,6 +427,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         ticket_signer_duration=signer_duration,
         quota=quota,
         webhook=webhook,
+        event_keys_encoded=keys_encoded,
     )
 
 

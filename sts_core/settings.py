@@ -170,3 +170,6 @@ class Config(NamedTuple):
     ticket_signer_duration: int = 3600  # seconds the function's own signing key lives
     quota: Optional[QuotaSettings] = None  # needs STS_REDIS_URL
     webhook: bool = False  # STS_WEBHOOK_URL and STS_WEBHOOK_SECRET are set (read by the service)
+    # COS events carry object keys percent-encoded (decoded once); a switch because the
+    # encoding is unverified (docs/uploads.md).
+    event_keys_encoded: bool = True

@@ -83,7 +83,7 @@ def handle_record(service: Service, record: Mapping[str, Any], deadline: float) 
     config = service.config
     fields: dict[str, Any] = {}
     try:
-        item = parse_record(record)
+        item = parse_record(record, config.event_keys_encoded)
     except (BadRecord, KeyError, UnicodeDecodeError) as error:
         log_event("cos-event", outcome="ignored", detail=f"unreadable record: {error}"[:200])
         return "ignored"

@@ -490,6 +490,9 @@ def parser() -> argparse.ArgumentParser:
     from sts_tools.commands.deploy_cli import add_commands
 
     add_commands(commands)  # deploy, console-event, check-deployment
+    from sts_tools.commands import uploads_cli
+
+    uploads_cli.add_commands(commands)  # usage, webhook-listen
     return top
 
 
