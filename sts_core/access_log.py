@@ -37,7 +37,7 @@ FIELDS = {
     "where": "file:line of a bug",
     "ticket": "the ticket's method (post, put, get), for a ticket request",
     "signer": "where the ticket's signing key came from: reused, shared (Redis) or issued",
-    "tmpSecretId": "the issued keys' public SecretId (never the key or token): whose key is AKID...",
+    "tmpSecretId": "the issued keys' public SecretId (never the key or token)",
     "objectKey": "the object key a ticket is for",
     "ticketId": "an upload ticket's id, as the object's events carry it",
     "quota": "reserved (a ticket's size) or refused",

@@ -386,11 +386,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         "trust_remote_addr", DEFAULTS["trust_function_url_address"]
     )
     function_url.done()
-    quota = _quota_settings(top.section("quota"), redis)
-    webhook = _webhook_settings(env)
-    events = top.section("events")
-    keys_encoded = events.boolean("decode_keys", DEFAULTS["event_keys_encoded"])
-    events.done()
+    quota, webhook, keys_encoded = _upload_settings(top, redis, env)
     top.done()
 
     return Config(
@@ -429,6 +425,16 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         webhook=webhook,
         event_keys_encoded=keys_encoded,
     )
+
+
+def _upload_settings(
+    top: Section, redis: RedisSettings, env: Mapping[str, str]
+) -> tuple[Optional[QuotaSettings], bool, bool]:
+    """What COS events drive: the quota, the webhook, how event keys are read."""
+    events = top.section("events")
+    keys_encoded = events.boolean("decode_keys", DEFAULTS["event_keys_encoded"])
+    events.done()
+    return _quota_settings(top.section("quota"), redis), _webhook_settings(env), keys_encoded
 
 
 def _quota_settings(section: Section, redis: RedisSettings) -> Optional[QuotaSettings]:

@@ -84,6 +84,7 @@ class QuotaUnavailable(ApiError):
 
     def __init__(self) -> None:
         super().__init__(
-            "quota_unavailable", "upload usage cannot be checked right now; try again later",
+            "quota_unavailable",
+            "upload usage cannot be checked right now; try again later",
             {"Retry-After": "5"},
         )

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
 from sts_core.config_reader import ConfigError
-from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.cos_actions import CREATE_ACTIONS
+from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import (
     ApiError,
     Forbidden,
@@ -107,16 +107,12 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
         ask = parse_credential_request(body, config, request.query)
         log.set(profile=ask.profile.name)
-        # 5q. With a quota: a ticket's size is reserved exactly (5t); keys are refused
-        #     at or over the quota, and their simple uploads capped at what is left.
-        counted = service.quota is not None and uploads_to_own_root(ask.profile)
 
         # 5t. A ticket instead of keys: one COS request for a key chosen here, signed
         #     with the function's own temporary key (no STS call per ticket), within
-        #     the caller's rate limit.
+        #     the caller's rate limit; with a quota, its size reserved exactly.
         if ask.ticket is not None:
-            answer = hand_out_ticket(service, ask, ask.ticket, user_id, claims, deadline, log,
-                                     counted)  # fmt: skip
+            answer = hand_out_ticket(service, ask, ask.ticket, user_id, claims, deadline, log)
             response = json_response(200, answer, headers)
             log.write("ticket", 200, elapsed_ms(started))
             return response
@@ -127,10 +123,10 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #      their own root (users/alice/*) and any declared shared area, narrowed
         #      by the scope, bound to their address if the profile says so, capped
         #      in size, then guarded whatever the config says.
+        #      With a quota, keys are refused at or over it, and their simple
+        #      uploads capped at the bytes left (approximate: docs/uploads.md).
         source_ip = request.client_ip(config.trust_function_url_address)
-        if counted and service.quota is not None:
-            usage = check_quota(service.quota, user_id, deadline, log)
-            ask = ask._replace(profile=within_quota(ask.profile, service.quota, usage))
+        ask = quota_for_keys(service, user_id, ask, deadline, log)
         grant = plan_grant(config, user_id, ask, source_ip, claims)
 
         # 8. Temporary keys: reused while they have enough life left (this
@@ -251,7 +247,6 @@ def hand_out_ticket(
     claims: Mapping[str, Any],
     deadline: float,
     log: RequestLog,
-    reserve: bool = False,
 ) -> dict[str, Any]:
     """The profile must give this kind of ticket (403); the caller's roots as for keys;
     the rate limit as for a new key; the signing key; the ticket; with a quota, its
@@ -270,7 +265,7 @@ def hand_out_ticket(
         new_object_name, new_object_name() if upload else None,
     )  # fmt: skip
     log.set(objectKey=ticket.key, ticketId=ticket.ticket_id)
-    if reserve and upload and service.quota is not None:
+    if upload and service.quota is not None and uploads_to_own_root(ask.profile):
         reserve_ticket(service.quota, user_id, ticket, deadline, log)
     return {
         "ticket": ticket.answer(),
@@ -284,6 +279,18 @@ def hand_out_ticket(
 def uploads_to_own_root(profile: Profile) -> bool:
     return bool(profile.grants and profile.grants[0].per_user
                 and set(profile.grants[0].actions) & set(CREATE_ACTIONS))  # fmt: skip
+
+
+def quota_for_keys(
+    service: Service, user_id: str, ask: CredentialRequest, deadline: float, log: RequestLog
+) -> CredentialRequest:
+    """`ask` with its profile's simple uploads capped at the bytes left (403 at or over
+    the quota); unchanged without a quota or uploads to the user's own root."""
+    quota = service.quota
+    if quota is None or not uploads_to_own_root(ask.profile):
+        return ask
+    usage = check_quota(quota, user_id, deadline, log)
+    return ask._replace(profile=within_quota(ask.profile, quota, usage))
 
 
 def check_quota(quota: Quota, user_id: str, deadline: float, log: RequestLog) -> Usage:

@@ -160,8 +160,8 @@ class Quota:
         keys = (usage_key, reserved_key, base + "o:" + object_digest.rsplit(":", 1)[1])
         kind = "c" if event.kind == "created" else "r"
         args = (event.time, kind, event.size or 0, event.ticket_id or "", TOMBSTONE_TTL)
-        used, files, applied = (int(v) for v in
-                                self.link.script(deadline, EVENT_SHA, EVENT_SCRIPT, keys, args))  # fmt: skip
+        reply = self.link.script(deadline, EVENT_SHA, EVENT_SCRIPT, keys, args)
+        used, files, applied = (int(v) for v in reply)
         return Usage(used, files), applied == 1
 
     def usage(self, user_id: str, deadline: float) -> Usage:

@@ -163,9 +163,10 @@ class Owner(NamedTuple):
 def owner_of(key: str, templates: Sequence[str], check: Callable[[str], object]) -> Optional[Owner]:
     """The declared root holding `key`, read back by the rules that render roots:
     every literal segment equal, every placeholder one segment that `check` (the
-    user-ID rule, `prefix.check_user_id` with the config's pattern) accepts. The most specific template wins (``protected/alice/x``
-    belongs to ``protected/{uid}/``, not to the read-only ``protected/``); None when
-    no declared root holds the key."""
+    user-ID rule, `prefix.check_user_id` with the config's pattern) accepts. The
+    most specific template wins (``protected/alice/x`` belongs to
+    ``protected/{uid}/``, not to the read-only ``protected/``); None when no
+    declared root holds the key."""
     parts = key.split("/")
     best: Optional[Owner] = None
     for template in templates:
@@ -177,7 +178,7 @@ def owner_of(key: str, templates: Sequence[str], check: Callable[[str], object])
             if PLACEHOLDER.fullmatch(segment):
                 try:
                     check(part)
-                except Exception:  # noqa: BLE001 - any refusal: not a root this rule renders
+                except Exception:
                     break
                 values[segment] = part
             elif segment != part:

@@ -20,7 +20,7 @@ import hmac
 import json
 from typing import Any, Optional
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the convention's prefix, not a secret
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 5.0
 MIN_SECRET_BYTES = 24
@@ -97,7 +97,9 @@ class Webhook:
         except requests.Timeout:
             raise DeliveryFailed("the webhook timed out") from None
         except requests.RequestException as error:
-            raise DeliveryFailed(f"the webhook could not be reached ({type(error).__name__})") from None
+            raise DeliveryFailed(
+                f"the webhook could not be reached ({type(error).__name__})"
+            ) from None
         response.close()
         if not 200 <= response.status_code < 300:
             raise DeliveryFailed(f"the webhook answered {response.status_code}")

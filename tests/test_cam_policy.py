@@ -112,7 +112,7 @@ def test_assume_role_documents_name_both_roles():
 
 def test_get_federation_token_gets_one_sub_account_policy():
     config = parse_config(shipped_config(), make_env())
-    only, deployer = cam_policy.documents(config, {}).values()  # + the COS triggers' rights
+    only, _deployer = cam_policy.documents(config, {}).values()  # + the COS triggers' rights
     assert only["statement"][0]["action"] == ["name/sts:GetFederationToken"]
     assert only["statement"][1:] == cam_policy.cos_statements(config)
 

@@ -46,7 +46,8 @@ def test_a_missing_trigger_is_refused(tmp_path):
         events[:] = [e for e in events if "ObjectRemove" not in str(e)]
 
     (problem,) = problems(project(tmp_path, events_edit=drop_removed))
-    assert "cos:ObjectRemove:*" in problem and "'users/'" in problem
+    assert "cos:ObjectRemove:*" in problem
+    assert "'users/'" in problem
 
 
 def test_a_new_shared_root_needs_its_triggers(tmp_path):
@@ -81,6 +82,7 @@ def test_prefixes_cover_every_root_with_the_fewest_filters():
 def test_cam_policy_names_the_bucket_notification_rights():
     config = parse_config(shipped_config(), ENV)
     (statement,) = cam_policy.documents(config, ENV)[
-        "deployer policy (the COS triggers in serverless.yml)"]["statement"]
+        "deployer policy (the COS triggers in serverless.yml)"
+    ]["statement"]
     assert statement["action"] == list(cam_policy.NOTIFICATION_ACTIONS)
     assert statement["resource"] == ["qcs::cos:ap-shanghai:uid/1250000000:photos-1250000000/"]

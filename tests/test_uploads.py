@@ -34,8 +34,13 @@ def events_logged(capsys: Any) -> list[dict[str, Any]]:
 
 
 def ask_keys(service: Any, user: str = "alice", profile: str = "upload") -> dict[str, Any]:
-    response = handle(service, api_gateway_event(
-        headers={"Authorization": f"Bearer {token(user)}"}, body={"profile": profile}), context())
+    response = handle(
+        service,
+        api_gateway_event(
+            headers={"Authorization": f"Bearer {token(user)}"}, body={"profile": profile}
+        ),
+        context(),
+    )
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)
 
@@ -102,7 +107,9 @@ def test_a_percent_sequence_in_a_key_is_not_decoded_twice():
 def test_owner_uploader_and_outside_objects(emulator, capsys):
     service = make_service(make_env(emulator.endpoint))
     keys = ask_keys(service, "alice")
-    authorization = f"q-sign-algorithm=sha1&q-ak={keys['credentials']['tmpSecretId']}&q-sign-time=1;2"
+    authorization = (
+        f"q-sign-algorithm=sha1&q-ak={keys['credentials']['tmpSecretId']}&q-sign-time=1;2"
+    )
     capsys.readouterr()
     event = cos_event(
         record("users/alice/a.jpg", authorization=authorization),
@@ -113,7 +120,8 @@ def test_owner_uploader_and_outside_objects(emulator, capsys):
     assert handle(service, event, context()) == {"handled": 2, "ignored": 2}
     lines = {line["key"]: line for line in events_logged(capsys) if "key" in line}
     alice = lines["users/alice/a.jpg"]
-    assert alice["outcome"] == "handled" and alice["root"] == "users/alice/"
+    assert alice["outcome"] == "handled"
+    assert alice["root"] == "users/alice/"
     assert alice["owner"] == alice["uploader"] != lines["users/bob/b.jpg"]["owner"]
     assert lines["users/bob/b.jpg"]["uploader"] is None
     assert lines["elsewhere/c.jpg"]["outcome"] == "ignored"
@@ -141,7 +149,8 @@ def test_a_user_key_beats_a_ticket_header_it_set_itself(emulator, capsys):
                              metadata={"x-cos-meta-sts-ticket": "0" * 32}))  # fmt: skip
     handle(service, event, context())
     (line,) = events_logged(capsys)
-    assert line["ticketId"] is None and line["uploader"] == line["owner"]
+    assert line["ticketId"] is None
+    assert line["uploader"] == line["owner"]
 
 
 # -- counting ---------------------------------------------------------------------------
@@ -171,8 +180,9 @@ def test_counted_once_in_any_order(emulator, redis_server, redis_db):
 
 
 @given(st.permutations(range(4)), st.lists(st.integers(0, 3), max_size=4))
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # flushed per example
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # flushed per example
 def test_any_order_and_any_redelivery_give_the_same_usage(
     sts_emulator, redis_server, redis_db, order, repeats
 ):
@@ -227,7 +237,8 @@ def test_one_verified_webhook_per_object_in_the_documented_shape(emulator, recei
                  "contentType": "image/jpeg", "userId": "alice", "root": "users/alice/",
                  "uploadedBy": "alice", "ticketId": None, "eventName": CREATED},
     }  # fmt: skip
-    assert removed["type"] == "object.removed" and removed["data"]["userId"] == "alice"
+    assert removed["type"] == "object.removed"
+    assert removed["data"]["userId"] == "alice"
     text = capsys.readouterr().out + json.dumps(receiver.verified())
     for secret in (SECRET, SECRET[6:], keys["credentials"]["tmpSecretKey"],
                    keys["credentials"]["sessionToken"], receiver.url):  # fmt: skip
@@ -246,7 +257,8 @@ def test_a_failed_delivery_fails_the_invocation_and_the_retry_repeats_the_id(
     handle(service, event, context())  # SCF's retry
     handle(service, event, context())  # and a duplicate delivery
     ids = [d.webhook_id for d in receiver.deliveries]
-    assert len(ids) == 3 and len(set(ids)) == 1
+    assert len(ids) == 3
+    assert len(set(ids)) == 1
     assert len(receiver.verified()) == 1
     assert "500" in events_logged(capsys)[0]["detail"]
 

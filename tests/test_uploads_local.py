@@ -63,7 +63,8 @@ def test_keys_and_tickets_end_to_end(stack, receiver):
     sdk.put_object(Bucket=BUCKET, Key="users/alice/notes.txt", Body=b"x" * (2 * KIB))
     # A form without a size reserves its ceiling (5 MiB): more than this quota.
     ceiling = ask(service, {"method": "post", "extension": "jpg"})
-    assert ceiling["statusCode"] == 403 and "quota_exceeded" in ceiling["body"]
+    assert ceiling["statusCode"] == 403
+    assert "quota_exceeded" in ceiling["body"]
     post = ask(service, {"method": "post", "extension": "jpg", "size": KIB})
     given = json.loads(post["body"])["ticket"]
     assert send(given, b"j" * KIB).status_code == 200
@@ -90,11 +91,13 @@ def test_keys_and_tickets_end_to_end(stack, receiver):
 
     # The quota: a ticket that would pass it is refused, exactly; then the keys.
     too_big = ask(service, {"method": "put", "extension": "png", "size": 7 * KIB})
-    assert too_big["statusCode"] == 403 and "quota_exceeded" in too_big["body"]
+    assert too_big["statusCode"] == 403
+    assert "quota_exceeded" in too_big["body"]
     sdk.put_object(Bucket=BUCKET, Key="users/alice/big.bin", Body=b"b" * (6 * KIB))
     settled(cos)
     refused_keys = index_handle(service, "alice")
-    assert refused_keys["statusCode"] == 403 and "quota_exceeded" in refused_keys["body"]
+    assert refused_keys["statusCode"] == 403
+    assert "quota_exceeded" in refused_keys["body"]
     assert "10240" in refused_keys["body"]  # the limit, in the message
 
     # A deletion frees usage: keys again.

@@ -124,11 +124,16 @@ def deployer_statement(config: Config) -> dict[str, Any]:
     """The deployer's rights for the COS triggers (each is the bucket's notification
     configuration; which rights Tencent checks is unverified: docs/tencent/cos-events.md §5)."""
     buckets = {(config.bucket, config.region)} | {
-        (p.bucket, p.region) for p in config.profiles.values() if p.bucket and p.region}
+        (p.bucket, p.region) for p in config.profiles.values() if p.bucket and p.region
+    }
     resources = sorted(f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/"
                        for bucket, region in buckets)  # fmt: skip
-    return {"version": VERSION, "statement": [
-        {"effect": "allow", "action": list(NOTIFICATION_ACTIONS), "resource": resources}]}
+    return {
+        "version": VERSION,
+        "statement": [
+            {"effect": "allow", "action": list(NOTIFICATION_ACTIONS), "resource": resources}
+        ],
+    }
 
 
 def render(docs: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]) -> str:

@@ -102,7 +102,9 @@ def add_commands(commands: Any) -> None:
     usage.add_argument("user_id")
     usage.add_argument("--reset", action="store_true", help="forget the usage and reservations")
     listen = commands.add_parser(
-        "webhook-listen", help="print verified webhook deliveries", description=cmd_webhook_listen.__doc__
+        "webhook-listen",
+        help="print verified webhook deliveries",
+        description=cmd_webhook_listen.__doc__,
     )
     listen.set_defaults(run=cmd_webhook_listen)
     listen.add_argument("--host", default="127.0.0.1")

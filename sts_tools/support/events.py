@@ -146,8 +146,11 @@ def cos_record(
                 "key": f"/{appid}/{short}/{encoded}",
                 "size": size,
             },
-            "cosBucket": {"region": REGION_CODES.get(region, region), "name": short,
-                          "appid": appid},  # fmt: skip
+            "cosBucket": {
+                "region": REGION_CODES.get(region, region),
+                "name": short,
+                "appid": appid,
+            },
             "cosNotificationId": "unknown",
         },
         "event": {

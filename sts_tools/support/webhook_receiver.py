@@ -35,7 +35,7 @@ def verifier(secret: str) -> Callable[[bytes, dict[str, str]], Any]:
     except ImportError:
         raise ImportError(INSTALL_HINT) from None
     hook = Webhook(secret)
-    return lambda body, headers: hook.verify(body, headers)
+    return hook.verify
 
 
 class WebhookReceiver:
@@ -83,14 +83,16 @@ class WebhookReceiver:
         try:
             self.verify(body, headers)
             payload, error = json.loads(body), ""
-        except Exception as exc:  # noqa: BLE001 - the library's verification error
+        except Exception as exc:
             payload, error = None, f"{type(exc).__name__}: {exc}"
         with self._lock:
             accepted = self.status < 300 and payload is not None
             duplicate = webhook_id in self.seen
             if accepted:
                 self.seen.add(webhook_id)
-            delivery = Delivery(webhook_id, payload is not None, duplicate, accepted, payload, error)
+            delivery = Delivery(
+                webhook_id, payload is not None, duplicate, accepted, payload, error
+            )
             self.deliveries.append(delivery)
         if self.on_delivery is not None:
             self.on_delivery(delivery)

@@ -30,7 +30,6 @@ from urllib.parse import quote
 
 from sts_tools.emulators.cos import cam, cosxml
 from sts_tools.emulators.cos.actions import Api
-from sts_tools.emulators.cos.notifications import Notifier
 from sts_tools.emulators.cos.errors import (
     AccessDenied,
     AccessForbidden,
@@ -52,6 +51,7 @@ from sts_tools.emulators.cos.errors import (
     SignatureDoesNotMatch,
     error_xml,
 )
+from sts_tools.emulators.cos.notifications import Notifier
 from sts_tools.emulators.cos.post_policy import (
     PostForm,
     check_post,
