@@ -48,6 +48,7 @@ class WebhookReceiver:
         on_delivery: Optional[Callable[[Delivery], None]] = None,
     ) -> None:
         self.verify = verifier(secret)
+        self.secret = secret
         self.deliveries: deque[Delivery] = deque(maxlen=1000)
         self.seen: set[str] = set()
         self.status = 204
