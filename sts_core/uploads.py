@@ -64,38 +64,30 @@ def handle_cos_event(
     limit = context.get("time_limit_in_ms")
     seconds = float(limit) / 1000 if isinstance(limit, (int, float)) else DEFAULT_TIME_LIMIT
     deadline = started + seconds - service.config.sts.deadline_margin
-    handled = ignored = 0
-    failed: list[str] = []
-    for record in event["Records"][:MAX_RECORDS]:
-        outcome = handle_record(service, record, deadline)
-        if outcome == "failed":
-            failed.append(outcome)
-        elif outcome == "ignored":
-            ignored += 1
-        else:
-            handled += 1
-    if failed:
-        raise EventFailed(f"{len(failed)} of the event's records failed; SCF will retry")
-    return {"handled": handled, "ignored": ignored}
+    results = [handle_record(service, record, deadline) for record in event["Records"][:MAX_RECORDS]]
+    outcomes = [fields["outcome"] for fields in results]
+    if "failed" in outcomes:
+        raise EventFailed(f"{outcomes.count('failed')} of the event's records failed; SCF will retry")
+    # SCF ignores what an asynchronous invocation returns; the local tools show it.
+    return {"handled": outcomes.count("handled"), "ignored": outcomes.count("ignored"),
+            "records": results}  # fmt: skip
 
 
-def handle_record(service: Service, record: Mapping[str, Any], deadline: float) -> str:
+def handle_record(service: Service, record: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+    """One record, logged once; its log fields (with `outcome`) are returned."""
     config = service.config
     fields: dict[str, Any] = {}
     try:
         item = parse_record(record, config.event_keys_encoded)
     except (BadRecord, KeyError, UnicodeDecodeError) as error:
-        log_event("cos-event", outcome="ignored", detail=f"unreadable record: {error}"[:200])
-        return "ignored"
+        return logged("ignored", fields, detail=f"unreadable record: {error}"[:200])
     fields.update(eventName=item.event_name, bucket=item.bucket, key=item.key)
     if item.bucket not in buckets(config):
-        log_event("cos-event", outcome="ignored", detail="not a configured bucket", **fields)
-        return "ignored"
+        return logged("ignored", fields, detail="not a configured bucket")
     owner = owner_of(item.key, declared_roots(config), lambda value: check_user_id(
         value, config.user_id_pattern, config.max_user_id_length))  # fmt: skip
     if owner is None:
-        log_event("cos-event", outcome="ignored", detail="outside every declared root", **fields)
-        return "ignored"
+        return logged("ignored", fields, detail="outside every declared root")
     shown = (lambda u: u) if config.log_raw_user_id else user_digest
     fields.update(root=owner.root, owner=shown(owner.user_id) if owner.user_id else None)
     try:
@@ -113,10 +105,14 @@ def handle_record(service: Service, record: Mapping[str, Any], deadline: float) 
             fields["webhook"] = "delivered"
     except Exception as error:  # Redis, the webhook: fail the invocation, retry all of it
         kind = getattr(error, "kind", None) or type(error).__name__
-        log_event("cos-event", outcome="failed", detail=str(error)[:200], failure=kind, **fields)
-        return "failed"
-    log_event("cos-event", outcome="handled", **fields)
-    return "handled"
+        return logged("failed", fields, detail=str(error)[:200], failure=kind)
+    return logged("handled", fields)
+
+
+def logged(outcome: str, fields: dict[str, Any], **more: Any) -> dict[str, Any]:
+    line = {"outcome": outcome, **more, **fields}
+    log_event("cos-event", **line)
+    return line
 
 
 def attribute(

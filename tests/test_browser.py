@@ -162,6 +162,8 @@ def test_uploads_from_the_page_reach_the_apps_server_as_webhooks(
         assert upload(browser, make_file(tmp_path, "big.bin", int(2.5 * MIB)))[0] == "ok"
         assert ticket_upload(browser, make_file(tmp_path, "me.png", 2048), "post")[0] == "ok"
         data = webhooks_match_uploads(local_cos, receiver, ("alice",))
+        # The playground lists each event with what the function made of it.
+        wait_for(lambda: by_id(browser, "events").count("delivered") == 3, what="the events")
     assert len(data) == 3
     by_event = {d["eventName"]: d for d in data}
     assert by_event["cos:ObjectCreated:Post"]["ticketId"]

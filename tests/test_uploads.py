@@ -117,7 +117,8 @@ def test_owner_uploader_and_outside_objects(emulator, capsys):
         record("elsewhere/c.jpg"),
         record("users/alice", request_id="short"),
     )
-    assert handle(service, event, context()) == {"handled": 2, "ignored": 2}
+    result = handle(service, event, context())
+    assert (result["handled"], result["ignored"]) == (2, 2)
     lines = {line["key"]: line for line in events_logged(capsys) if "key" in line}
     alice = lines["users/alice/a.jpg"]
     assert alice["outcome"] == "handled"

@@ -153,3 +153,65 @@ def index_handle(service: Any, user: str) -> Any:
     from tests.support import event, token
 
     return handle(service, event(token(user), {"profile": "read-write"}), context())
+
+
+# -- make run with examples/uploads.yml ------------------------------------------------------
+
+
+def serve_env(**extra: str) -> dict[str, str]:
+    import os
+
+    from tests.support import CONTRACT_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV and k != "STS_REDIS_URL"}
+    return {**env, "STS_CONFIG": "examples/uploads.yml", **extra}
+
+
+@pytest.mark.slow
+def test_make_run_with_the_uploads_example_counts_usage_and_shows_events(redis_server):
+    """`make run` starts a local redis-server for the quota; an upload through the local
+    endpoint and the local COS shows in the playground with the user's usage."""
+    import time
+
+    import requests
+
+    from sts_tools.support.dev_token import mint_token
+    from tests.support import free_port, start_serve, stop_serve
+
+    ports = free_port(), free_port(), free_port()
+    process, banner = start_serve(serve_env(), *ports)
+    try:
+        assert "Redis: a local redis-server" in banner, banner
+        keys = requests.post(f"http://127.0.0.1:{ports[0]}/sts", timeout=10, json={},
+                             headers={"Authorization": f"Bearer {mint_token('alice')}"}).json()
+        sdk = client(type("Cos", (), {"port": ports[1]}), keys)
+        sdk.put_object(Bucket=BUCKET, Key="users/alice/hello.txt", Body=b"hello")
+        state: dict[str, Any] = {}
+        for _ in range(100):
+            state = requests.get(f"http://127.0.0.1:{ports[2]}/state.json", timeout=10).json()
+            if state["events"]:
+                break
+            time.sleep(0.1)
+        (event,) = state["events"]
+        assert event["outcome"] == "delivered"
+        (record,) = event["result"]["records"]
+        assert (record["key"], record["usageBytes"], record["usageFiles"]) == (
+            "users/alice/hello.txt", 5, 1)  # fmt: skip
+    finally:
+        stop_serve(process)
+
+
+def test_make_run_says_what_a_quota_needs_without_redis_server(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    env = serve_env(PATH=str(tmp_path))  # no redis-server on PATH
+    finished = subprocess.run(
+        [sys.executable, "-m", "sts_tools", "serve", "--port", "0", "--cos-port", "0",
+         "--playground-port", "0"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert finished.returncode != 0
+    assert "install redis-server" in finished.stderr + finished.stdout

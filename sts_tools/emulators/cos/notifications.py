@@ -39,6 +39,7 @@ class Delivered(NamedTuple):
     key: str
     attempts: int
     outcome: str  # delivered, or failed: <reason>
+    result: Any = None  # what the function returned (the local tools show it)
 
 
 class Notifier:
@@ -140,15 +141,15 @@ class Notifier:
         record = event["Records"][0]
         name = record["event"]["eventName"]
         key = record["cos"]["cosObject"]["key"].split("/", 3)[3]
-        outcome, attempts, deliver = "", 0, self.deliver
+        outcome, attempts, deliver, result = "", 0, self.deliver, None
         for delay in (0.0, *self.retry_delays):
             time.sleep(delay)
             attempts += 1
             try:
                 if deliver is not None:
-                    deliver(event)
+                    result = deliver(event)
                 outcome = "delivered"
                 break
-            except Exception as error:
+            except Exception as error:  # the function failed: SCF retries
                 outcome = f"failed: {str(error)[:120]}"
-        self.history.append(Delivered(self.clock(), name, key, attempts, outcome))
+        self.history.append(Delivered(self.clock(), name, key, attempts, outcome, result))
