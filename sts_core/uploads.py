@@ -64,10 +64,12 @@ def handle_cos_event(
     limit = context.get("time_limit_in_ms")
     seconds = float(limit) / 1000 if isinstance(limit, (int, float)) else DEFAULT_TIME_LIMIT
     deadline = started + seconds - service.config.sts.deadline_margin
-    results = [handle_record(service, record, deadline) for record in event["Records"][:MAX_RECORDS]]
+    records = event["Records"][:MAX_RECORDS]
+    results = [handle_record(service, record, deadline) for record in records]
     outcomes = [fields["outcome"] for fields in results]
     if "failed" in outcomes:
-        raise EventFailed(f"{outcomes.count('failed')} of the event's records failed; SCF will retry")
+        failed = outcomes.count("failed")
+        raise EventFailed(f"{failed} of the event's records failed; SCF will retry")
     # SCF ignores what an asynchronous invocation returns; the local tools show it.
     return {"handled": outcomes.count("handled"), "ignored": outcomes.count("ignored"),
             "records": results}  # fmt: skip
