@@ -8,7 +8,7 @@ COS_PORT ?= 9001
 PLAYGROUND_PORT ?= 9002
 SHIPPED := index.py sts_core
 
-.PHONY: test test-fast lint run package bench bench-scale bench-tickets clean system-deps node-deps deploy cam-policy
+.PHONY: test test-fast lint run package bench bench-uploads bench-scale bench-tickets clean system-deps node-deps deploy cam-policy
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || { $(PYTHON) scripts/check_python.py && $(PYTHON) -m venv $(VENV); }
@@ -95,6 +95,11 @@ cam-policy: $(VENV)/.runtime
 # Ours vs qcloud-python-sts vs the official SDK, in one run (see bench/bench.py).
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/uploads.py
+
+# COS events, the webhook and quotas: their cost, and STS calls (bench/uploads.py).
+bench-uploads: $(VENV)/.dev
+	$(BIN)/python bench/uploads.py
 
 # One full SDK round on the local stack: mint keys -> upload -> download.
 bench-sdk: $(VENV)/.dev

@@ -327,12 +327,12 @@ def reserve_ticket(
 
 def within_quota(profile: Profile, quota: Quota, usage: Usage) -> Profile:
     """The profile with its simple-upload size limit lowered to the bytes left, rounded
-    down to 1/64 of the quota so keys stay reusable while usage moves a little."""
+    down to a power of two (at least half of what is left) so that the policy, and so
+    the keys, change only when usage crosses one: STS calls stay as without a quota."""
     left = quota.bytes_left(usage)
     if left is None:
         return profile
-    step = max(1, (quota.settings.bytes or 0) // 64)
-    left = max(1, left // step * step) if left >= step else max(1, left)
+    left = 1 << (max(1, left).bit_length() - 1)
     current = profile.max_content_length
     return profile._replace(max_content_length=left if current is None else min(current, left))
 
