@@ -289,3 +289,39 @@ def test_a_tampered_delivery_fails_the_library_check(emulator, receiver):
         __import__("base64").b64decode(SECRET[6:]), "msg_1", int(__import__("time").time()),
         {"a": 1})  # fmt: skip
     assert receiver.receive(body, headers).verified
+
+
+def test_open_reservations_count_until_their_event_or_expiry(emulator, redis_server, redis_db):
+    """Tickets are exact: a second ticket that fits the usage but not the usage plus the
+    first ticket's reservation is refused; the first one's event ends its reservation."""
+    service = quota_service(emulator, redis_server, bytes=10_000)
+
+    def ticket(size: int) -> dict[str, Any]:
+        wanted = {"method": "put", "extension": "png", "size": size}
+        return handle(service, api_gateway_event(
+            headers={"Authorization": f"Bearer {token('alice')}"},
+            body={"profile": "avatar", "ticket": wanted}), context())  # fmt: skip
+
+    first = ticket(6_000)
+    assert first["statusCode"] == 200
+    refused = ticket(6_000)
+    assert refused["statusCode"] == 403
+    error = body_of(refused)["error"]
+    assert error["code"] == "quota_exceeded"
+    assert "6000 of 10000 bytes" in error["message"]
+    given = body_of(first)["ticket"]
+    handle(service, cos_event(record(given["key"], size=6_000, metadata={
+        "x-cos-meta-sts-ticket": given["ticketId"]})), context())  # fmt: skip
+    usage = service.quota.usage("alice", far())
+    assert (usage.bytes, usage.reserved_bytes) == (6_000, 0)
+    assert ticket(4_000)["statusCode"] == 200
+    assert ticket(1)["statusCode"] == 403
+
+
+def test_an_object_in_another_bucket_is_ignored(emulator, capsys):
+    service = make_service(make_env(emulator.endpoint))
+    other = cos_record(CREATED, "otherbucket-1250000000", REGION, "users/alice/a.jpg")
+    result = handle(service, cos_event(other), context())
+    assert (result["handled"], result["ignored"]) == (0, 1)
+    (line,) = events_logged(capsys)
+    assert line["detail"] == "not a configured bucket"

@@ -182,8 +182,12 @@ def test_make_run_with_the_uploads_example_counts_usage_and_shows_events(redis_s
     process, banner = start_serve(serve_env(), *ports)
     try:
         assert "Redis: a local redis-server" in banner, banner
-        keys = requests.post(f"http://127.0.0.1:{ports[0]}/sts", timeout=10, json={},
-                             headers={"Authorization": f"Bearer {mint_token('alice')}"}).json()
+        keys = requests.post(
+            f"http://127.0.0.1:{ports[0]}/sts",
+            timeout=10,
+            json={},
+            headers={"Authorization": f"Bearer {mint_token('alice')}"},
+        ).json()
         sdk = client(type("Cos", (), {"port": ports[1]}), keys)
         sdk.put_object(Bucket=BUCKET, Key="users/alice/hello.txt", Body=b"hello")
         state: dict[str, Any] = {}
