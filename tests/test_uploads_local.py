@@ -224,7 +224,7 @@ def test_make_run_says_what_a_quota_needs_without_redis_server(tmp_path):
 def test_a_client_cannot_drop_or_change_the_tickets_signed_field(stack):
     """The ticket id is signed: a PUT without its header, or a form with another value,
     is refused by the local COS, so an event's ticketId is the ticket's own."""
-    service, cos, _ = stack
+    service, _, _ = stack
     put = json.loads(ask(service, {"method": "put", "extension": "png", "size": 4})["body"])
     assert send(put["ticket"], b"pppp", headers={"x-cos-meta-sts-ticket": None}).status_code == 403
     changed = {"x-cos-meta-sts-ticket": "0" * 32}
