@@ -234,3 +234,59 @@ def test_a_client_cannot_drop_or_change_the_tickets_signed_field(stack):
     dropped = {"x-cos-meta-sts-ticket": None}
     assert send(form["ticket"], b"jjjj", fields=dropped).status_code == 403
     assert send(form["ticket"], b"jjjj").status_code == 200
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def test_the_usage_command_shows_and_resets(redis_server, redis_db):
+    from sts_tools.support.events import cos_event as event_of
+    from sts_tools.support.events import cos_record as record_of
+    from tests.support import make_env, run_python
+    from tests.support.redis import CACHE_KEY
+
+    env = {**serve_env(), **make_env(), "STS_REDIS_URL": redis_server.url,
+           "STS_CACHE_KEY": CACHE_KEY, "COS_BUCKET": BUCKET, "COS_REGION": REGION}  # fmt: skip
+    import os
+
+    from sts_core.config_file import load_config
+    from sts_core.service import service_for
+    from tests.support import ROOT
+
+    service = service_for(load_config(os.path.join(ROOT, "examples/uploads.yml"), env), env)
+    created = record_of("cos:ObjectCreated:Put", BUCKET, REGION, "users/carol/a.bin", size=42,
+                        event_time=5, request_id="r1")  # fmt: skip
+    handle(service, event_of(created), context())
+    shown = json.loads(run_python("-m", "sts_tools", "usage", "carol", env=env).stdout)
+    assert (shown["bytes"], shown["files"], shown["limitBytes"]) == (42, 1, 52428800)
+    reset = json.loads(run_python("-m", "sts_tools", "usage", "carol", "--reset", env=env).stdout)
+    assert (reset["bytes"], reset["files"], reset["reset"]) == (0, 0, True)
+
+
+def test_webhook_listen_prints_verified_deliveries():
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from sts_core.webhook import secret_bytes, signed_request
+    from tests.support import ROOT, free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sts_tools", "webhook-listen", "--port", str(port)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        secret = lines[2].split("=", 1)[1].split()[0]
+        body, headers = signed_request(secret_bytes(secret), "msg_x", int(time.time()), {"a": 1})
+        url = lines[1].split("=", 1)[1].strip()
+        assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 204
+        assert requests.post(url, data=body + b" ", headers=headers, timeout=5).status_code == 400
+        good, bad = json.loads(process.stdout.readline()), json.loads(process.stdout.readline())
+        assert (good["verified"], good["payload"], bad["verified"]) == (True, {"a": 1}, False)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -13,9 +13,7 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -368,17 +366,10 @@ def _serve(args: argparse.Namespace) -> int:
     lines += ["", *try_it(service.config, url, prepared), "", "Ctrl-C stops."]
     print("\n".join(lines), flush=True)
 
-    def terminate(*_: Any) -> None:
-        raise KeyboardInterrupt
+    from sts_tools.support.loopback import wait_for_interrupt
 
-    # Both, explicitly: a background job starts with SIGINT ignored.
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        wait_for_interrupt()
     finally:
         if playground is not None:
             playground.stop()

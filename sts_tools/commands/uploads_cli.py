@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import secrets
-import signal
 import sys
 import time
 from typing import Any
@@ -80,16 +79,10 @@ def cmd_webhook_listen(args: argparse.Namespace) -> int:
     if made:
         print(f"  STS_WEBHOOK_SECRET={secret}   (made for this run)", flush=True)
 
-    def stop(*_: Any) -> None:
-        raise KeyboardInterrupt
+    from sts_tools.support.loopback import wait_for_interrupt
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        wait_for_interrupt()
     finally:
         receiver.stop()
     return 0

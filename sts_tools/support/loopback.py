@@ -122,3 +122,21 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM (what the local servers' commands run until)."""
+    import signal
+    import time
+
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Both, explicitly: a background job starts with SIGINT ignored.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
