@@ -32,10 +32,11 @@ CONTRACT_VARIABLES = {
     "STS_CONFIG", "STS_SECRET_ID", "STS_SECRET_KEY", "STS_ROLE_ARN", "STS_ENDPOINT",
     "STS_JWT_SECRET", "STS_JWKS_URL", "STS_JWT_ISSUER", "STS_JWT_AUDIENCE", "COS_BUCKET",
     "COS_REGION", "STS_REDIS_URL", "STS_CACHE_KEY", "STS_EXTERNAL_ID",
+    "STS_WEBHOOK_URL", "STS_WEBHOOK_SECRET",
 }  # fmt: skip
-# STS_REDIS_URL may carry the Redis password.
+# STS_REDIS_URL may carry the Redis password; the webhook URL may carry the app's token.
 SECRET_VARIABLES = {"STS_SECRET_ID", "STS_SECRET_KEY", "STS_JWT_SECRET", "STS_REDIS_URL",
-                    "STS_CACHE_KEY"}  # fmt: skip
+                    "STS_CACHE_KEY", "STS_WEBHOOK_URL", "STS_WEBHOOK_SECRET"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
