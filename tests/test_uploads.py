@@ -325,3 +325,16 @@ def test_an_object_in_another_bucket_is_ignored(emulator, capsys):
     assert (result["handled"], result["ignored"]) == (0, 1)
     (line,) = events_logged(capsys)
     assert line["detail"] == "not a configured bucket"
+
+
+def test_a_cold_start_without_quota_or_webhook_loads_no_event_code():
+    """Event, webhook and quota code load only when configured or an event arrives."""
+    from tests.support import run_python
+
+    script = (
+        "import sys, index; "
+        "print(sorted(m for m in sys.modules if m in ('sts_core.cos_events', "
+        "'sts_core.uploads', 'sts_core.webhook', 'sts_core.quota')))"
+    )
+    env = {**make_env(), "PATH": "/usr/bin:/bin"}
+    assert run_python("-c", script, env=env).stdout.strip() == "[]"
