@@ -107,10 +107,10 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
 def uploads_state(
     config: Config, env: Mapping[str, str], link: Optional[RedisLink]
 ) -> dict[str, object]:
-    """Who holds which key (in Redis too when a quota or webhook acts on events), the
-    quota and the webhook: their modules load only when configured."""
-    tracked = link if (config.quota is not None or config.webhook) else None
-    state: dict[str, object] = {"key_owners": KeyOwners(tracked)}
+    """Who holds which key (in Redis too when configured, so any instance's event
+    names the uploader), the quota and the webhook: their modules load only when
+    configured."""
+    state: dict[str, object] = {"key_owners": KeyOwners(link)}
     if config.quota is not None and link is not None:
         import time
 

@@ -338,3 +338,50 @@ def test_a_cold_start_without_quota_or_webhook_loads_no_event_code():
     )
     env = {**make_env(), "PATH": "/usr/bin:/bin"}
     assert run_python("-c", script, env=env).stdout.strip() == "[]"
+
+
+def test_another_instance_names_the_uploader_through_redis(emulator, redis_server, redis_db):
+    """Keys are remembered in Redis when it is configured: the instance that gets the
+    event need not be the one that issued the key; sealed, under an HMAC name."""
+    env = redis_env(emulator.endpoint, redis_server.url)
+    issuing, other = instance(env), instance(env)
+    keys = ask_keys(issuing, "alice")
+    secret_id = keys["credentials"]["tmpSecretId"]
+    event = cos_event(record("users/alice/a.jpg", authorization=f"q-ak={secret_id}"))
+    (line,) = handle(other, event, context())["records"]
+    assert line["uploader"] == line["owner"]
+    stored = b"".join(redis_db.get(name) or b"" for name in redis_db.keys("*ak:*"))
+    assert stored
+    assert b"alice" not in stored
+    assert not any(secret_id.encode() in name for name in redis_db.keys("*"))
+    alone = make_service(make_env(emulator.endpoint))  # no Redis: only its own keys
+    (unknown,) = handle(alone, event, context())["records"]
+    assert unknown["uploader"] is None
+
+
+@given(st.lists(st.tuples(st.sampled_from("ab"), st.sampled_from(["c", "r"]),
+                          st.integers(0, 5), st.integers(1, 100)), min_size=1, max_size=8,
+                unique_by=lambda e: e[:3]),  # two creations in one second: approximate
+       st.randoms())  # fmt: skip
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # flushed per example
+def test_usage_equals_the_last_event_per_object(sts_emulator, redis_server, redis_db, events, rnd):
+    """Oracle: per object, the event with the greatest (time, removal over creation);
+    usage is the sum of the sizes of those that are creations. Any order, any repeats."""
+    redis_db.flushall()
+    service = quota_service(sts_emulator, redis_server, bytes=10**9)
+    last: dict[str, tuple[int, int, int]] = {}
+    for name, kind, when, size in events:
+        rank = (when, 1 if kind == "r" else 0)
+        if name not in last or rank > last[name][:2]:
+            last[name] = (*rank, size)
+    alive = [size for _, removal, size in last.values() if not removal]
+    shuffled = events + rnd.sample(events, len(events) // 2)
+    rnd.shuffle(shuffled)
+    for name, kind, when, size in shuffled:
+        handle(service, cos_event(record(
+            f"users/alice/{name}", CREATED if kind == "c" else REMOVED,
+            size=size if kind == "c" else 0, event_time=when,
+            request_id=f"{name}-{kind}-{when}-{size}")), context())  # fmt: skip
+    assert usage_of(service) == (sum(alive), len(alive))
