@@ -56,7 +56,7 @@ def settled(cos: Any) -> None:
     assert cos.notify.wait(10), "the local COS's events were not delivered in time"
 
 
-def test_keys_and_tickets_end_to_end(stack, receiver):
+def test_keys_and_tickets_end_to_end(stack, receiver, redis_db):
     service, cos, delivered = stack
     alice = mint(service, "alice", {"profile": "read-write"})
     sdk = client(cos, alice)
@@ -107,6 +107,12 @@ def test_keys_and_tickets_end_to_end(stack, receiver):
     assert index_handle(service, "alice")["statusCode"] == 200
     removed = [h for h in receiver.verified() if h["type"] == "object.removed"]
     assert [h["data"]["key"] for h in removed] == ["users/alice/big.bin"]
+    # What Redis holds names no user, key or object (docs/scale.md).
+    from tests.support.redis import dump
+
+    held = b"\n".join(dump(redis_db))
+    for plain in (b"alice", b"notes.txt", alice["credentials"]["tmpSecretId"].encode()):
+        assert plain not in held
 
 
 def test_keys_get_a_simple_upload_limit_of_the_bytes_left(stack):
