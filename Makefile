@@ -8,7 +8,7 @@ COS_PORT ?= 9001
 PLAYGROUND_PORT ?= 9002
 SHIPPED := index.py sts_core
 
-.PHONY: test test-fast lint run package bench bench-login bench-scale bench-tickets clean system-deps node-deps deploy cam-policy
+.PHONY: test test-fast lint run package bench bench-login bench-uploads bench-scale bench-tickets clean system-deps node-deps deploy cam-policy
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || { $(PYTHON) scripts/check_python.py && $(PYTHON) -m venv $(VENV); }
@@ -97,11 +97,16 @@ cam-policy: $(VENV)/.runtime
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/login.py
+	$(BIN)/python bench/uploads.py
 
 # Sign-in with WeChat: the route's cost besides WeChat's round trip, and /sts with the
 # function's session token against an app token (bench/login.py).
 bench-login: $(VENV)/.dev
 	$(BIN)/python bench/login.py
+
+# COS events, the webhook and quotas: their cost, and STS calls (bench/uploads.py).
+bench-uploads: $(VENV)/.dev
+	$(BIN)/python bench/uploads.py
 
 # One full SDK round on the local stack: mint keys -> upload -> download.
 bench-sdk: $(VENV)/.dev

@@ -34,6 +34,7 @@ from .settings import (
     Config,
     GrantTemplate,
     Profile,
+    QuotaSettings,
     RateLimitSettings,
     RedisSettings,
     StsSettings,
@@ -407,6 +408,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     )
     login = login_settings(top.section("login"), env, template)
     revocation = revocation_settings(top.section("revocation"), pattern, max_uid)
+    quota, webhook, keys_encoded = _upload_settings(top, redis, env)
     top.done()
 
     return Config(
@@ -444,6 +446,9 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         ticket_signer_duration=signer_duration,
         login=login,
         revocation=revocation,
+        quota=quota,
+        webhook=webhook,
+        event_keys_encoded=keys_encoded,
     )
 
 
@@ -453,6 +458,62 @@ def _one_flag(top: Section, name: str, key: str, default: bool) -> bool:
     value = section.boolean(key, default)
     section.done()
     return value
+
+
+def _upload_settings(
+    top: Section, redis: RedisSettings, env: Mapping[str, str]
+) -> tuple[Optional[QuotaSettings], bool, bool]:
+    """What COS events drive: the quota, the webhook, how event keys are read."""
+    events = top.section("events")
+    keys_encoded = events.boolean("decode_keys", DEFAULTS["event_keys_encoded"])
+    events.done()
+    return _quota_settings(top.section("quota"), redis), _webhook_settings(env), keys_encoded
+
+
+def _quota_settings(section: Section, redis: RedisSettings) -> Optional[QuotaSettings]:
+    """`quota: {bytes, files}` per user, counted from COS events in Redis."""
+    if not section.data:
+        section.done()
+        return None
+    quota = QuotaSettings(
+        bytes=section.optional_integer("bytes", 1, 1 << 50),
+        files=section.optional_integer("files", 1, 1 << 40),
+    )
+    section.done()
+    if quota.bytes is None and quota.files is None:
+        raise ConfigError(section.path, "must set bytes and/or files")
+    if not redis.enabled:
+        raise ConfigError(
+            section.path, "usage is kept in Redis: set STS_REDIS_URL (and STS_CACHE_KEY)"
+        )
+    return quota
+
+
+def _webhook_settings(env: Mapping[str, str]) -> bool:
+    """STS_WEBHOOK_URL and STS_WEBHOOK_SECRET, together or neither (never echoed)."""
+    url, secret = env.get("STS_WEBHOOK_URL") or "", env.get("STS_WEBHOOK_SECRET") or ""
+    if not url and not secret:
+        return False
+    if not url:
+        raise ConfigError("STS_WEBHOOK_URL", "must be set with STS_WEBHOOK_SECRET")
+    if not secret:
+        raise ConfigError("STS_WEBHOOK_SECRET", "must be set with STS_WEBHOOK_URL (whsec_...)")
+    parts = urlsplit(url)
+    try:
+        local = parts.hostname in LOOPBACK_HOSTS
+    except ValueError:
+        local = False
+    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+        raise ConfigError("STS_WEBHOOK_URL", "must be an https URL (plain http only for loopback)")
+    from .webhook import secret_bytes  # only when a webhook is configured
+
+    try:
+        secret_bytes(secret)
+    except ValueError as error:
+        raise ConfigError("STS_WEBHOOK_SECRET", str(error)) from None
+    if secret in (env.get("STS_JWT_SECRET"), env.get("STS_CACHE_KEY")):
+        raise ConfigError("STS_WEBHOOK_SECRET", "must be its own secret, not another one reused")
+    return True
 
 
 def _limits(section: Section) -> tuple[int, int, int]:

@@ -75,3 +75,16 @@ class Misconfigured(ApiError):
 
     def __init__(self, detail: str) -> None:
         super().__init__("misconfigured", "the credential service is misconfigured", detail=detail)
+
+
+class QuotaUnavailable(ApiError):
+    """A quota is configured but its usage cannot be read (Redis): fail closed."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "quota_unavailable",
+            "upload usage cannot be checked right now; try again later",
+            {"Retry-After": "5"},
+        )

@@ -14,21 +14,38 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
 from sts_core.config_reader import ConfigError
+from sts_core.cos_actions import CREATE_ACTIONS
 from sts_core.credential_request import CredentialRequest, parse_credential_request
-from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
+from sts_core.errors import (
+    ApiError,
+    Forbidden,
+    MethodNotAllowed,
+    Misconfigured,
+    NotFound,
+    QuotaUnavailable,
+)
 from sts_core.events import parse_event, safe_request_id
 from sts_core.grant import bound_address, caller_target, plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.service import Service, build_service
-from sts_core.settings import LOGIN_PROVIDERS, Config
+from sts_core.settings import LOGIN_PROVIDERS, Config, Profile
 from sts_core.sts_client import IssuedCredentials, StsError, user_digest
-from sts_core.tickets import TicketRequest, allowed_settings, new_object_name, plan_ticket
+from sts_core.tickets import (
+    Ticket,
+    TicketRequest,
+    allowed_settings,
+    new_object_name,
+    plan_ticket,
+)
+
+if TYPE_CHECKING:
+    from sts_core.quota import Quota, Usage
 
 STAGES = ("/release", "/prepub", "/test")
 
@@ -43,8 +60,22 @@ def start(env: Mapping[str, str], config_path: str) -> Union[Service, ConfigErro
 
 
 def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> dict[str, Any]:
-    started = time.monotonic()
+    """One invocation: a COS trigger's event, else an HTTP request."""
     context = context if isinstance(context, Mapping) else {}
+    # 0. A COS trigger's event: the raw notification, never in an HTTP envelope (an
+    #    HTTP caller's data is inside one). Its code loads only when one arrives.
+    if isinstance(event, Mapping) and "Records" in event and "httpMethod" not in event:
+        from sts_core.uploads import handle_cos_event
+
+        return handle_cos_event(service, event, context)
+    return handle_http(service, event, context)
+
+
+def handle_http(
+    service: Union[Service, ConfigError], event: Any, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The request path, top to bottom."""
+    started = time.monotonic()
     # SCF's id, else the trigger's (both bounded to a safe alphabet: a Function URL
     # header could be the client's); a new one only when invoked by hand.
     request_id = safe_request_id(context.get("request_id")) or ""
@@ -95,12 +126,12 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         # 5. What they ask for: profile, lifetime, optional COS SDK scope.
         ask = parse_credential_request(body, config, request.query)
         log.set(profile=ask.profile.name)
+        source_ip = request.client_ip(config.trust_function_url_address)
 
         # 5t. A ticket instead of keys: one COS request for a key chosen here, signed
         #     with the function's own temporary key (no STS call per ticket), within
-        #     the caller's rate limit.
+        #     the caller's rate limit; with a quota, its size reserved exactly.
         if ask.ticket is not None:
-            source_ip = request.client_ip(config.trust_function_url_address)
             answer = hand_out_ticket(
                 service, ask, ask.ticket, user_id, claims, deadline, log, source_ip
             )
@@ -114,7 +145,9 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         #      their own root (users/alice/*) and any declared shared area, narrowed
         #      by the scope, bound to their address if the profile says so, capped
         #      in size, then guarded whatever the config says.
-        source_ip = request.client_ip(config.trust_function_url_address)
+        #      With a quota, keys are refused at or over it, and their simple
+        #      uploads capped at the bytes left (approximate: docs/uploads.md).
+        ask = quota_for_keys(service, user_id, ask, deadline, log)
         grant = plan_grant(config, user_id, ask, source_ip, claims)
 
         # 8. Temporary keys: reused while they have enough life left (this
@@ -126,8 +159,10 @@ def handle(service: Union[Service, ConfigError], event: Any, context: Any) -> di
         issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log, generation)
 
         # 9. The answer, in the shape the COS client SDKs consume.
-        answer = credentials_body(issued, grant.target, ask.profile.name)
-        response = json_response(200, answer, headers)
+        log.set(tmpSecretId=issued.tmp_secret_id)  # public: "whose key is AKID..."
+        response = json_response(
+            200, credentials_body(issued, grant.target, ask.profile.name), headers
+        )
         log.write("issued", 200, elapsed_ms(started))
         return response
     except Exception as exc:
@@ -158,6 +193,12 @@ def obtain_keys(
         return issued
     admit(service, user_id, deadline, log)
     issued = service.issuer.issue(service.env, user_id, policy_text, ask.duration, deadline)
+    owners = service.key_owners
+    if owners is not None:  # for COS events: whose key signed an upload
+        try:
+            owners.remember(issued.tmp_secret_id, user_id, issued.expired_time, deadline)
+        except Exception as error:  # Redis trouble: this instance still knows
+            log.redis_failed(getattr(error, "kind", "error"))
     if not ask.profile.fresh_folder:  # a fresh folder's keys are never asked again
         remember(service, reuse_key, ask.duration, issued, deadline, log)
     log.set(stsRequestId=issued.request_id, stsRetries=issued.attempts - 1)
@@ -267,7 +308,8 @@ def hand_out_ticket(
     source_ip: Optional[str] = None,
 ) -> dict[str, Any]:
     """The profile must give this kind of ticket (403); the caller's roots and address
-    binding as for keys; the rate limit as for a new key; the signing key; the ticket."""
+    binding as for keys; the rate limit as for a new key; the signing key; the ticket;
+    with a quota, its size reserved (403 when it does not fit)."""
     log.set(ticket=wanted.method)
     allowed_settings(ask.profile, wanted)
     config = service.config
@@ -277,10 +319,14 @@ def hand_out_ticket(
     if service.tickets is None:  # built whenever a profile gives tickets
         raise Misconfigured("a profile gives tickets but the service has no ticket signer")
     signer = service.tickets.key(service.env, deadline, log.set, address, wanted.method)
+    upload = wanted.method != "get"
     ticket = plan_ticket(
         ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
-        new_object_name,
+        new_object_name, new_object_name() if upload else None,
     )  # fmt: skip
+    log.set(objectKey=ticket.key, ticketId=ticket.ticket_id)
+    if upload and service.quota is not None and uploads_to_own_root(ask.profile):
+        reserve_ticket(service.quota, user_id, ticket, deadline, log)
     return {
         "ticket": ticket.answer(),
         "bucket": target.bucket,
@@ -288,6 +334,67 @@ def hand_out_ticket(
         "prefix": target.root,
         "profile": ask.profile.name,
     }
+
+
+def uploads_to_own_root(profile: Profile) -> bool:
+    return bool(profile.grants and profile.grants[0].per_user
+                and set(profile.grants[0].actions) & set(CREATE_ACTIONS))  # fmt: skip
+
+
+def quota_for_keys(
+    service: Service, user_id: str, ask: CredentialRequest, deadline: float, log: RequestLog
+) -> CredentialRequest:
+    """`ask` with its profile's simple uploads capped at the bytes left (403 at or over
+    the quota); unchanged without a quota or uploads to the user's own root."""
+    quota = service.quota
+    if quota is None or not uploads_to_own_root(ask.profile):
+        return ask
+    usage = check_quota(quota, user_id, deadline, log)
+    return ask._replace(profile=within_quota(ask.profile, quota, usage))
+
+
+def check_quota(quota: Quota, user_id: str, deadline: float, log: RequestLog) -> Usage:
+    """Keys: 403 quota_exceeded at or over the quota (usage and reservations); one
+    Redis round trip. Redis trouble fails closed (503): a quota is a promise."""
+    try:
+        check = quota.check(user_id, deadline)
+    except quota.link.Error as error:
+        log.redis_failed(error.kind)
+        raise QuotaUnavailable() from None
+    if not check.allowed:
+        log.set(quota="refused")
+        raise Forbidden("quota_exceeded", f"upload quota reached: {quota.limits_text(check.usage)}")
+    return check.usage
+
+
+def reserve_ticket(
+    quota: Quota, user_id: str, ticket: Ticket, deadline: float, log: RequestLog
+) -> None:
+    size = ticket.max_size or 0
+    try:
+        check = quota.reserve(user_id, ticket.ticket_id or "", size, ticket.expired_time, deadline)
+    except quota.link.Error as error:
+        log.redis_failed(error.kind)
+        raise QuotaUnavailable() from None
+    if not check.allowed:
+        log.set(quota="refused")
+        raise Forbidden(
+            "quota_exceeded",
+            f"a {size}-byte upload would exceed the quota: {quota.limits_text(check.usage)}",
+        )
+    log.set(quota="reserved")
+
+
+def within_quota(profile: Profile, quota: Quota, usage: Usage) -> Profile:
+    """The profile with its simple-upload size limit lowered to the bytes left, rounded
+    down to a power of two (at least half of what is left) so that the policy, and so
+    the keys, change only when usage crosses one: STS calls stay as without a quota."""
+    left = quota.bytes_left(usage)
+    if left is None:
+        return profile
+    left = 1 << (max(1, left).bit_length() - 1)
+    current = profile.max_content_length
+    return profile._replace(max_content_length=left if current is None else min(current, left))
 
 
 def credentials_body(issued: IssuedCredentials, target: Target, profile: str) -> dict[str, Any]:

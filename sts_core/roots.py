@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 from .cos_actions import READ_ACTIONS
 from .object_keys import key_problem
@@ -149,3 +149,42 @@ def collect_areas(uses: Iterable[tuple[str, str, str, Iterable[str]]]) -> list[A
             write_key=area.write_key or (actions_key if writes else None),
         )
     return list(merged.values())
+
+
+class Owner(NamedTuple):
+    """Whose root holds an object: the template, the rendered root, and the user
+    (None for a shared area)."""
+
+    template: str
+    root: str
+    user_id: Optional[str]
+
+
+def owner_of(key: str, templates: Sequence[str], check: Callable[[str], object]) -> Optional[Owner]:
+    """The declared root holding `key`, read back by the rules that render roots:
+    every literal segment equal, every placeholder one segment that `check` (the
+    user-ID rule, `prefix.check_user_id` with the config's pattern) accepts. The
+    most specific template wins (``protected/alice/x`` belongs to
+    ``protected/{uid}/``, not to the read-only ``protected/``); None when no
+    declared root holds the key."""
+    parts = key.split("/")
+    best: Optional[Owner] = None
+    for template in templates:
+        wanted = segments(template)
+        if len(parts) <= len(wanted):
+            continue  # a key shorter than the root is not inside it
+        values: dict[str, str] = {}
+        for segment, part in zip(wanted, parts):
+            if PLACEHOLDER.fullmatch(segment):
+                try:
+                    check(part)
+                except Exception:
+                    break
+                values[segment] = part
+            elif segment != part:
+                break
+        else:
+            if best is None or len(wanted) > len(segments(best.template)):
+                root = "/".join(parts[: len(wanted)]) + "/"
+                best = Owner(template, root, values.get("{uid}"))
+    return best

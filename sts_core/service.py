@@ -14,6 +14,7 @@ from .config_reader import ConfigError
 from .credential_cache import CredentialCache
 from .http import Cors
 from .issuer import Issuer, issuer_for
+from .key_owners import KeyOwners
 from .rate_limit import RateLimiter
 from .rotation import rotating_secrets
 from .settings import JWKS, Config
@@ -23,9 +24,11 @@ from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
     from .login import Login
+    from .quota import Quota
     from .redis_link import RedisLink
     from .revocation import Revocations
     from .shared_cache import SharedCache
+    from .webhook import Webhook
 
 
 class Service(NamedTuple):
@@ -41,6 +44,9 @@ class Service(NamedTuple):
     tickets: Optional[TicketSigner] = None  # when a profile hands out tickets
     login: Optional[Login] = None  # sign-in for mini programs, when a provider is on
     revocations: Optional[Revocations] = None  # when users are stopped, or with Redis
+    key_owners: Optional[KeyOwners] = None  # who was issued which key (COS events)
+    quota: Optional[Quota] = None  # with `quota` (Redis)
+    webhook: Optional[Webhook] = None  # with STS_WEBHOOK_URL
 
 
 def build_service(
@@ -102,6 +108,7 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         from .revocation import Revocations
 
         revocations = Revocations(revocation, link)
+    uploads = uploads_state(config, env, link)
     return Service(
         config=config,
         verifier=verifier,
@@ -115,7 +122,28 @@ def service_for(config: Config, env: Mapping[str, str]) -> Service:
         tickets=tickets,
         login=login,
         revocations=revocations,
+        **uploads,
     )
+
+
+def uploads_state(
+    config: Config, env: Mapping[str, str], link: Optional[RedisLink]
+) -> dict[str, object]:
+    """Who holds which key (in Redis too when configured, so any instance's event
+    names the uploader), the quota and the webhook: their modules load only when
+    configured."""
+    state: dict[str, object] = {"key_owners": KeyOwners(link)}
+    if config.quota is not None and link is not None:
+        import time
+
+        from .quota import Quota
+
+        state["quota"] = Quota(link, config.quota, time.time)
+    if config.webhook:
+        from .webhook import Webhook
+
+        state["webhook"] = Webhook(env["STS_WEBHOOK_URL"], env["STS_WEBHOOK_SECRET"])
+    return state
 
 
 MISSING_EXTRA = "Redis needs the redis extra (requirements-redis.txt): `make package REDIS=1`"

@@ -107,6 +107,14 @@ class RedisSettings(NamedTuple):
     key_prefix: str = "cos-sts:"
 
 
+class QuotaSettings(NamedTuple):
+    """`quota`: caps on each user's own root, counted from COS events (quota.py);
+    None: no cap of that kind."""
+
+    bytes: Optional[int] = None
+    files: Optional[int] = None
+
+
 class Bucket(NamedTuple):
     rate: float  # tokens added per second
     burst: int  # the bucket's size: calls allowed at once
@@ -201,3 +209,8 @@ class Config(NamedTuple):
     ticket_signer_duration: int = 3600  # seconds the function's own signing key lives
     login: LoginSettings = LoginSettings()
     revocation: RevocationSettings = RevocationSettings()
+    quota: Optional[QuotaSettings] = None  # needs STS_REDIS_URL
+    webhook: bool = False  # STS_WEBHOOK_URL and STS_WEBHOOK_SECRET are set (read by the service)
+    # COS events carry object keys percent-encoded (decoded once); a switch because the
+    # encoding is unverified (docs/uploads.md).
+    event_keys_encoded: bool = True

@@ -44,6 +44,9 @@ from .sts_client import IssuedCredentials
 TICKET_FIELDS = ("method", "extension", "contentType", "size", "name", "key")
 PRIVATE_ACL = PRIVATE_ACLS[0]
 SUCCESS_STATUS = "200"  # PostObject answers its XML document (the mini-program sample's)
+# Signed into every upload ticket; COS hands x-cos-meta-* back in the object's events
+# (docs/tencent/cos-events.md §1), so the event names the ticket (cos_events.py).
+TICKET_META = "x-cos-meta-sts-ticket"
 START_SLACK = 60  # the window starts a minute early: a COS clock a little behind still accepts
 UNKNOWN_TYPE = "application/octet-stream"  # a download whose extension the profile does not list
 DOWNLOAD_DISPOSITION = "attachment"  # a browser saves it, never renders it as a page
@@ -69,6 +72,7 @@ class Ticket(NamedTuple):
     headers: Optional[dict[str, str]] = None  # put: headers to send exactly
     content_type: Optional[str] = None
     max_size: Optional[int] = None
+    ticket_id: Optional[str] = None  # upload tickets: in the object's events
 
     def answer(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -87,6 +91,8 @@ class Ticket(NamedTuple):
             body["contentType"] = self.content_type
         if self.max_size is not None:
             body["maxSize"] = self.max_size
+        if self.ticket_id is not None:
+            body["ticketId"] = self.ticket_id
         return body
 
 
@@ -136,8 +142,11 @@ def plan_ticket(
     endpoint: str,
     now: float,
     random_hex: Callable[[], str],
+    ticket_id: Optional[str] = None,
 ) -> Ticket:
-    """The ticket for `ask`, or 403/400 when the profile does not allow it."""
+    """The ticket for `ask`, or 403/400 when the profile does not allow it. An upload
+    ticket signs `ticket_id` into the object's metadata (TICKET_META), which COS
+    hands back in the object's events: an attribution the client cannot change."""
     settings = allowed_settings(profile, ask)
     issued = int(now)
     expires = min(issued + settings.ttl, signer.expired_time)
@@ -148,10 +157,11 @@ def plan_ticket(
         return _presigned_get(base, key, _served_type(settings, key), signer, window, expires)
     extension, content_type = _type_of(settings, ask)
     key = _upload_key(settings, target, ask, extension, issued, random_hex)
+    meta = {TICKET_META: ticket_id} if ticket_id else {}
     upload = _Upload(key, content_type, profile.storage_classes[0], signer, base, window, expires)
     if ask.method == "post":
-        return _post_form(settings, target.bucket, ask, upload)
-    return _presigned_put(settings, ask, upload)
+        return _post_form(settings, target.bucket, ask, upload, meta)._replace(ticket_id=ticket_id)
+    return _presigned_put(settings, ask, upload, meta)._replace(ticket_id=ticket_id)
 
 
 class _Upload(NamedTuple):
@@ -248,7 +258,11 @@ def _inside_root(key: str, target: Target) -> str:
 
 
 def _post_form(
-    settings: TicketSettings, bucket: str, ask: TicketRequest, upload: _Upload
+    settings: TicketSettings,
+    bucket: str,
+    ask: TicketRequest,
+    upload: _Upload,
+    meta: Mapping[str, str],
 ) -> Ticket:
     low, high = settings.min_size, settings.max_size
     if ask.size is not None:  # a size given is the size the form accepts
@@ -257,6 +271,7 @@ def _post_form(
     signer, window = upload.signer, upload.window
     conditions = form_conditions(signer, window, bucket, upload.key, (low, high),
                                  upload.content_type, upload.storage_class)  # fmt: skip
+    conditions += [{name: value} for name, value in meta.items()]
     policy = {"expiration": _iso(upload.expires), "conditions": conditions}
     text = json.dumps(policy, separators=(",", ":"))
     fields = {
@@ -271,6 +286,7 @@ def _post_form(
         "acl": PRIVATE_ACL,
         "x-cos-storage-class": upload.storage_class,
         "success_action_status": SUCCESS_STATUS,
+        **meta,
     }
     return Ticket("POST", upload.base + "/", upload.key, upload.expires, fields=fields,
                   content_type=upload.content_type, max_size=high)  # fmt: skip
@@ -310,7 +326,9 @@ def _check_size(settings: TicketSettings, size: int) -> None:
         )
 
 
-def _presigned_put(settings: TicketSettings, ask: TicketRequest, upload: _Upload) -> Ticket:
+def _presigned_put(
+    settings: TicketSettings, ask: TicketRequest, upload: _Upload, meta: Mapping[str, str]
+) -> Ticket:
     if ask.size is None:
         raise BadRequest("invalid_field", "a put ticket needs the size in bytes")
     _check_size(settings, ask.size)
@@ -320,6 +338,7 @@ def _presigned_put(settings: TicketSettings, ask: TicketRequest, upload: _Upload
         "x-cos-acl": PRIVATE_ACL,
         "x-cos-storage-class": upload.storage_class,
         "x-cos-forbid-overwrite": "true",
+        **meta,  # signed: a header the client drops or changes fails the signature
     }
     url = _presigned_url(upload.base, "put", upload.key, upload.signer, upload.window, headers)
     return Ticket("PUT", url, upload.key, upload.expires, headers=headers,

@@ -47,6 +47,7 @@ class LocalStack:
     sts: Optional[StsEmulator] = None
     cos: Optional[CosEmulator] = None
     wx: Optional[WxEmulator] = None  # the jscode2session stand-in (sign-in with WeChat)
+    redis: Any = None  # a throwaway redis-server, when the config's quota needs one
 
     @property
     def document(self) -> dict[str, Any]:
@@ -86,13 +87,28 @@ class LocalStack:
             audience=audience or config_view.effective(document, self.env, "auth", "audience"),
         )
 
+    def deliver_events(self, handler: Callable[[Any, Any], Any], time_limit_ms: int) -> None:
+        """The local COS's object events to `handler`, as the COS trigger delivers them
+        (asynchronously after the COS answer, retried when the function fails)."""
+        if self.cos is None:
+            return
+        from sts_tools.emulators.cos.notifications import Notifier
+
+        bucket, region = configured_bucket(self)
+        context = {"time_limit_in_ms": time_limit_ms, "function_name": "cos-sts-local"}
+        self.cos.notify = Notifier(lambda event: handler(event, context), bucket, region)
+
     def stop(self) -> None:
         if self.wx is not None:
             self.wx.stop()
             self.wx = None
         if self.cos is not None:
+            self.cos.notify.stop()
             self.cos.stop()
             self.cos = None
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
         if self.sts is not None:
             self.sts.stop()
             self.sts = None
@@ -117,6 +133,8 @@ def prepare(
     if not env.get("STS_JWT_SECRET") and not config_view.uses_key_set(document, env):
         env["STS_JWT_SECRET"] = DEV_JWT_SECRET
         stack.notes.append("JWT secret: the public development secret (set STS_JWT_SECRET)")
+    if document.get("quota") and not env.get("STS_REDIS_URL"):
+        start_local_redis(stack)
     if has_signing_credentials(env):
         endpoint = config_view.effective(document, env, "sts", "endpoint") or DEFAULT_ENDPOINT
         stack.notes.append(f"STS: real Tencent STS at {endpoint} (keys from the environment)")
@@ -161,6 +179,28 @@ def start_wx_standin(stack: LocalStack) -> None:
         f"sign-in with WeChat/QQ: local jscode2session stand-in at {stack.wx.endpoint} "
         "(codes from `python -m sts_tools wx-code <openid>`)"
     )
+
+
+def start_local_redis(stack: LocalStack) -> None:
+    """A quota keeps usage in Redis: a throwaway local redis-server for this run, or
+    SystemExit saying what to install (or which variable to set instead)."""
+    from sts_tools.support.redis_server import INSTALL_HINT, RedisServer
+
+    try:
+        stack.redis = RedisServer().start()
+    except FileNotFoundError:
+        raise SystemExit(
+            f"the config sets a quota, which keeps usage in Redis: install redis-server "
+            f"({INSTALL_HINT}) or set STS_REDIS_URL (and STS_CACHE_KEY)"
+        ) from None
+    stack.env["STS_REDIS_URL"] = stack.redis.url
+    stack.env.setdefault("STS_CACHE_KEY", LOCAL_CACHE_KEY)
+    stack.notes.append(f"Redis: a local redis-server at {stack.redis.url} for the quota "
+                       "(nothing persisted; set STS_REDIS_URL to use another)")  # fmt: skip
+
+
+# Public, for local runs only (like the development JWT secret): never deploy it.
+LOCAL_CACHE_KEY = "local-development-cache-key-0123456789abcdef"
 
 
 def configured_bucket(stack: LocalStack) -> tuple[str, str]:

@@ -12,6 +12,7 @@ No Chromium: skipped here with how to install it, a failure under CI=true.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from tests.support.playground import (
     other_playground,
     wait_for,
 )
+from tests.support.tickets import webhooks_match_uploads
 
 # Builds, benchmarks or an external runtime: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -143,6 +145,29 @@ def test_page_gets_keys_through_the_cors_preflight(browser, sts_emulator, local_
         assert own.calls == [("OPTIONS", origin), ("POST", origin)]
         assert len(emulator.calls) == 1
         check_keys_shown(page, emulator)
+
+
+def test_uploads_from_the_page_reach_the_apps_server_as_webhooks(
+    browser, sts_emulator, local_cos, emulator, tmp_path
+):
+    """cos-js-sdk-v5 in Chromium: a PUT and a multipart upload with keys, and a ticket
+    form; one verified webhook per object, naming alice as owner and uploader."""
+    from sts_tools.support.webhook_receiver import WebhookReceiver
+
+    secret = "whsec_" + base64.b64encode(b"browser-end-to-end-webhook-key-32").decode()
+    with WebhookReceiver(secret) as receiver, \
+            local_stack(sts_emulator, local_cos, receiver=receiver) as own:  # fmt: skip
+        open_page(browser, own.playground.url)
+        assert upload(browser, make_file(tmp_path, "a.txt", 11), method="putObject")[0] == "ok"
+        assert upload(browser, make_file(tmp_path, "big.bin", int(2.5 * MIB)))[0] == "ok"
+        assert ticket_upload(browser, make_file(tmp_path, "me.png", 2048), "post")[0] == "ok"
+        data = webhooks_match_uploads(local_cos, receiver, ("alice",))
+        # The playground lists each event with what the function made of it.
+        wait_for(lambda: by_id(browser, "events").count("delivered") == 3, what="the events")
+    assert len(data) == 3
+    by_event = {d["eventName"]: d for d in data}
+    assert by_event["cos:ObjectCreated:Post"]["ticketId"]
+    assert by_event["cos:ObjectCreated:CompleteMultipartUpload"]["size"] == int(2.5 * MIB)
 
 
 def check_keys_shown(page, emulator):

@@ -131,7 +131,7 @@ def test_assume_role_documents_name_both_roles():
 
 def test_get_federation_token_gets_one_sub_account_policy():
     config = parse_config(shipped_config(), make_env())
-    (only,) = cam_policy.documents(config, {}).values()
+    only, _deployer = cam_policy.documents(config, {}).values()  # + the COS triggers' rights
     assert only["statement"][0]["action"] == ["name/sts:GetFederationToken"]
     assert only["statement"][1:] == cam_policy.cos_statements(config)
 
@@ -142,7 +142,7 @@ def test_the_command_reads_dotenv_and_prints_json(tmp_path):
                STS_ROLE_ARN=ROLE_ARN, SCF_ROLE="cos-sts-exec")  # fmt: skip
     result = run_python("-m", "sts_tools", "cam-policy", "--json", env=env)
     docs = json.loads(result.stdout)
-    assert len(docs) == 4
+    assert len(docs) == 5  # the four roles' documents and the deployer's COS trigger rights
     resources = docs["vending role policy (STS_ROLE_ARN)"]["statement"][0]["resource"]
     assert resources == ["qcs::cos:ap-shanghai:uid/1250000000:photos-1250000000/users/*"]
     text = run_python("-m", "sts_tools", "cam-policy", env=env).stdout

@@ -82,15 +82,16 @@ def test_a_correct_deployment_passes_every_check(capsys, endpoint, local_cos, co
     assert status == 0, json.dumps(rows, indent=1)
     assert set(statuses(rows).values()) == {"PASS"}
     names = list(rows)
-    assert names[:5] == [
+    assert names[:6] == [
         "no token -> 401 with WWW-Authenticate",
         "forged token -> 401 with WWW-Authenticate",
+        check.EVENT_INJECTION,
         "unlisted origin https://cos-sts-check.invalid gets no CORS grant",
         f"listed origin {APP_ORIGIN} gets a CORS grant",
         "valid token -> 200 with keys in the documented shape",
     ]
     # read-write was chosen (it may write, read and delete): the probe round trip ran.
-    assert names[6:9] == [check.WRITE_MINE, check.READ_MINE, check.DELETE_MINE]
+    assert names[7:10] == [check.WRITE_MINE, check.READ_MINE, check.DELETE_MINE]
     written = rows[check.WRITE_MINE]["detail"]
     assert written.startswith("users/alice/cos-sts-check/")
     assert written.endswith(": 200 (read-write allows PutObject)")

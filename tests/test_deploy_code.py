@@ -188,9 +188,12 @@ def test_no_value_is_ever_the_text_undefined(node, env):
         assert "Role" not in one(result, 0, "CreateFunction")
 
 
+def triggers(result, index, action, kind):
+    return [c["params"] for c in calls(result, index, action) if c["params"]["Type"] == kind]
+
+
 def test_function_url_trigger(role_deploy):
-    (trigger,) = [c["params"] for c in calls(role_deploy, 0, "CreateTrigger")]
-    assert trigger["Type"] == "http"
+    (trigger,) = triggers(role_deploy, 0, "CreateTrigger", "http")
     assert trigger["FunctionName"] == "cos-sts-prod"
     assert trigger["Qualifier"] == "$DEFAULT"
     assert trigger["Enable"] == "OPEN"
@@ -199,6 +202,19 @@ def test_function_url_trigger(role_deploy):
         "AuthType": "NONE",
         "NetConfig": {"EnableIntranet": False, "EnableExtranet": True},
     }
+
+
+def test_cos_triggers_per_declared_root(role_deploy):
+    """Created and removed objects under users/ (config.yml's root), on the bucket
+    (docs/uploads.md)."""
+    created = triggers(role_deploy, 0, "CreateTrigger", "cos")
+    descs = sorted((json.loads(t["TriggerDesc"])["event"], json.loads(t["TriggerDesc"])["filter"])
+                   for t in created)  # fmt: skip
+    assert descs == [("cos:ObjectCreated:*", {"Prefix": "users/", "Suffix": ""}),
+                     ("cos:ObjectRemove:*", {"Prefix": "users/", "Suffix": ""})]  # fmt: skip
+    for trigger in created:
+        assert trigger["TriggerName"] == "photos-1250000000.cos.ap-shanghai.myqcloud.com"
+        assert trigger["Enable"] == "OPEN"
 
 
 def test_api_gateway_trigger(role_deploy):
@@ -247,11 +263,13 @@ def test_redeploy_updates_in_place(role_deploy):
         assert configuration[key] == created[key], key
     assert environment(configuration) == environment(created)
     # Same service, same two APIs, modified; the URL trigger updated, not duplicated.
-    service_id = role_deploy["deploys"][0]["outputs"]["triggers"][1]["serviceId"]
+    outputs = role_deploy["deploys"][0]["outputs"]["triggers"]
+    (service_id,) = [t["serviceId"] for t in outputs if "serviceId" in t]
     modified = calls(role_deploy, 1, "ModifyApi")
     assert len(modified) == 2
     assert {m["params"]["ServiceId"] for m in modified} == {service_id}
-    assert one(role_deploy, 1, "UpdateTrigger")["Type"] == "http"
+    (url,) = triggers(role_deploy, 1, "UpdateTrigger", "http")
+    assert url["FunctionName"] == "cos-sts-prod"
 
 
 @pytest.mark.parametrize("refused_action", ["CreateService", "CreateApi"])
@@ -264,13 +282,13 @@ def test_the_function_url_is_created_even_when_api_gateway_refuses(node, refused
     assert "API Gateway" in first["error"]["message"]
     # ... but the function and its URL exist.
     assert one(result, 0, "CreateFunction")["FunctionName"] == "cos-sts-dev"
-    (url,) = calls(result, 0, "CreateTrigger")
+    (url, *_) = calls(result, 0, "CreateTrigger")  # the URL first, then the COS triggers
     assert url["params"]["Type"] == "http"
     actions = [c["action"] for c in first["calls"]]
     assert actions.index("CreateTrigger") < actions.index(refused_action)
     # A second attempt keeps the URL (updated, not deleted) and fails the same way.
     assert result["deploys"][1]["error"]["code"] == "UnauthorizedOperation"
-    assert one(result, 1, "UpdateTrigger")["Type"] == "http"
+    assert len(triggers(result, 1, "UpdateTrigger", "http")) == 1
     assert not calls(result, 1, "DeleteTrigger")
 
 

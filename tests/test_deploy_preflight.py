@@ -72,7 +72,7 @@ def test_a_complete_environment_passes(env):
     assert result.stage == "prod"
     summary = dict(result.summary)
     assert summary["function"] == "cos-sts-prod in ap-shanghai"
-    assert summary["triggers"] == "http, apigw"
+    assert summary["triggers"] == "http, cos, cos, apigw"
     assert SECRET not in repr(result.summary)
 
 

@@ -198,8 +198,11 @@ def keys_read() -> set[str]:
                     STS_JWT_AUDIENCE="app")  # fmt: skip
     jwks.pop("STS_JWT_SECRET", None)
     with mock.patch.object(config_reader.Section, "raw", recording):
-        for document in documents:
-            parse_config(copy.deepcopy(document), make_env())
+        redis = {"STS_REDIS_URL": "redis://127.0.0.1:6379/0", "STS_CACHE_KEY": "k" * 32}
+        for document in documents:  # an example with a quota needs Redis to load
+            parse_config(
+                copy.deepcopy(document), make_env(**(redis if "quota" in document else {}))
+            )
         try:
             parse_config(shipped_config(), jwks)
         except config_reader.ConfigError as exc:  # cryptography may be absent: keys read anyway

@@ -35,11 +35,13 @@ CONTRACT_VARIABLES = {
     # sign-in with WeChat/QQ, and secrets being rotated
     "STS_WX_APPID", "STS_WX_SECRET", "STS_QQ_APPID", "STS_QQ_SECRET", "STS_SESSION_SECRET",
     "STS_SESSION_SECRET_PREVIOUS", "STS_JWT_SECRET_PREVIOUS",
+    "STS_WEBHOOK_URL", "STS_WEBHOOK_SECRET",
 }  # fmt: skip
-# STS_REDIS_URL may carry the Redis password.
+# STS_REDIS_URL may carry the Redis password; the webhook URL may carry the app's token.
 SECRET_VARIABLES = {"STS_SECRET_ID", "STS_SECRET_KEY", "STS_JWT_SECRET", "STS_REDIS_URL",
                     "STS_CACHE_KEY", "STS_WX_SECRET", "STS_QQ_SECRET", "STS_SESSION_SECRET",
-                    "STS_SESSION_SECRET_PREVIOUS", "STS_JWT_SECRET_PREVIOUS"}  # fmt: skip
+                    "STS_SESSION_SECRET_PREVIOUS", "STS_JWT_SECRET_PREVIOUS",
+                    "STS_WEBHOOK_URL", "STS_WEBHOOK_SECRET"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

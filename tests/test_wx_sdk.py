@@ -19,6 +19,7 @@ No node or no node_modules (`make node-deps`): skipped here, a failure under CI=
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -29,12 +30,14 @@ import index
 from sts_tools.support.dev_token import mint_token
 from tests.support import ROOT
 from tests.support.playground import local_stack
+from tests.support.tickets import webhooks_match_uploads
 from tests.support.tools import require, require_executable
 
 # Builds, benchmarks or an external runtime: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
 
 WX = os.path.join(ROOT, "tests", "wx")
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"wx-end-to-end-webhook-secret-32b").decode()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,10 @@ def node():
 
 
 def test_the_mini_program_sdk_against_the_local_stack(node, sts_emulator, local_cos):
-    with local_stack(sts_emulator, local_cos) as stack:
+    from sts_tools.support.webhook_receiver import WebhookReceiver
+
+    receiver = WebhookReceiver(WEBHOOK_SECRET).start()
+    with local_stack(sts_emulator, local_cos, receiver=receiver) as stack:
         env = {
             **os.environ,
             "STS_URL": stack.sts_url,
@@ -69,6 +75,15 @@ def test_the_mini_program_sdk_against_the_local_stack(node, sts_emulator, local_
     assert report["passed"] >= 37
     # The mini program's small uploads reached the local COS as header-signed forms.
     assert any(r.api == "PostObject" for r in local_cos.records)
+    # Every object it created (keys, forms, multipart, tickets) reached the app's
+    # server as one verified webhook naming its owner as the uploader (docs/uploads.md).
+    try:
+        data = webhooks_match_uploads(local_cos, receiver, ("alice", "bob"))
+    finally:
+        receiver.stop()
+    kinds = {d["eventName"] for d in data}
+    assert {"cos:ObjectCreated:Post", "cos:ObjectCreated:CompleteMultipartUpload"} <= kinds
+    assert any(d["ticketId"] for d in data)  # the ticket's upload, by its signed field
 
 
 def test_a_mini_programs_first_session_signed_in_with_wechat(node, sts_emulator, local_cos):

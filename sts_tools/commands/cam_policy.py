@@ -36,6 +36,8 @@ from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
 from sts_core.settings import Config, Profile
 
 VERSION = "2.0"
+# What creating a COS trigger changes: the bucket's notification configuration.
+NOTIFICATION_ACTIONS = ("name/cos:GetBucketNotification", "name/cos:PutBucketNotification")
 
 
 def fixed_part(template: str) -> str:
@@ -128,6 +130,7 @@ def documents(config: Config, env: Mapping[str, str]) -> dict[str, dict[str, Any
     """Name -> CAM document, for the way this deployment calls STS."""
     cos = {"version": VERSION, "statement": cos_statements(config)}
     role_arn = env.get("STS_ROLE_ARN", "")
+    deployer = {"deployer policy (the COS triggers in serverless.yml)": deployer_statement(config)}
     if not role_arn:
         federation = {"effect": "allow", "action": ["name/sts:GetFederationToken"],
                       "resource": ["*"]}  # fmt: skip
@@ -135,6 +138,7 @@ def documents(config: Config, env: Mapping[str, str]) -> dict[str, dict[str, Any
             "sub-account policy (the owner of STS_SECRET_ID)": {
                 "version": VERSION, "statement": [federation, *cos["statement"]],
             },
+            **deployer,
         }  # fmt: skip
     problem = role_arn_problem(role_arn)
     if problem:  # never AssumeRole on a wildcard or a list (the config refuses both too)
@@ -160,7 +164,24 @@ def documents(config: Config, env: Mapping[str, str]) -> dict[str, dict[str, Any
             "statement": [{"effect": "allow", "action": ["name/sts:AssumeRole"],
                            "principal": {"service": ["scf.qcloud.com"]}}],
         },
+        **deployer,
     }  # fmt: skip
+
+
+def deployer_statement(config: Config) -> dict[str, Any]:
+    """The deployer's rights for the COS triggers (each is the bucket's notification
+    configuration; which rights Tencent checks is unverified: docs/tencent/cos-events.md §5)."""
+    buckets = {(config.bucket, config.region)} | {
+        (p.bucket, p.region) for p in config.profiles.values() if p.bucket and p.region
+    }
+    resources = sorted(f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/"
+                       for bucket, region in buckets)  # fmt: skip
+    return {
+        "version": VERSION,
+        "statement": [
+            {"effect": "allow", "action": list(NOTIFICATION_ACTIONS), "resource": resources}
+        ],
+    }
 
 
 def render(docs: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]) -> str:

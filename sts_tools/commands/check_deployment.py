@@ -54,6 +54,9 @@ PUBLIC_MINE = "a public-read upload refused by COS"
 ARCHIVE_MINE = "an archive-class upload refused by COS"
 
 
+EVENT_INJECTION = "a COS event sent by a caller -> 401 (an HTTP request, not an event)"
+
+
 @dataclass
 class Row:
     check: str
@@ -200,6 +203,7 @@ class Checker:
 
         try:
             self.check_unauthenticated()
+            self.check_event_injection()
             self.check_cors()
             self.check_keys()
         except requests.RequestException as exc:
@@ -238,6 +242,18 @@ class Checker:
                 f"{response.status_code}, WWW-Authenticate: {challenge or '(none)'}"
                 + (" - the response repeats the token" if leaked else ""),
             )
+
+    def check_event_injection(self) -> None:
+        """A COS event in the body is an HTTP request like any other (docs/uploads.md):
+        401 without a token, never handled as an event."""
+        import json
+
+        from sts_tools.support.events import cos_event, cos_record
+
+        fake = cos_event(cos_record("cos:ObjectCreated:Put", "examplebucket-1250000000",
+                                    "ap-guangzhou", "users/cos-sts-check/x"))  # fmt: skip
+        response = self.post({"Content-Type": "application/json"}, json.dumps(fake).encode())
+        self.add(EVENT_INJECTION, response.status_code == 401, f"{response.status_code}")
 
     def _preflight(self, origin: str) -> Any:
         return self.http.options(

@@ -14,9 +14,7 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, Optional, Union
 
@@ -366,6 +364,7 @@ def _serve(args: argparse.Namespace) -> int:
             lambda event, context: handle(service, event, context),
             args.host, args.port, args.time_limit_ms,
         ).start()  # fmt: skip
+        prepared.deliver_events(lambda e, c: handle(service, e, c), args.time_limit_ms)
         path = service.config.path
         url = f"{server.url}{'/sts' if path == '*' else path}"
         if with_playground and prepared.cos is not None and prepared.sts is not None:
@@ -390,19 +389,11 @@ def _serve(args: argparse.Namespace) -> int:
     lines += describe_config(service.config, prepared.config_path)
     lines += ["", *try_it(service.config, url, prepared), "", "Ctrl-C stops."]
 
-    def terminate(*_: Any) -> None:
-        raise KeyboardInterrupt
+    from sts_tools.support.loopback import wait_for_interrupt
 
-    # Both, explicitly: a background job starts with SIGINT ignored. Before the
-    # banner: whoever reads "Ctrl-C stops." may send it at once.
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
     try:
-        print("\n".join(lines), flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        # The handlers first, then the banner: whoever reads "Ctrl-C stops." may send it.
+        wait_for_interrupt(ready="\n".join(lines))
     finally:
         if playground is not None:
             playground.stop()
@@ -518,6 +509,10 @@ def parser() -> argparse.ArgumentParser:
     from sts_tools.commands import revoke
 
     revoke.add_commands(commands)  # revoke, wx-code
+
+    from sts_tools.commands import uploads_cli
+
+    uploads_cli.add_commands(commands)  # usage, webhook-listen
     return top
 
 

@@ -282,6 +282,14 @@ def _check_redis(result: Preflight, view: CliView, fn_env: Mapping[str, str]) ->
         )
 
 
+def _check_cos_triggers(result: Preflight, view: CliView, parsed: Any) -> None:
+    """serverless.yml's cos triggers cover every declared root (docs/uploads.md)."""
+    from sts_tools.commands import cos_triggers
+
+    for problem in cos_triggers.problems(parsed, view.inputs.get("events") or []):
+        result.refuse("serverless.yml", problem)
+
+
 def preflight(
     env: Mapping[str, str],
     stage: Optional[str] = None,
@@ -331,6 +339,8 @@ def preflight(
             # vendors it; the deployer's own Python need not have it.
             if not (result.key_set and "cryptography" in str(exc)):
                 result.refuse(exc.key, str(exc).split(": ", 1)[-1])
+        else:
+            _check_cos_triggers(result, view, parse_config(config, fn_env))
     if check_cli and shutil.which(SCF_CLI) is None:
         result.refuse(SCF_CLI, f"the scf CLI is not installed: {SCF_INSTALL}")
     events = [next(iter(e)) for e in view.inputs.get("events") or [] if isinstance(e, dict)]

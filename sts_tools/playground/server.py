@@ -280,6 +280,7 @@ class Playground:
                 "bucket": self.cos.bucket.name,
                 "records": [record._asdict() for record in records],
                 "objects": objects,
+                "events": [event._asdict() for event in reversed(self.cos.notify.history)],
             },
         )
 

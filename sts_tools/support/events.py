@@ -106,3 +106,70 @@ def credential_request(
         sent["authorization"] = f"Bearer {token}"
     build = function_url_event if kind == FUNCTION_URL else api_gateway_event
     return build("POST", path, headers=sent, body=body, source_ip=source_ip, query=query)
+
+
+def cos_record(
+    event_name: str,
+    bucket: str,
+    region: str,
+    key: str,
+    *,
+    size: Union[int, str] = 0,
+    etag: str = "",
+    content_type: str = "",
+    metadata: Optional[Mapping[str, str]] = None,
+    authorization: Optional[str] = None,
+    event_time: Union[int, str] = 0,
+    request_id: str = "",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """One record of the COS trigger's event, as COS sends it (docs/tencent/cos-events.md
+    §1): the key URL-encoded under /<appid>/<short name>/, the region as its short code."""
+    from urllib.parse import quote
+
+    short, appid = bucket.rsplit("-", 1)
+    meta: dict[str, str] = {"x-cos-request-id": request_id}
+    if content_type:
+        meta["Content-Type"] = content_type
+    if etag:
+        meta["ETag"] = etag
+    meta.update(metadata or {})
+    headers = {"Authorization": authorization} if authorization else {}
+    encoded = quote(key, safe="/")
+    return {
+        "cos": {
+            "cosSchemaVersion": "1.0",
+            "cosObject": {
+                "url": f"http://{bucket}.cos.{region}.myqcloud.com/{encoded}",
+                "meta": meta,
+                "vid": "",
+                "key": f"/{appid}/{short}/{encoded}",
+                "size": size,
+            },
+            "cosBucket": {
+                "region": REGION_CODES.get(region, region),
+                "name": short,
+                "appid": appid,
+            },
+            "cosNotificationId": "unknown",
+        },
+        "event": {
+            "eventName": event_name,
+            "eventVersion": "1.0",
+            "eventTime": event_time,
+            "eventSource": "qcs::cos",
+            "requestParameters": {"requestSourceIP": source_ip, "requestHeaders": headers},
+            "eventQueue": f"qcs:0:scf:{region}:appid/{appid}:default.cos-sts.$DEFAULT",
+            "reservedInfo": "",
+            "reqid": 0,
+        },
+    }
+
+
+def cos_event(*records: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Records": [dict(r) for r in records]}
+
+
+# Short region codes in the event's cosBucket.region (a few; others pass unchanged).
+REGION_CODES = {"ap-guangzhou": "gz", "ap-shanghai": "sh", "ap-chengdu": "cd",
+                "ap-beijing": "bj", "ap-nanjing": "nj", "ap-chongqing": "cq"}  # fmt: skip

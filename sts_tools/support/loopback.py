@@ -144,3 +144,25 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_for_interrupt(ready: Optional[str] = None) -> None:
+    """Block until Ctrl-C or SIGTERM (what the local servers' commands run until).
+    `ready`: printed once the handlers are in place, so whoever reads it ("Ctrl-C
+    stops.") may send the signal at once."""
+    import signal
+    import time
+
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Both, explicitly: a background job starts with SIGINT ignored.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    if ready is not None:
+        print(ready, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass

@@ -16,6 +16,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import index
 from sts_core.service import Service
+from sts_tools.emulators.cos.notifications import Notifier
 from sts_tools.emulators.gateway import DevServer
 from sts_tools.playground.server import Playground
 from sts_tools.stack import local_cos_endpoint
@@ -70,10 +71,13 @@ class Stack(NamedTuple):
 
 @contextlib.contextmanager
 def local_stack(
-    sts: Any, cos: Any, *, allowed_origins: Optional[Sequence[str]] = None
-) -> Iterator[Stack]:
+    sts: Any, cos: Any, *, allowed_origins: Optional[Sequence[str]] = None,
+    receiver: Any = None,
+) -> Iterator[Stack]:  # fmt: skip
     """Endpoint + playground on free ports, with the function's CORS allowing the
-    playground's origins (or exactly `allowed_origins`), keys from `sts`, files in `cos`."""
+    playground's origins (or exactly `allowed_origins`), keys from `sts`, files in `cos`.
+    With a webhook `receiver`, the local COS's events reach the function, which sends
+    the receiver its webhook (docs/uploads.md)."""
     holder: dict[str, Any] = {}
     calls: list[tuple[str, Optional[str]]] = []
 
@@ -84,6 +88,11 @@ def local_stack(
 
     devserver = DevServer(handler, port=0)
     env = make_env(sts.endpoint, STS_JWT_SECRET=DEV_JWT_SECRET)
+    if receiver is not None:
+        env.update(STS_WEBHOOK_URL=receiver.url, STS_WEBHOOK_SECRET=receiver.secret)
+        bucket = cos.bucket
+        cos.notify = Notifier(lambda event: index.handle(holder["service"], event, {}),
+                              bucket.name, bucket.region, retry_delays=(0.1, 0.2))  # fmt: skip
     playground = Playground(
         cos=cos,
         keyring=sts.keyring,
@@ -106,6 +115,9 @@ def local_stack(
     finally:
         playground.stop()
         devserver.stop()
+        if receiver is not None:
+            cos.notify.stop()
+            cos.notify = Notifier(None, cos.bucket.name, cos.bucket.region)
 
 
 def other_playground(stack: Stack) -> Playground:

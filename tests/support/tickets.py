@@ -90,3 +90,20 @@ def cos_error(response: requests.Response) -> str:
         return ""
     text = response.text
     return text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else text
+
+
+def webhooks_match_uploads(cos: Any, receiver: Any, users: tuple[str, ...]) -> list[Any]:
+    """One verified object.created webhook per object the local COS created for
+    `users` (waiting for its events), each naming the key's owner as its uploader;
+    the webhooks' data."""
+    assert cos.notify.wait(20), "the local COS's events were not delivered"
+    created = [r for r in cos.records if r.status < 300 and r.api in
+               ("PutObject", "PostObject", "CompleteMultipartUpload")]  # fmt: skip
+    data = [h["data"] for h in receiver.verified() if h["type"] == "object.created"]
+    assert sorted(d["key"] for d in data) == sorted(r.key for r in created)
+    for item in data:
+        owner = item["key"].split("/")[1]
+        assert owner in users, item
+        assert (item["userId"], item["uploadedBy"], item["root"]) == (
+            owner, owner, f"users/{owner}/")  # fmt: skip
+    return data

@@ -8,6 +8,7 @@ from typing import Callable, NamedTuple, Optional
 
 from sts_tools.emulators.cos.auth import Caller
 from sts_tools.emulators.cos.errors import CosError
+from sts_tools.emulators.cos.notifications import Notifier
 from sts_tools.emulators.cos.post_policy import PostForm
 from sts_tools.emulators.cos.request import Bucket, CosRequest
 from sts_tools.emulators.cos.responses import Response
@@ -37,6 +38,9 @@ class Site:
     unset_cache_control: Optional[str]
     clock: Callable[[], float]
     unsigned_overrides: str = "honour"
+    # Object events to the function, as the COS trigger (notifications.py); off until
+    # a deliverer is set. Every API that creates or removes an object calls it once.
+    notify: Optional[Notifier] = None
 
     def forbid_overwrite(self, headers: Mapping[str, str]) -> Optional[CosError]:
         """x-cos-forbid-overwrite: true, honoured on PUT and, as the wx SDK sends it, on

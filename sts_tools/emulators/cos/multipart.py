@@ -57,6 +57,7 @@ def complete_multipart_upload(call: Call) -> Response:
     stored = call.site.store.complete_multipart_upload(
         call.site.bucket.name, call.key, request.param("uploadId") or "", parts
     )
+    call.site.notify.created("CompleteMultipartUpload", request, call.key, stored)
     location = f"{request.host}/{quote(call.key)}"
     return xml(cosxml.complete_result(location, call.site.bucket.name, call.key, stored.etag))
 

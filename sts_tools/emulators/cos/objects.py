@@ -47,6 +47,7 @@ def put_object(call: Call) -> Response:
         metadata(request.headers), call.site.forbid_overwrite(request.headers),
         headers=stored_headers(request.headers.get),
     )  # fmt: skip
+    call.site.notify.created("Put", request, call.key, stored)
     return Response(200, [("ETag", quoted(stored.etag))])
 
 
@@ -60,6 +61,7 @@ def post_object(call: Call) -> Response:
         metadata(form.fields), call.site.forbid_overwrite(request.headers),
         headers=stored_headers(lambda name: field(form, name)),
     )  # fmt: skip
+    call.site.notify.created("Post", request, call.key, stored, form.fields)
     location = f"http://{request.host}/{quote(call.key)}"
     headers = [("ETag", quoted(stored.etag)), ("Location", location)]
     status = field(form, "success_action_status")
@@ -97,6 +99,7 @@ def head_object(call: Call) -> Response:
 
 def delete_object(call: Call) -> Response:
     call.site.store.delete_object(call.site.bucket.name, call.key)
+    call.site.notify.removed("Delete", call.request, call.key)
     return Response(204, [])
 
 
@@ -121,6 +124,7 @@ def put_object_copy(call: Call) -> Response:
         call.site.bucket.name, source.key, call.key, replace,
         call.site.forbid_overwrite(request.headers),
     )  # fmt: skip
+    call.site.notify.created("Copy", request, call.key, stored)
     return xml(cosxml.copy_result("CopyObjectResult", stored.etag, stored.last_modified))
 
 

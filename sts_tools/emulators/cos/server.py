@@ -41,6 +41,7 @@ from sts_tools.emulators.cos.errors import (
     MethodNotAllowed,
     PreconditionFailed,
 )
+from sts_tools.emulators.cos.notifications import Notifier
 from sts_tools.emulators.cos.object_key_reading import DEFAULT_KEY_READING, KEY_READINGS
 from sts_tools.emulators.cos.records import Record, short
 from sts_tools.emulators.cos.request import (
@@ -147,6 +148,7 @@ class CosEmulator:
             unset_cache_control,
             clock,
             unsigned_overrides,
+            Notifier(None, bucket, region),
         )
         self.records: deque[Record] = deque(maxlen=1000)
         self._lock = threading.Lock()
@@ -175,6 +177,16 @@ class CosEmulator:
         if reading not in KEY_READINGS:
             raise ValueError(f"key_reading must be one of {KEY_READINGS}")
         self.gate.key_reading = reading
+
+    @property
+    def notify(self) -> Notifier:
+        """Where object events go (tests and the local stack set a deliverer)."""
+        assert self.site.notify is not None  # noqa: S101 - set in __init__
+        return self.site.notify
+
+    @notify.setter
+    def notify(self, notifier: Notifier) -> None:
+        self.site.notify = notifier
 
     @property
     def unsigned_overrides(self) -> str:

@@ -441,10 +441,34 @@ function renderRequests(all) {
   if (!records.length) body.append(el('tr', {}, el('td', {class: 'muted', colspan: '4'}, 'no requests yet')));
 }
 
+// Each COS event the local COS delivered to the function: what the function made of
+// each record (owner, uploader, ticket), its webhook, and the owner's usage after it.
+function renderEvents(events) {
+  const body = $('events').tBodies[0];
+  body.replaceChildren();
+  for (const event of events) {
+    const records = (event.result && event.result.records) || [{}];
+    for (const record of records) {
+      const who = record.owner ? `owner ${record.owner}` + (record.uploader ? `, by ${record.uploader}` : '') : '';
+      const ticket = record.ticketId ? `, ticket ${record.ticketId.slice(0, 8)}` : '';
+      const usage = record.usageBytes === undefined ? '-' : `${bytes(record.usageBytes)}, ${record.usageFiles} files`;
+      const failed = event.outcome !== 'delivered';
+      body.append(el('tr', {class: failed ? 'deny' : '', 'data-key': event.key},
+        el('td', {}, clock(event.time)),
+        el('td', {}, `${event.event_name.replace('cos:', '')} /${event.key}`),
+        el('td', {}, failed ? `${event.outcome} (${event.attempts} tries)` : `${record.outcome || ''} ${who}${ticket}`.trim()),
+        el('td', {}, record.webhook || (failed ? 'retried' : '-')),
+        el('td', {}, usage)));
+    }
+  }
+  if (!events.length) body.append(el('tr', {}, el('td', {class: 'muted', colspan: '5'}, 'no events yet')));
+}
+
 async function refresh() {
   const {ok, data} = await api('/state.json').catch(() => ({ok: false}));
   if (!ok) return;
   const objects = data.objects || [];
+  renderEvents(data.events || []);
   const signature = JSON.stringify([data.records.length && data.records[0].request_id, data.records.length,
     objects.map((item) => item.key + item.etag)]);
   if (signature === state.lastState) return;
