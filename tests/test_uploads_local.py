@@ -144,6 +144,29 @@ def test_multipart_upload_is_one_event(stack, receiver):
     assert (hook["data"]["userId"], hook["data"]["uploadedBy"]) == ("bob", "bob")
 
 
+def test_a_copy_and_a_batch_delete_are_events_too(stack, receiver):
+    """PUT Object - Copy is a created object (counted, owner and uploader named);
+    each key a batch delete removes is a removed object, and frees its usage."""
+    service, cos, _ = stack
+    sdk = client(cos, mint(service, "bob", {"profile": "read-write"}))
+    sdk.put_object(Bucket=BUCKET, Key="users/bob/a.txt", Body=b"a" * KIB)
+    sdk.copy_object(Bucket=BUCKET, Key="users/bob/b.txt", CopySource={
+        "Bucket": BUCKET, "Key": "users/bob/a.txt", "Region": REGION})  # fmt: skip
+    settled(cos)
+    copied = [h["data"] for h in receiver.verified() if h["data"]["key"] == "users/bob/b.txt"]
+    assert [(c["eventName"], c["size"], c["userId"], c["uploadedBy"]) for c in copied] == [
+        ("cos:ObjectCreated:Copy", KIB, "bob", "bob")
+    ]
+    assert service.quota.usage("bob", far()).files == 2
+    sdk.delete_objects(Bucket=BUCKET, Delete={"Object": [
+        {"Key": "users/bob/a.txt"}, {"Key": "users/bob/b.txt"}]})  # fmt: skip
+    settled(cos)
+    removed = sorted(h["data"]["key"] for h in receiver.verified() if h["type"] == "object.removed")
+    assert removed == ["users/bob/a.txt", "users/bob/b.txt"]
+    usage = service.quota.usage("bob", far())
+    assert (usage.bytes, usage.files) == (0, 0)
+
+
 def test_a_failing_function_gets_the_event_again(stack, receiver):
     service, cos, delivered = stack
     receiver.status = 503
