@@ -168,7 +168,7 @@ def our_service(endpoint: str, ca: Optional[str], reuse: bool = False) -> Any:
     """Our service as shipped; key reuse off unless asked, so every call is a real
     STS round trip like the other contenders'. Rate limits off: one user asking for
     new keys hundreds of times a second is exactly what they refuse."""
-    from sts_core.config_file import load_config
+    from sts_core.config_loading import load_config
     from sts_core.service import service_for
 
     env = bench_env(endpoint)

@@ -40,7 +40,7 @@ from scale import (  # noqa: E402 - bench/scale.py: shared helpers
     write_report,
 )
 
-from sts_core.config import parse_config  # noqa: E402
+from sts_core.config_validation import parse_config  # noqa: E402
 from sts_core.jscode2session import Exchange, Identity  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 
+from .config_model import Config, Profile
 from .credential_request import CredentialRequest
 from .errors import BadRequest, Forbidden
 from .policy import RootGrant, Target, build_policy, check_scope, guard, render
-from .prefix import check_user_id, render_root
-from .settings import Config, Profile
+from .user_prefix import check_user_id, render_root
 
 
 class Grant(NamedTuple):

@@ -17,16 +17,16 @@ from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
-from sts_core.config_reader import ConfigError
+from sts_core.config_model import LOGIN_PROVIDERS, Config
+from sts_core.config_section import ConfigError
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
-from sts_core.events import parse_event, safe_request_id
 from sts_core.grant import bound_address, caller_target, plan_grant
 from sts_core.http import error_response, json_response
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
+from sts_core.scf_http_event import parse_event, safe_request_id
 from sts_core.service import Service, build_service
-from sts_core.settings import LOGIN_PROVIDERS, Config
 from sts_core.sts_client import IssuedCredentials, StsError, user_digest
 from sts_core.tickets import TicketRequest, allowed_settings, new_object_name, plan_ticket
 

@@ -29,8 +29,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
+from .config_model import KEY_TYPES
 from .errors import ApiError, Unauthorized
-from .settings import KEY_TYPES
 
 STALE_GRACE = 3600
 FAILED = "the key set fetch failed"
@@ -222,7 +222,7 @@ class JwksKeys:
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise KeysUnavailable("the discovery document has no jwks_uri")
-        from .config import ConfigError, check_https_url
+        from .config_validation import ConfigError, check_https_url
 
         try:
             return check_https_url(jwks_uri, "jwks_uri")

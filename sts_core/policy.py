@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote
 
+from .config_model import Profile
 from .cos_actions import (
     CI_ACTION_RE,
     CREATE_ACTIONS,
@@ -33,7 +34,6 @@ from .cos_actions import (
 )
 from .errors import Forbidden
 from .object_keys import key_problem
-from .settings import Profile
 
 # Action names SDKs put in scopes that are not CAM's (docs/tencent/mobile-sdks.md §1):
 # Android derives them from its request class names.

@@ -33,8 +33,8 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
+from .config_model import Bucket, RateLimitSettings
 from .errors import ApiError
-from .settings import Bucket, RateLimitSettings
 from .sts_client import user_digest
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .config_model import RevocationSettings
 from .errors import Forbidden, Unauthorized
-from .settings import RevocationSettings
 
 if TYPE_CHECKING:
     from .redis_link import RedisLink

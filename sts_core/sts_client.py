@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import quote, urlsplit
 
-from .signer import Credentials, TC3Signer, api_headers
+from .tc3_signing import Credentials, TC3Signer, api_headers
 
 log = logging.getLogger("sts_core.sts")
 

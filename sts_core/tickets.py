@@ -20,7 +20,7 @@ The key is the function's choice, inside the caller's root:
 ``<root><YYYY-MM-DD>/<32 hex>.<ext>`` (128 random bits, so it overwrites nothing and
 no one can guess another's), or, when the profile allows it for PUT and GET, a name
 the caller gives, held to the scope key rules. Tickets are signed with the
-function's own temporary key (ticket_signer.py); no STS call per ticket.
+function's own temporary key (ticket_signing_key.py); no STS call per ticket.
 
 Everything here is pure: the signing key, the time and the randomness come in.
 """
@@ -34,11 +34,11 @@ from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import quote
 
-from .cos_signing import key_time, post_policy_signature, sign_request
+from .config_model import Profile, TicketSettings
+from .cos_request_signing import key_time, post_policy_signature, sign_request
 from .errors import BadRequest, Forbidden
 from .object_keys import key_problem
 from .policy import PRIVATE_ACLS, Target
-from .settings import Profile, TicketSettings
 from .sts_client import IssuedCredentials
 
 TICKET_FIELDS = ("method", "extension", "contentType", "size", "name", "key")

@@ -20,8 +20,8 @@ from typing import Any, Callable, Optional
 
 import jwt
 
+from .config_model import HMAC, AuthSettings
 from .errors import Forbidden, Unauthorized
-from .settings import HMAC, AuthSettings
 
 _BEARER_RE = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_=.-]+)$")
 _FAILURES: tuple[tuple[type[Exception], str, str], ...] = (

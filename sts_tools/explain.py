@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import quote
 
-from sts_core.config import Config
+from sts_core.config_validation import Config
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError
 from sts_core.grant import caller_target, plan_grant
 from sts_core.policy import RootGrant
 from sts_core.sts_client import ASSUME_ROLE, IssuedCredentials, federation_name, role_session_name
-from sts_core.ticket_signer import kind_of, signer_policy
+from sts_core.ticket_signing_key import kind_of, signer_policy
 from sts_core.tickets import new_object_name, plan_ticket
 from sts_core.tokens import TokenVerifier
 from sts_tools.emulators.cos import cam
@@ -120,7 +120,7 @@ def explain_ticket(
     lines: list[str],
 ) -> tuple[str, int]:
     """A ticket request: the ticket the function would sign (with a stand-in key),
-    and the policy of the function's own signing key (ticket_signer.py)."""
+    and the policy of the function's own signing key (ticket_signing_key.py)."""
     wanted = ask.ticket
     if wanted is None:
         raise ValueError("not a ticket request")

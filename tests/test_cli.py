@@ -15,8 +15,8 @@ import jwt
 import pytest
 
 import index
-from sts_core.config import parse_config
-from sts_core.ticket_signer import SESSION
+from sts_core.config_validation import parse_config
+from sts_core.ticket_signing_key import SESSION
 from sts_tools import stack as local
 from sts_tools.commands import cli
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token

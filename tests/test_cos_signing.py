@@ -1,4 +1,4 @@
-"""The function's own COS signer (sts_core/cos_signing.py), which signs tickets.
+"""The function's own COS signer (sts_core/cos_request_signing.py), which signs tickets.
 
 Oracles, each independent of the code under test: the published vectors of
 docs/tencent/cos-signing.md §7 (values copied from the page, recomputed nowhere
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qcloud_cos import CosConfig, CosS3Client
 
-from sts_core.cos_signing import (
+from sts_core.cos_request_signing import (
     http_string,
     post_policy_signature,
     sign_key,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_validation import ConfigError, parse_config
 from sts_core.object_keys import key_problem
 from sts_core.rate_limit import RateLimiter
 from tests.support import (

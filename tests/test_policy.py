@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sts_core.config_model import Profile
 from sts_core.errors import Forbidden
 from sts_core.policy import (
     PolicyViolation,
@@ -21,8 +22,7 @@ from sts_core.policy import (
     render,
     resources_of,
 )
-from sts_core.prefix import check_user_id
-from sts_core.settings import Profile
+from sts_core.user_prefix import check_user_id
 from tests.support.containment import BUCKET, escapes_root, target_for
 
 DEFAULT_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")

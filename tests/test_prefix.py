@@ -1,4 +1,4 @@
-"""User IDs and root rendering (sts_core/prefix.py), under attack and under
+"""User IDs and root rendering (sts_core/user_prefix.py), under attack and under
 hypothesis, against the independent containment oracle (tests/support/containment.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sts_core.errors import Forbidden
-from sts_core.prefix import check_user_id, render_root
+from sts_core.user_prefix import check_user_id, render_root
 from tests.support.containment import escapes_root, target_for
 
 DEFAULT_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")

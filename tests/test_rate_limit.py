@@ -11,7 +11,7 @@ import random
 import pytest
 
 import index
-from sts_core.config import Bucket, ConfigError, RateLimitSettings, parse_config
+from sts_core.config_validation import Bucket, ConfigError, RateLimitSettings, parse_config
 from sts_core.rate_limit import (
     SCRIPT_SHA,
     Decision,

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_validation import ConfigError, parse_config
 from sts_core.redis_link import RedisLink, SharedError
 from sts_core.shared_cache import SharedCache
 from sts_core.sts_client import IssuedCredentials, user_digest

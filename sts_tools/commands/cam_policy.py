@@ -30,10 +30,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from sts_core.config import ROLE_ARN_RE, ConfigError, role_arn_problem
+from sts_core.config_model import Config, Profile
+from sts_core.config_validation import ROLE_ARN_RE, ConfigError, role_arn_problem
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
 from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
-from sts_core.settings import Config, Profile
 
 VERSION = "2.0"
 

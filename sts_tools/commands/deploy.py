@@ -95,7 +95,7 @@ def _check_stage(result: Preflight, view: CliView) -> None:
 
 
 def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -> None:
-    from sts_core.config import REGION_RE
+    from sts_core.config_validation import REGION_RE
 
     region = view.inputs.get("region")
     if region is None:
@@ -115,7 +115,7 @@ def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -
 
 
 def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> None:
-    from sts_core.config import BUCKET_RE, REGION_RE
+    from sts_core.config_validation import BUCKET_RE, REGION_RE
 
     bucket = config_view.effective(config, fn_env, "bucket")
     if not bucket:
@@ -134,7 +134,7 @@ def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str
 
 
 def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
-    from sts_core.config import role_arn_problem
+    from sts_core.config_validation import role_arn_problem
     from sts_tools.emulators.sts import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
 
     role = view.inputs.get("role")
@@ -222,7 +222,7 @@ def _check_auth(
     read: Callable[[str], Any] = read_discovery,
 ) -> str:
 
-    from sts_core.config import HS_ALGORITHMS
+    from sts_core.config_validation import HS_ALGORITHMS
 
     auth = config_view.section(config, "auth")
     result.key_set = config_view.uses_key_set(config, fn_env)
@@ -294,7 +294,7 @@ def preflight(
     """Everything `make deploy` checks before building anything. Reads files and,
     with discovery, `read`s the issuer's OpenID configuration; never runs a command
     (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
-    from sts_core.config import ConfigError, parse_config
+    from sts_core.config_validation import ConfigError, parse_config
 
     root = root or PROJECT_ROOT
     stage = stage or env.get("STAGE") or None  # else serverless.yml's own

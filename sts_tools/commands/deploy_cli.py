@@ -35,8 +35,8 @@ def cmd_cam_policy(args: argparse.Namespace) -> int:
     """Print the CAM policies and trust policies to paste when creating the roles (or
     the sub-account) the function signs STS calls with: least privilege, derived from
     config.yml and the deployment's environment (.env included)."""
-    from sts_core.config import ConfigError
-    from sts_core.config_file import load_config
+    from sts_core.config_loading import load_config
+    from sts_core.config_validation import ConfigError
     from sts_tools.commands import cam_policy
     from sts_tools.commands.serverless_cli import dotenv_environment
     from sts_tools.support import config_view

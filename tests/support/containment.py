@@ -8,7 +8,7 @@ import posixpath
 import unicodedata
 
 from sts_core.policy import Target
-from sts_core.prefix import render_root
+from sts_core.user_prefix import render_root
 
 BUCKET = "examplebucket-1250000000"
 

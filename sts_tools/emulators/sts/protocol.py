@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
-from sts_core.signer import TC3Signer, utc_date
+from sts_core.tc3_signing import TC3Signer, utc_date
 from sts_tools.emulators.sts.backend import Call, EmulatorKey, StsBackend
 
 SIGNATURE_WINDOW = 300

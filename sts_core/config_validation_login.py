@@ -1,5 +1,5 @@
 """The `login` and `revocation` sections (sign-in for mini programs, refused users),
-validated with the environment they need. Part of config.py's validation."""
+validated with the environment they need. Part of config_validation.py's work."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .config_reader import ConfigError, Section
-from .prefix import check_user_id
-from .rotation import previous_name, rotating_secrets
-from .settings import (
+from .config_model import (
     LOGIN_PROVIDERS,
     QQ,
     WECHAT,
@@ -18,6 +15,9 @@ from .settings import (
     LoginSettings,
     RevocationSettings,
 )
+from .config_section import ConfigError, Section
+from .rotation import previous_name, rotating_secrets
+from .user_prefix import check_user_id
 
 MIN_SESSION_SECRET_BYTES = 32  # HS256 (RFC 7518 §3.2)
 # The variables holding each platform's AppID and AppSecret.

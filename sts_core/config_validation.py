@@ -12,18 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from .config_login import login_settings, revocation_settings
-from .config_reader import ConfigError, Section
-from .cos_actions import (
-    CI_ACTION_RE,
-    CREATE_ACTIONS,
-    LENGTH_ACTIONS,
-    action_problem,
-)
-from .keys import action_for
-from .roots import TemplateError, check_areas, check_template, collect_areas
-from .rotation import rotating_secrets
-from .settings import (
+from .config_model import (
     DEFAULT_USER_ID_PATTERN,
     HMAC,
     JWKS,
@@ -40,6 +29,17 @@ from .settings import (
     TicketSettings,
     default_of,
 )
+from .config_section import ConfigError, Section
+from .config_validation_login import login_settings, revocation_settings
+from .cos_actions import (
+    CI_ACTION_RE,
+    CREATE_ACTIONS,
+    LENGTH_ACTIONS,
+    action_problem,
+)
+from .function_key import action_for
+from .roots import TemplateError, check_areas, check_template, collect_areas
+from .rotation import rotating_secrets
 from .sts_client import MAX_DURATION, parse_endpoint
 
 __all__ = [  # the names callers use from here, wherever they are defined
@@ -491,7 +491,7 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
 
 def _check_ticket_ttls(profiles: Mapping[str, Profile], signer_duration: int) -> None:
     """A ticket must fit in a fresh signing key with the margin to spare, or every
-    ticket would cost an STS call (ticket_signer.py reuses a key only while it can)."""
+    ticket would cost an STS call (ticket_signing_key.py reuses a key only while it can)."""
     for name, profile in profiles.items():
         if profile.tickets is not None and profile.tickets.ttl >= signer_duration - SIGNER_MARGIN:
             raise ConfigError(

@@ -1,6 +1,6 @@
 """The validated configuration as typed values, each default written once, here.
 
-`config.py` builds these from the YAML document and the environment; nothing
+`config_validation.py` builds these from the YAML document and the environment; nothing
 else constructs them (tests aside). The parsers read their defaults from these
 classes (`default_of(AuthSettings, "leeway")`), so a default cannot drift between
 the model and the validator.
