@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
+from .cam_resources import Location, appid_of
 from .sts_client import DEFAULT_ENDPOINT, DEFAULT_REGION, GET_FEDERATION_TOKEN
 
 HMAC = "hmac"
@@ -33,6 +34,12 @@ class GrantTemplate(NamedTuple):
     @property
     def per_user(self) -> bool:
         return "{uid}" in self.root
+
+    @property
+    def fixed_part(self) -> str:
+        """The literal start of the root template, before any placeholder: what every
+        rendered root begins with (``users/{uid}/`` -> ``users/``)."""
+        return self.root.split("{", 1)[0]
 
 
 class TicketSettings(NamedTuple):
@@ -168,7 +175,6 @@ class StsSettings(NamedTuple):
 class Config(NamedTuple):
     bucket: str
     region: str
-    appid: str
     profiles: Mapping[str, Profile]
     default_profile: str
     auth: AuthSettings
@@ -201,3 +207,12 @@ class Config(NamedTuple):
     ticket_signer_duration: int = 3600  # seconds the function's own signing key lives
     login: LoginSettings = LoginSettings()
     revocation: RevocationSettings = RevocationSettings()
+
+    @property
+    def appid(self) -> str:
+        """The APPID of the config's bucket."""
+        return appid_of(self.bucket)
+
+    def location(self, profile: Profile) -> Location:
+        """Where `profile`'s grants land: its own bucket and region, else the config's."""
+        return Location(profile.bucket or self.bucket, profile.region or self.region)

@@ -217,7 +217,7 @@ def _tickets(
                 f"{section.key('methods')}[{index}]",
                 f"{method} tickets need {action} granted on the user's root (the first grant)",
             )
-    if not first.root.split("{", 1)[0]:
+    if not first.fixed_part:
         # The function's signing key covers <fixed part>*: never the whole bucket.
         raise ConfigError(section.key("methods"), "tickets need a root with a fixed first segment")
     types = section.raw("types", {})
@@ -362,8 +362,7 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     bucket = top.overridden("bucket", env)
     if not bucket:
         raise ConfigError("bucket", "must be set (here or with COS_BUCKET)")
-    bucket_match = BUCKET_RE.match(bucket)
-    if not bucket_match:
+    if not BUCKET_RE.match(bucket):
         raise ConfigError("bucket", f"{bucket!r} is not a COS bucket name (name-APPID)")
     region = top.overridden("region", env)
     if not region or not REGION_RE.match(region):
@@ -412,7 +411,6 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     return Config(
         bucket=bucket,
         region=region,
-        appid=bucket_match.group(1),
         path=path,
         prefix_template=template,
         user_id_pattern=pattern,

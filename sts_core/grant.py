@@ -98,7 +98,7 @@ def caller_target(
         # A new folder for every credential: leaked upload keys reach nothing older.
         first = rendered[0]
         rendered[0] = RootGrant(f"{first.root}{new_folder()}/", first.actions, first.per_user)
-    bucket = profile.bucket or config.bucket
-    region = profile.region or config.region
-    appid = bucket.rsplit("-", 1)[1]
-    return Target(region, appid, bucket, rendered[0].root, user_id, tuple(rendered))
+    where = config.location(profile)
+    return Target(
+        where.region, where.appid, where.bucket, rendered[0].root, user_id, tuple(rendered)
+    )

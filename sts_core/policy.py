@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote
 
+from .cam_resources import ci_resource, cos_resource
 from .config_model import Profile
 from .cos_actions import (
     CI_ACTION_RE,
@@ -95,11 +96,10 @@ class Target(NamedTuple):
         return self.grants or (RootGrant(self.root, tuple(actions)),)
 
     def resource(self, key: str) -> str:
-        return f"qcs::cos:{self.region}:uid/{self.appid}:{self.bucket}/{key}"
+        return cos_resource(self.region, self.appid, self.bucket, key)
 
     def ci_resource(self, key: str) -> str:
-        """Cloud Infinite's resource for keys of this bucket (docs/tencent/cam-policy.md §5)."""
-        return f"qcs::ci:{self.region}:uid/{self.appid}:bucket/{self.bucket}/{key}"
+        return ci_resource(self.region, self.appid, self.bucket, key)
 
 
 def prefix_condition_value(key: str) -> str:

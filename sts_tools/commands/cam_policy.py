@@ -30,17 +30,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
+from sts_core.cam_resources import Location
 from sts_core.config_model import Config, Profile
 from sts_core.config_validation import ROLE_ARN_RE, ConfigError, role_arn_problem
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
 from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
 
 VERSION = "2.0"
-
-
-def fixed_part(template: str) -> str:
-    """The literal start of a root template: what every rendered root begins with."""
-    return template.split("{", 1)[0]
 
 
 class _Reach:
@@ -89,36 +85,32 @@ def cos_statements(config: Config) -> list[dict[str, Any]]:
     every issued policy carries: per resource, the actions some profile grants there."""
     reach: dict[str, _Reach] = {}
     ci: dict[str, set[str]] = {}
-    listings: dict[tuple[str, str], dict[str, list[str]]] = {}
+    listings: dict[Location, dict[str, list[str]]] = {}
     for profile in config.profiles.values():
-        bucket = profile.bucket or config.bucket
-        region = profile.region or config.region
-        appid = bucket.rsplit("-", 1)[1]
+        where = config.location(profile)
         for grant in profile.grants:
-            fixed = fixed_part(grant.root)
-            resource = f"qcs::cos:{region}:uid/{appid}:{bucket}/{fixed}*"
+            fixed = grant.fixed_part
+            resource = where.resource(fixed + "*")
             reach.setdefault(resource, _Reach()).add(profile, grant.actions)
             if config.listing_on_bucket:
-                listed = listings.setdefault((bucket, region), {})
+                listed = listings.setdefault(where, {})
                 value = prefix_condition_value(fixed + "*")  # compared URL-encoded
                 for action in set(grant.actions) & set(LISTING_ACTIONS):
                     prefixes = listed.setdefault(action, [])
                     if value not in prefixes:
                         prefixes.append(value)
         if profile.ci_actions:
-            fixed = fixed_part(profile.grants[0].root)
-            resource = f"qcs::ci:{region}:uid/{appid}:bucket/{bucket}/{fixed}*"
+            resource = where.ci_resource(profile.grants[0].fixed_part + "*")
             ci.setdefault(resource, set()).update(profile.ci_actions)
     statements = [s for resource, r in reach.items() for s in r.statements(resource)]
     statements += [{"effect": "allow", "action": sorted(names), "resource": [resource]}
                    for resource, names in ci.items()]  # fmt: skip
-    for (bucket, region), listed in listings.items():
-        appid = bucket.rsplit("-", 1)[1]
+    for where, listed in listings.items():
         for action in sorted(listed):  # only the listings a profile grants, where it lists
             statements.append({
                 "effect": "allow",
                 "action": [action],
-                "resource": [f"qcs::cos:{region}:uid/{appid}:{bucket}/"],
+                "resource": [where.resource("")],
                 "condition": {"string_like": {"cos:prefix": listed[action]}},
             })  # fmt: skip
     return statements

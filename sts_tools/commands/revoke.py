@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from sts_core.cam_resources import Location
 from sts_tools.support import config_view
 
 PRINCIPAL_ANYONE = "qcs::cam::anyone:anyone"  # UNVERIFIED: docs/tencent/wechat-login.md §4
@@ -37,14 +38,13 @@ def deny_statement(document: Mapping[str, Any], env: Mapping[str, str], user_id:
     issued before the revocation (they live at most their duration)."""
     bucket = str(config_view.effective(document, env, "bucket") or "<bucket-APPID>")
     region = str(config_view.effective(document, env, "region") or "<region>")
-    appid = bucket.rsplit("-", 1)[-1]
     template = str(config_view.section(document, "prefix").get("template") or "users/{uid}/")
     root = template.replace("{uid}", user_id)
     return {
         "effect": "deny",
         "principal": {"qcs": [PRINCIPAL_ANYONE]},
         "action": ["name/cos:*"],
-        "resource": [f"qcs::cos:{region}:uid/{appid}:{bucket}/{root}*"],
+        "resource": [Location(bucket, region).resource(root + "*")],
     }
 
 
