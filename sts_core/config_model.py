@@ -92,18 +92,6 @@ class AuthSettings(NamedTuple):
     jwks_timeout: float = 2.0
 
 
-KEY_SET_ALGORITHMS = ("RS256", "ES256")
-# Every algorithm a key set may verify, with the key type (and curve) each needs:
-# public-key algorithms only (an HMAC checked against a public key is a forgery).
-# EdDSA is Ed25519 only (JWK kty OKP), as OIDC providers publish it.
-KEY_TYPES = {
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
-    "EdDSA": ("OKP", "Ed25519"),
-}  # fmt: skip
-
-
 class RedisSettings(NamedTuple):
     """Shared state for all instances; on when STS_REDIS_URL is set (the URL and
     STS_CACHE_KEY are secrets: read from the environment by the service, never kept here)."""

@@ -16,8 +16,6 @@ from .config_model import (
     DEFAULT_USER_ID_PATTERN,
     HMAC,
     JWKS,
-    KEY_SET_ALGORITHMS,
-    KEY_TYPES,
     AuthSettings,
     Bucket,
     Config,
@@ -38,9 +36,11 @@ from .cos_actions import (
     action_problem,
 )
 from .function_key import action_for
+from .jwt_algorithms import ASYMMETRIC_ALGORITHMS, HS_ALGORITHMS, KEY_SET_ALGORITHMS
 from .roots import TemplateError, check_areas, check_template, collect_areas
 from .rotation import rotating_secrets
 from .sts_client import MAX_DURATION, parse_endpoint
+from .url_rules import https_or_loopback
 
 __all__ = [  # the names callers use from here, wherever they are defined
     "HMAC", "JWKS", "AuthSettings", "Bucket", "Config", "ConfigError", "Profile",
@@ -67,17 +67,11 @@ ROLE_ARN_RE = re.compile(
 # limits' keys carry their own Redis Cluster hash tag) and no spaces.
 KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")
 MIN_CACHE_KEY_BYTES = 32
-# RFC 7518 §3.2: an HMAC key at least as long as the hash output.
-HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
-# With a JWKS, only public-key algorithms (settings.KEY_TYPES): an HMAC "verified"
-# with a public key is the classic algorithm-confusion forgery.
-ASYMMETRIC_ALGORITHMS = tuple(KEY_TYPES)
 # COS storage classes (docs/tencent/cam-policy.md §2); uploads default to STANDARD.
 STORAGE_CLASSES = (
     "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
     "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
 )  # fmt: skip
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 SIGNER_MARGIN = 60  # seconds the signing key must outlive the longest ticket it signs
 TICKET_ACTIONS = {
     "post": "name/cos:PostObject", "put": "name/cos:PutObject", "get": "name/cos:GetObject",
@@ -466,8 +460,8 @@ def _limits(section: Section) -> tuple[int, int, int]:
 def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
     """`tickets`: where tickets send clients, and the signing key's lifetime."""
     endpoint = section.string("cos_endpoint", DEFAULTS["cos_endpoint"]) or ""
-    parts = urlsplit(endpoint.replace("{bucket}", "b").replace("{region}", "r"))
-    local = parts.hostname in LOOPBACK_HOSTS or (parts.hostname or "").endswith(".localhost")
+    example = endpoint.replace("{bucket}", "b").replace("{region}", "r")
+    parts = urlsplit(example)
     # Nothing but scheme and host: a path, query or fragment would change the signed
     # request, and userinfo (`...myqcloud.com@evil.example`) hides the real host.
     if (
@@ -479,7 +473,7 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
             section.key("cos_endpoint"),
             "must be scheme://host with {bucket} (and {region}): no user, path, query or #",
         )
-    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+    if not https_or_loopback(example):
         raise ConfigError(section.key("cos_endpoint"), "must be https (http only for loopback)")
     duration = section.integer("signer_duration", DEFAULTS["ticket_signer_duration"], 900,
                                max(900, max_duration))  # fmt: skip
@@ -606,8 +600,7 @@ def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
         parse_endpoint(settings.endpoint)
     except ValueError as exc:
         raise ConfigError(where, str(exc)) from None
-    parts = urlsplit(settings.endpoint.strip())
-    if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+    if not https_or_loopback(settings.endpoint.strip()):
         # Plain HTTP would carry the signed request and the issued keys in clear text.
         raise ConfigError(where, "must be an https URL (plain http only for a loopback host)")
     return settings
@@ -629,13 +622,10 @@ def role_arn_problem(value: str) -> Optional[str]:
     )
 
 
-def check_https_url(value: str, key: str) -> str:
+def _check_https_url(value: str, key: str) -> None:
     """https only (plain http just for a local test IdP)."""
-    parts = urlsplit(value)
-    local = parts.hostname in LOOPBACK_HOSTS
-    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+    if not https_or_loopback(value):
         raise ConfigError(key, f"must be an https URL, got {value!r}")
-    return value
 
 
 def _auth_settings(section: Section, env: Mapping[str, str]) -> AuthSettings:
@@ -729,9 +719,9 @@ def _check_jwks(
     if jwks_url and discovery:
         raise ConfigError(section.key("discovery"), "use either jwks_url or discovery, not both")
     if jwks_url:
-        check_https_url(jwks_url, section.key("jwks_url"))
+        _check_https_url(jwks_url, section.key("jwks_url"))
     else:
-        check_https_url(issuer, section.key("issuer"))  # discovery is fetched from the issuer
+        _check_https_url(issuer, section.key("issuer"))  # discovery is fetched from the issuer
     # Key-set deployments load cryptography at cold start anyway: check that PyJWT can
     # really use it (its compiled parts must match this Python), or fail closed now.
     from jwt.algorithms import has_crypto

@@ -17,6 +17,7 @@ from .config_model import (
 )
 from .config_section import ConfigError, Section
 from .rotation import previous_name, rotating_secrets
+from .url_rules import https_or_loopback
 from .user_prefix import check_user_id
 
 MIN_SESSION_SECRET_BYTES = 32  # HS256 (RFC 7518 §3.2)
@@ -24,20 +25,13 @@ MIN_SESSION_SECRET_BYTES = 32  # HS256 (RFC 7518 §3.2)
 APP_CREDENTIALS = {WECHAT: ("STS_WX_APPID", "STS_WX_SECRET"), QQ: ("STS_QQ_APPID", "STS_QQ_SECRET")}
 SESSION_SECRET = "STS_SESSION_SECRET"  # noqa: S105 - a variable name
 APPID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def _endpoint(section: Section, name: str, env: Mapping[str, str], default: str) -> str:
     from urllib.parse import urlsplit
 
     value = section.overridden(name, env) or default
-    parts = urlsplit(value)
-    local = parts.hostname in LOOPBACK_HOSTS
-    if (
-        not parts.hostname
-        or parts.query
-        or (parts.scheme != "https" and not (parts.scheme == "http" and local))
-    ):
+    if urlsplit(value).query or not https_or_loopback(value):
         raise ConfigError(section.key(name), "must be an https URL (http only for loopback)")
     return value
 

@@ -23,12 +23,13 @@ from sts_core.credential_request import CredentialRequest, parse_credential_requ
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
 from sts_core.grant import bound_address, caller_target, plan_grant
 from sts_core.http import error_response, json_response
+from sts_core.object_keys import random_name
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.scf_http_event import parse_event, safe_request_id
 from sts_core.service import Service, build_service
 from sts_core.sts_client import IssuedCredentials, StsError, user_digest
-from sts_core.tickets import TicketRequest, allowed_settings, new_object_name, plan_ticket
+from sts_core.tickets import TicketRequest, allowed_settings, plan_ticket
 
 STAGES = ("/release", "/prepub", "/test")
 
@@ -279,7 +280,7 @@ def hand_out_ticket(
     signer = service.tickets.key(service.env, deadline, log.set, address, wanted.method)
     ticket = plan_ticket(
         ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
-        new_object_name,
+        random_name,
     )  # fmt: skip
     return {
         "ticket": ticket.answer(),

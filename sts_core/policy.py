@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
-from urllib.parse import quote
 
 from .cam_resources import ci_resource, cos_resource
 from .config_model import Profile
@@ -35,6 +34,7 @@ from .cos_actions import (
 )
 from .errors import Forbidden
 from .object_keys import key_problem
+from .url_encoding import url_encode
 
 # Action names SDKs put in scopes that are not CAM's (docs/tencent/mobile-sdks.md §1):
 # Android derives them from its request class names.
@@ -106,7 +106,7 @@ def prefix_condition_value(key: str) -> str:
     """A granted key as `cos:prefix` compares it: request parameters are compared
     URL-encoded (docs/tencent/cam-policy.md §7), with a trailing '*' kept as the wildcard."""
     body, star = (key[:-1], "*") if key.endswith("*") else (key, "")
-    return quote(body, safe="-_.~") + star
+    return url_encode(body) + star
 
 
 class ScopeEntry(NamedTuple):

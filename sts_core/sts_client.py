@@ -17,13 +17,14 @@ import hashlib
 import json
 import logging
 import random
-import string
 import time
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from .tc3_signing import Credentials, TC3Signer, api_headers
+from .url_encoding import url_encode
+from .utc_time import iso8601
 
 log = logging.getLogger("sts_core.sts")
 
@@ -159,19 +160,6 @@ def role_session_name(user_id: str) -> str:
     return "cos-sts-" + user_digest(user_id)
 
 
-# urllib.parse.quote(text, safe="") as one str.translate: the policy is ASCII JSON
-# (json.dumps escapes everything else), and this runs on every request.
-_UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
-_QUOTE_TABLE = {c: chr(c) if chr(c) in _UNRESERVED else f"%{c:02X}" for c in range(128)}
-
-
-def url_encode(text: str) -> str:
-    """Percent-encode every byte but ``A-Za-z0-9_.-~`` (what STS expects of Policy)."""
-    if text.isascii():
-        return text.translate(_QUOTE_TABLE)
-    return quote(text, safe="")
-
-
 def parse_endpoint(endpoint: str) -> tuple[str, str]:
     """Return (url, host header) for an STS base URL, rejecting anything odd."""
     parts = urlsplit(endpoint.strip())
@@ -186,10 +174,6 @@ def parse_endpoint(endpoint: str) -> tuple[str, str]:
     if parts.port and parts.port != {"http": 80, "https": 443}[parts.scheme]:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}/", host
-
-
-def _iso8601(timestamp: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 class StsClient:
@@ -445,9 +429,9 @@ class StsClient:
                 request_id,
             )
         expiration = body.get("Expiration")
-        if expiration != _iso8601(expired):
+        if expiration != iso8601(expired):
             # "may be null" for GetFederationToken; derive it so clients always get one.
-            expiration = _iso8601(expired)
+            expiration = iso8601(expired)
         # Never later than our clock when we asked, nor than STS's own notion of
         # issue time: a start in the future makes SDK signatures not-yet-valid.
         start = min(int(sent_at), expired - duration)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 import jwt
 
+from .claim_types import is_identifier, is_number
 from .config_model import HMAC, AuthSettings
 from .errors import Forbidden, Unauthorized
 
@@ -95,7 +96,7 @@ class TokenVerifier:
         value = claims.get(claim)
         if value is None:
             raise Unauthorized("invalid_token", f"the token has no {claim!r} claim")
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if not is_identifier(value):
             raise Forbidden("user_id_rejected", f"the {claim!r} claim is not a string")
         return str(value), claims
 
@@ -116,7 +117,7 @@ class TokenVerifier:
         max_age = self.settings.max_age
         if max_age is not None:
             issued_at = claims.get("iat")
-            if not isinstance(issued_at, (int, float)) or isinstance(issued_at, bool):
+            if not is_number(issued_at):
                 raise Unauthorized("invalid_token", "the token's iat claim is not a number")
             if issued_at < self._clock() - (max_age + self.settings.leeway):
                 raise Unauthorized("token_expired", "the token is older than allowed")

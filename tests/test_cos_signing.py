@@ -21,8 +21,8 @@ from sts_core.cos_request_signing import (
     post_policy_signature,
     sign_key,
     sign_request,
-    url_encode,
 )
+from sts_core.url_encoding import url_encode
 
 DOC_ID, DOC_KEY = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q", "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"
 SDK_ID, SDK_KEY, TOKEN = "AKIDEXAMPLE", "SKEXAMPLE", "tok-EXAMPLE"

@@ -32,9 +32,9 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
+from sts_core.utc_time import iso8601
 from sts_tools.commands.check_dot_segments import check_dot_segments
 from sts_tools.commands.cos_probe import CosOutcome, CosProbe, cos_client
 
@@ -458,7 +458,7 @@ def shape_problems(data: Mapping[str, Any], now: float) -> list[str]:
             problems.append("expiredTime has passed")
         if start >= expired:
             problems.append("startTime is not before expiredTime")
-        iso = datetime.fromtimestamp(expired, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        iso = iso8601(expired)
         if data.get("expiration") != iso:
             problems.append(f"expiration {data.get('expiration')!r} is not {iso}")
     for field in ("requestId", "bucket", "region", "prefix", "profile"):

@@ -203,11 +203,13 @@ def _check_key_source(result: Preflight, url: Any, issuer: Any, read: Callable[[
     """The key set's URL, or the issuer it is discovered from."""
     from urllib.parse import urlsplit
 
+    from sts_core.url_rules import is_loopback
+
     if url:
         parts = urlsplit(str(url))
         if parts.scheme != "https" or not parts.hostname:
             result.refuse("STS_JWKS_URL", f"{url!r} is not an https URL")
-        elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        elif is_loopback(parts.hostname):
             result.refuse("STS_JWKS_URL", f"{url!r} is a local address")
     elif issuer and urlsplit(str(issuer)).scheme != "https":
         result.refuse("STS_JWT_ISSUER", f"{issuer!r}: discovery needs an https issuer")
@@ -222,7 +224,7 @@ def _check_auth(
     read: Callable[[str], Any] = read_discovery,
 ) -> str:
 
-    from sts_core.config_validation import HS_ALGORITHMS
+    from sts_core.jwt_algorithms import HS_ALGORITHMS
 
     auth = config_view.section(config, "auth")
     result.key_set = config_view.uses_key_set(config, fn_env)
