@@ -49,10 +49,10 @@ with contextlib.redirect_stdout(io.StringIO()):  # its cold start logs a line: n
     import index
 from sts_core.config_validation import parse_config  # noqa: E402
 from sts_core.credential_cache import CredentialCache  # noqa: E402
+from sts_core.issued_credentials import IssuedCredentials  # noqa: E402
 from sts_core.issuer import issuer_for  # noqa: E402
 from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
-from sts_core.sts_client import IssuedCredentials  # noqa: E402
 from sts_core.ticket_signing_key import TicketSigner  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402

@@ -42,6 +42,9 @@ class GrantTemplate(NamedTuple):
         return self.root.split("{", 1)[0]
 
 
+SIGNER_MARGIN = 60  # seconds the tickets' signing key must outlive the longest ticket
+
+
 class TicketSettings(NamedTuple):
     """Upload and download tickets for a profile (sts_core/tickets.py): one
     server-signed COS request each, for a key the function chooses."""

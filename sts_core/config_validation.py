@@ -16,6 +16,7 @@ from .config_model import (
     DEFAULT_USER_ID_PATTERN,
     HMAC,
     JWKS,
+    SIGNER_MARGIN,
     AuthSettings,
     Bucket,
     Config,
@@ -33,6 +34,7 @@ from .cos_actions import (
     CI_ACTION_RE,
     CREATE_ACTIONS,
     LENGTH_ACTIONS,
+    TICKET_ACTIONS,
     action_problem,
 )
 from .function_key import action_for
@@ -72,10 +74,6 @@ STORAGE_CLASSES = (
     "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
     "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
 )  # fmt: skip
-SIGNER_MARGIN = 60  # seconds the signing key must outlive the longest ticket it signs
-TICKET_ACTIONS = {
-    "post": "name/cos:PostObject", "put": "name/cos:PutObject", "get": "name/cos:GetObject",
-}  # fmt: skip
 EXTENSION_RE = re.compile(r"^[a-z0-9]{1,16}$")
 
 

@@ -23,13 +23,15 @@ from sts_core.credential_request import CredentialRequest, parse_credential_requ
 from sts_core.errors import ApiError, MethodNotAllowed, Misconfigured, NotFound
 from sts_core.grant import bound_address, caller_target, plan_grant
 from sts_core.http import error_response, json_response
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.object_keys import random_name
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
 from sts_core.scf_http_event import parse_event, safe_request_id
 from sts_core.service import Service, build_service
-from sts_core.sts_client import IssuedCredentials, StsError, user_digest
+from sts_core.sts_client import StsError
 from sts_core.tickets import TicketRequest, allowed_settings, plan_ticket
+from sts_core.user_digest import user_digest
 
 STAGES = ("/release", "/prepub", "/test")
 

@@ -18,10 +18,10 @@ from typing import NamedTuple, Optional, Union
 
 from .config_model import StsSettings
 from .function_key import signing_credentials
+from .issued_credentials import IssuedCredentials
 from .sts_client import (
     ASSUME_ROLE,
     GET_FEDERATION_TOKEN,
-    IssuedCredentials,
     StsClient,
     federation_name,
     role_session_name,

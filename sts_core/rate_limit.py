@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 from .config_model import Bucket, RateLimitSettings
 from .errors import ApiError
-from .sts_client import user_digest
+from .user_digest import user_digest
 
 if TYPE_CHECKING:
     from .redis_link import RedisLink

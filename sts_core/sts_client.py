@@ -13,7 +13,6 @@ holds the prepared request, headers included).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -22,8 +21,10 @@ from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import urlsplit
 
+from .issued_credentials import IssuedCredentials
 from .tc3_signing import Credentials, TC3Signer, api_headers
 from .url_encoding import url_encode
+from .user_digest import user_digest
 from .utc_time import iso8601
 
 log = logging.getLogger("sts_core.sts")
@@ -107,23 +108,6 @@ def classify(code: str) -> str:
     return REFUSED
 
 
-class IssuedCredentials(NamedTuple):
-    tmp_secret_id: str
-    tmp_secret_key: str
-    session_token: str
-    start_time: int = 0
-    expired_time: int = 0
-    expiration: str = ""
-    request_id: str = ""
-    attempts: int = 1
-
-    def __repr__(self) -> str:  # the temporary key and token stay out of logs
-        return (
-            f"IssuedCredentials(tmp_secret_id={self.tmp_secret_id!r}, "
-            f"expired_time={self.expired_time}, request_id={self.request_id!r})"
-        )
-
-
 class RetryPolicy(NamedTuple):
     max_attempts: int = 3
     base_delay: float = 0.1
@@ -135,11 +119,6 @@ class RetryPolicy(NamedTuple):
 
 
 DEFAULT_RETRY = RetryPolicy()
-
-
-def user_digest(user_id: str) -> str:
-    """Short SHA-256 of a user ID: names STS sessions and stands for the user in logs."""
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
 
 
 _HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")

@@ -32,12 +32,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .config_model import SIGNER_MARGIN as MARGIN
 from .config_model import Config
-from .config_validation import SIGNER_MARGIN as MARGIN
-from .config_validation import TICKET_ACTIONS
-from .cos_actions import CREATE_ACTIONS
+from .cos_actions import CREATE_ACTIONS, TICKET_ACTIONS
+from .issued_credentials import IssuedCredentials
 from .policy import PIN, PRIVATE_ACLS, PolicyViolation, render
-from .sts_client import IssuedCredentials
 
 if TYPE_CHECKING:
     from .issuer import Issuer

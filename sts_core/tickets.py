@@ -35,9 +35,9 @@ from typing import Any, Callable, NamedTuple, Optional
 from .config_model import Profile, TicketSettings
 from .cos_request_signing import key_time, post_policy_signature, sign_request
 from .errors import BadRequest, Forbidden
+from .issued_credentials import IssuedCredentials
 from .object_keys import key_problem
 from .policy import PRIVATE_ACLS, Target
-from .sts_client import IssuedCredentials
 from .url_encoding import url_encode
 from .utc_time import iso8601, utc_date
 

@@ -20,9 +20,10 @@ from sts_core.config_validation import Config
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError
 from sts_core.grant import caller_target, plan_grant
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.object_keys import random_name
 from sts_core.policy import RootGrant
-from sts_core.sts_client import ASSUME_ROLE, IssuedCredentials, federation_name, role_session_name
+from sts_core.sts_client import ASSUME_ROLE, federation_name, role_session_name
 from sts_core.ticket_signing_key import kind_of, signer_policy
 from sts_core.tickets import plan_ticket
 from sts_core.tokens import TokenVerifier

@@ -20,7 +20,7 @@ from sts_core.rate_limit import (
     RedisBuckets,
 )
 from sts_core.redis_link import RedisLink
-from sts_core.sts_client import user_digest
+from sts_core.user_digest import user_digest
 from sts_tools.support.redis_server import free_port
 from tests.support import Clock, body_of, context, event, make_env, shipped_config, token
 from tests.support.redis import (

@@ -12,9 +12,10 @@ import pytest
 
 import index
 from sts_core.config_validation import ConfigError, parse_config
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.redis_link import RedisLink, SharedError
 from sts_core.shared_cache import SharedCache
-from sts_core.sts_client import IssuedCredentials, user_digest
+from sts_core.user_digest import user_digest
 from sts_tools.emulators import sts as emu
 from sts_tools.support.redis_server import RedisServer, free_port
 from tests.support import (

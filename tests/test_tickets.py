@@ -21,8 +21,8 @@ import index
 from sts_core.config_section import ConfigError
 from sts_core.config_validation import parse_config
 from sts_core.errors import BadRequest, Forbidden
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.policy import PolicyViolation, RootGrant, Target
-from sts_core.sts_client import IssuedCredentials
 from sts_core.ticket_signing_key import TicketSigner, check_signer_policy, signer_policy
 from sts_core.tickets import TicketRequest, parse_ticket, plan_ticket
 from sts_tools.emulators.cos.server import CosEmulator
