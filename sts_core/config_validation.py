@@ -44,11 +44,6 @@ from .rotation import rotating_secrets
 from .sts_client import MAX_DURATION, parse_endpoint
 from .url_rules import https_or_loopback
 
-__all__ = [  # the names callers use from here, wherever they are defined
-    "HMAC", "JWKS", "AuthSettings", "Bucket", "Config", "ConfigError", "Profile",
-    "RateLimitSettings", "parse_config",
-]  # fmt: skip
-
 DEFAULTS: dict = Config._field_defaults  # the top-level defaults: written once, in the model
 
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")

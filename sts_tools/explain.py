@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from sts_core.config_validation import Config
+from sts_core.config_model import Config
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError
 from sts_core.grant import caller_target, plan_grant

@@ -11,7 +11,8 @@ import pathlib
 import pytest
 
 from sts_core.config_loading import load_config
-from sts_core.config_validation import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from tests.support import JWT_SECRET, ROOT, make_env, shipped_config
 
 

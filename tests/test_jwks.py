@@ -11,7 +11,8 @@ import time
 import pytest
 
 import index
-from sts_core.config_validation import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.jwks import STALE_GRACE, JwksKeys, KeysUnavailable
 from sts_core.tokens import TokenVerifier
 from tests.support import body_of, context, event, make_env, make_service, shipped_config

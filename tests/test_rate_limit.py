@@ -11,7 +11,9 @@ import random
 import pytest
 
 import index
-from sts_core.config_validation import Bucket, ConfigError, RateLimitSettings, parse_config
+from sts_core.config_model import Bucket, RateLimitSettings
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.rate_limit import (
     SCRIPT_SHA,
     Decision,

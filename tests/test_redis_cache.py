@@ -11,7 +11,8 @@ import time
 import pytest
 
 import index
-from sts_core.config_validation import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.issued_credentials import IssuedCredentials
 from sts_core.redis_link import RedisLink, SharedError
 from sts_core.shared_cache import SharedCache

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sts_core.config_validation import AuthSettings
+from sts_core.config_model import AuthSettings
 from sts_core.errors import ApiError, Forbidden, Unauthorized
 from sts_core.tokens import TokenVerifier
 from tests.support import JWT_SECRET, token

@@ -32,7 +32,8 @@ from typing import Any, Optional
 
 from sts_core.cam_resources import Location
 from sts_core.config_model import Config, Profile
-from sts_core.config_validation import ROLE_ARN_RE, ConfigError, role_arn_problem
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import ROLE_ARN_RE, role_arn_problem
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
 from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
 

@@ -96,7 +96,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print the exact policy that would be sent to STS for a caller and body, and
     whether each --check pair would be allowed. Never calls STS. Exit status 1 if
     a check is denied or the request would be refused."""
-    from sts_core.config_validation import ConfigError
+    from sts_core.config_section import ConfigError
     from sts_tools.explain import explain
 
     prepared = local.prepare(start_emulator=False)
@@ -138,7 +138,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     """Run the handler once on EVENT (a JSON file, e.g. events/apigw-post.json), as
     the SCF console's Test button does, and print the response.
     REPLACE_WITH_A_TOKEN is replaced by a development token."""
-    from sts_core.config_validation import ConfigError
+    from sts_core.config_section import ConfigError
     from sts_core.handler import handle
 
     try:
@@ -347,7 +347,7 @@ def busy_port(port: int, args: argparse.Namespace) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from sts_core.config_validation import ConfigError
+    from sts_core.config_section import ConfigError
     from sts_core.handler import handle
     from sts_tools.emulators.gateway import DevServer
     from sts_tools.playground.server import Playground, origins_for

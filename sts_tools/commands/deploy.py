@@ -296,7 +296,8 @@ def preflight(
     """Everything `make deploy` checks before building anything. Reads files and,
     with discovery, `read`s the issuer's OpenID configuration; never runs a command
     (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
-    from sts_core.config_validation import ConfigError, parse_config
+    from sts_core.config_section import ConfigError
+    from sts_core.config_validation import parse_config
 
     root = root or PROJECT_ROOT
     stage = stage or env.get("STAGE") or None  # else serverless.yml's own

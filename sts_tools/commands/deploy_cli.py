@@ -36,7 +36,7 @@ def cmd_cam_policy(args: argparse.Namespace) -> int:
     the sub-account) the function signs STS calls with: least privilege, derived from
     config.yml and the deployment's environment (.env included)."""
     from sts_core.config_loading import load_config
-    from sts_core.config_validation import ConfigError
+    from sts_core.config_section import ConfigError
     from sts_tools.commands import cam_policy
     from sts_tools.commands.serverless_cli import dotenv_environment
     from sts_tools.support import config_view

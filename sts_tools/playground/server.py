@@ -45,7 +45,7 @@ from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
 from sts_tools.support.loopback import LoopbackServer
 
 if TYPE_CHECKING:
-    from sts_core.config_validation import Config
+    from sts_core.config_model import Config
     from sts_tools.emulators.cos.server import CosEmulator
     from sts_tools.emulators.keyring import Keyring
 
