@@ -20,7 +20,7 @@ Everything here is a pure function of its arguments, so it is tested without moc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 
 from .cam_resources import ci_resource, cos_resource
@@ -83,10 +83,6 @@ class Target(NamedTuple):
     root: str
     user_id: str
     grants: tuple[RootGrant, ...] = ()
-
-    @property
-    def root_resource(self) -> str:
-        return self.resource(self.root)
 
     @property
     def roots(self) -> tuple[str, ...]:
@@ -418,8 +414,3 @@ def _check_condition(condition: Any) -> None:
         allowed = CONDITION_KEYS.get(operator)
         if allowed is None or not isinstance(keys, Mapping) or not set(keys) <= allowed:
             raise PolicyViolation(f"unexpected condition {operator!r}")
-
-
-def resources_of(policy: Mapping[str, Any]) -> Iterable[str]:
-    for statement in policy.get("statement", ()):
-        yield from _strings(statement.get("resource")) or ()

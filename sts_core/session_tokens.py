@@ -90,9 +90,6 @@ class EitherVerifier:
         self.app = app
         self.settings = app.settings
 
-    def user_id(self, authorization: Optional[str], deadline: Optional[float] = None) -> str:
-        return self.identity(authorization, deadline)[0]
-
     def identity(
         self, authorization: Optional[str], deadline: Optional[float] = None
     ) -> tuple[str, dict[str, Any]]:

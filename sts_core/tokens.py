@@ -81,15 +81,11 @@ class TokenVerifier:
             "enforce_minimum_key_length": True,
         }
 
-    def user_id(self, authorization: Optional[str], deadline: Optional[float] = None) -> str:
-        """The configured user-ID claim of a valid token. `deadline` (monotonic)
-        bounds a key-set fetch."""
-        return self.identity(authorization, deadline)[0]
-
     def identity(
         self, authorization: Optional[str], deadline: Optional[float] = None
     ) -> tuple[str, dict[str, Any]]:
-        """The user ID and all claims of a valid token (claims may name roots)."""
+        """The user ID (the configured claim) and all claims of a valid token (claims
+        may name roots). `deadline` (monotonic) bounds a key-set fetch."""
         token = bearer_token(authorization, self.settings.max_token_bytes)
         claims = self.claims(token, deadline)
         claim = self.settings.user_id_claim

@@ -17,6 +17,16 @@ def target_for(user_id, template="users/{uid}/"):
     return Target("ap-guangzhou", "1250000000", BUCKET, render_root(template, user_id), user_id)
 
 
+def root_resource(target: Target) -> str:
+    """The caller's root as a CAM resource."""
+    return target.resource(target.root)
+
+
+def resources_of(policy) -> list[str]:
+    """Every resource a policy's statements name."""
+    return [r for statement in policy.get("statement", ()) for r in statement.get("resource", ())]
+
+
 def escapes_root(resource: str, target: Target) -> bool:
     """Independent oracle: could this resource match a key outside the root?"""
     bucket_prefix = f"qcs::cos:{target.region}:uid/{target.appid}:{target.bucket}/"
