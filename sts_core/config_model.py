@@ -2,7 +2,7 @@
 
 `config_validation.py` builds these from the YAML document and the environment; nothing
 else constructs them (tests aside). The parsers read their defaults from these
-classes (`default_of(AuthSettings, "leeway")`), so a default cannot drift between
+classes (`defaults(AuthSettings).leeway`), so a default cannot drift between
 the model and the validator.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any, NamedTuple, Optional
 
 from .cam_resources import Location, appid_of
@@ -20,9 +21,10 @@ JWKS = "jwks"
 DEFAULT_USER_ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"
 
 
-def default_of(model: type, field: str) -> Any:
-    """The default of `field` in a settings class."""
-    return model._field_defaults[field]  # type: ignore[attr-defined]
+def defaults(model: type) -> Any:
+    """A settings class's defaults as attributes (`defaults(Config).path`): the one way
+    the validator reads a default, even for classes with required fields."""
+    return SimpleNamespace(**model._field_defaults)  # type: ignore[attr-defined]
 
 
 class GrantTemplate(NamedTuple):

@@ -26,7 +26,7 @@ from .config_model import (
     RedisSettings,
     StsSettings,
     TicketSettings,
-    default_of,
+    defaults,
 )
 from .config_section import ConfigError, Section
 from .config_validation_login import login_settings, revocation_settings
@@ -44,7 +44,7 @@ from .rotation import rotating_secrets
 from .sts_client import MAX_DURATION, parse_endpoint
 from .url_rules import https_or_loopback
 
-DEFAULTS: dict = Config._field_defaults  # the top-level defaults: written once, in the model
+DEFAULTS = defaults(Config)  # the top-level defaults: written once, in the model
 
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
@@ -175,10 +175,21 @@ def _profile(
         raise ConfigError(section.key("tickets_only"), "a ticket-only profile needs tickets")
     section.done()
     return Profile(
-        name, actions, max_length, content_types, max_duration, bind_ip, grants, bucket,
-        region, fresh_folder, tuple(dict.fromkeys(ci_actions)), storage_classes, tickets,
-        tickets_only,
-    )  # fmt: skip
+        name=name,
+        actions=actions,
+        max_content_length=max_length,
+        content_types=content_types,
+        max_duration=max_duration,
+        bind_ip=bind_ip,
+        grants=grants,
+        bucket=bucket,
+        region=region,
+        fresh_folder=fresh_folder,
+        ci_actions=tuple(dict.fromkeys(ci_actions)),
+        storage_classes=storage_classes,
+        tickets=tickets,
+        tickets_only=tickets_only,
+    )
 
 
 def _tickets(
@@ -190,7 +201,7 @@ def _tickets(
     """`profiles.<p>.tickets`: which tickets the profile hands out (sts_core/tickets.py)."""
     if not section.data:
         return None
-    d = TicketSettings(methods=())
+    d = defaults(TicketSettings)
     methods = section.strings("methods")
     if not methods:
         raise ConfigError(section.key("methods"), "must list post, put and/or get")
@@ -270,22 +281,22 @@ def _upload_pins(
 
 def _prefix_settings(section: Section) -> tuple[str, re.Pattern, int]:
     template = _template(
-        section.string("template", DEFAULTS["prefix_template"]), section.key("template")
+        section.string("template", DEFAULTS.prefix_template), section.key("template")
     )
     pattern_text = section.string("user_id_pattern", DEFAULT_USER_ID_PATTERN)
     try:
         pattern = re.compile(pattern_text or "")
     except re.error as exc:
         raise ConfigError(section.key("user_id_pattern"), f"is not a valid regex ({exc})") from None
-    max_uid = section.integer("max_user_id_length", DEFAULTS["max_user_id_length"], 1, 128)
+    max_uid = section.integer("max_user_id_length", DEFAULTS.max_user_id_length, 1, 128)
     section.done()
     return template, pattern, max_uid
 
 
 def _durations(section: Section, sts_max: int) -> tuple[int, int, int]:
-    minimum = section.integer("min", DEFAULTS["min_duration"], 1, sts_max)
-    default = section.integer("default", DEFAULTS["default_duration"], 1, sts_max)
-    maximum = section.integer("max", DEFAULTS["max_duration"], 1, sts_max)
+    minimum = section.integer("min", DEFAULTS.min_duration, 1, sts_max)
+    default = section.integer("default", DEFAULTS.default_duration, 1, sts_max)
+    maximum = section.integer("max", DEFAULTS.max_duration, 1, sts_max)
     section.done()
     if not minimum <= default <= maximum:
         raise ConfigError("duration", "needs min <= default <= max")
@@ -332,7 +343,8 @@ def _shared_roots(top: Section) -> tuple[str, ...]:
     return roots
 
 
-def _origins(section: Section) -> tuple[str, ...]:
+def _cors_settings(section: Section) -> dict[str, Any]:
+    """`cors`: the browser origins allowed, and how long a preflight is cached."""
     origins = section.strings("allowed_origins")
     for index, origin in enumerate(origins):
         if origin != "*" and not ORIGIN_RE.match(origin):
@@ -340,12 +352,26 @@ def _origins(section: Section) -> tuple[str, ...]:
                 f"{section.key('allowed_origins')}[{index}]",
                 f"{origin!r} must be '*' or scheme://host[:port] without a path",
             )
-    return origins
+    max_age = section.integer("max_age", DEFAULTS.cors_max_age, 0, 86400)
+    section.done()
+    return {"cors_origins": origins, "cors_max_age": max_age}
 
 
-def parse_config(document: Any, env: Mapping[str, str]) -> Config:
-    """Validate a parsed YAML document together with the environment."""
-    top = Section(document, "")
+def _cache_settings(section: Section) -> dict[str, Any]:
+    """`cache`: reuse of issued keys within an instance (and across, with Redis)."""
+    settings = {
+        "cache_enabled": section.boolean("enabled", DEFAULTS.cache_enabled),
+        "cache_max_entries": section.integer("max_entries", DEFAULTS.cache_max_entries, 1, 100000),
+        # Never under 5 minutes: client SDKs refresh 60 s before expiry.
+        "cache_min_remaining": section.optional_integer("min_remaining", 300, 129600),
+        "cache_shared": section.boolean("shared", DEFAULTS.cache_shared),
+    }
+    section.done()
+    return settings
+
+
+def _bucket_and_region(top: Section, env: Mapping[str, str]) -> tuple[str, str]:
+    """The top-level `bucket` and `region` (or COS_BUCKET, COS_REGION)."""
     bucket = top.overridden("bucket", env)
     if not bucket:
         raise ConfigError("bucket", "must be set (here or with COS_BUCKET)")
@@ -354,10 +380,22 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     region = top.overridden("region", env)
     if not region or not REGION_RE.match(region):
         raise ConfigError("region", "must be a COS region such as ap-guangzhou (or COS_REGION)")
-    path = top.string("path", DEFAULTS["path"]) or ""
+    return bucket, region
+
+
+def _path(top: Section) -> str:
+    path = top.string("path", DEFAULTS.path) or ""
     if path != "*" and not re.match(r"^/[A-Za-z0-9._~/-]*$", path):
         raise ConfigError("path", "must start with '/' (or be '*' to accept any path)")
+    return path
 
+
+def parse_config(document: Any, env: Mapping[str, str]) -> Config:
+    """Validate a parsed YAML document together with the environment: one reader per
+    section, in the order a later one needs an earlier one's result."""
+    top = Section(document, "")
+    bucket, region = _bucket_and_region(top, env)
+    path = _path(top)
     sts = _sts_settings(top.section("sts"), env)
     template, pattern, max_uid = _prefix_settings(top.section("prefix"))
     minimum, default, maximum = _durations(top.section("duration"), MAX_DURATION[sts.action])
@@ -367,29 +405,20 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     if default_profile not in profiles:
         raise ConfigError("default_profile", f"names no profile ({default_profile!r})")
     auth = _auth_settings(top.section("auth"), env)
-    cors = top.section("cors")
-    origins = _origins(cors)
-    cors_max_age = cors.integer("max_age", DEFAULTS["cors_max_age"], 0, 86400)
-    cors.done()
+    cors = _cors_settings(top.section("cors"))
     max_body, max_scopes, max_policy = _limits(top.section("limits"))
-    raw_user_id = _one_flag(top, "logging", "raw_user_id", DEFAULTS["log_raw_user_id"])
-    cache = top.section("cache")
-    cache_enabled = cache.boolean("enabled", DEFAULTS["cache_enabled"])
-    cache_max = cache.integer("max_entries", DEFAULTS["cache_max_entries"], 1, 100000)
-    # Never under 5 minutes: client SDKs refresh 60 s before expiry.
-    cache_min_remaining = cache.optional_integer("min_remaining", 300, 129600)
-    cache_shared = cache.boolean("shared", DEFAULTS["cache_shared"])
-    cache.done()
+    raw_user_id = _one_flag(top, "logging", "raw_user_id", DEFAULTS.log_raw_user_id)
+    cache = _cache_settings(top.section("cache"))
     redis = _redis_settings(top.section("redis"), env)
     rate_limit = _rate_limit_settings(top.section("rate_limit"))
-    listing_on_bucket = _one_flag(top, "listing", "bucket_resource", DEFAULTS["listing_on_bucket"])
+    listing_on_bucket = _one_flag(top, "listing", "bucket_resource", DEFAULTS.listing_on_bucket)
     deny_dot_segments = _one_flag(
-        top, "object_keys", "deny_dot_segments", DEFAULTS["deny_dot_segments"]
+        top, "object_keys", "deny_dot_segments", DEFAULTS.deny_dot_segments
     )
     cos_endpoint, signer_duration = _ticket_settings(top.section("tickets"), maximum)
     _check_ticket_ttls(profiles, signer_duration)
     trust_address = _one_flag(
-        top, "function_url", "trust_remote_addr", DEFAULTS["trust_function_url_address"]
+        top, "function_url", "trust_remote_addr", DEFAULTS.trust_function_url_address
     )
     login = login_settings(top.section("login"), env, template)
     revocation = revocation_settings(top.section("revocation"), pattern, max_uid)
@@ -408,17 +437,13 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         min_duration=minimum,
         max_duration=maximum,
         auth=auth,
-        cors_origins=origins,
-        cors_max_age=cors_max_age,
+        **cors,
         max_body_bytes=max_body,
         max_scope_entries=max_scopes,
         max_policy_chars=max_policy,
         sts=sts,
         log_raw_user_id=raw_user_id,
-        cache_enabled=cache_enabled,
-        cache_max_entries=cache_max,
-        cache_min_remaining=cache_min_remaining,
-        cache_shared=cache_shared,
+        **cache,
         redis=redis,
         rate_limit=rate_limit,
         shared_roots=shared_roots,
@@ -442,9 +467,9 @@ def _one_flag(top: Section, name: str, key: str, default: bool) -> bool:
 
 def _limits(section: Section) -> tuple[int, int, int]:
     limits = (
-        section.integer("max_body_bytes", DEFAULTS["max_body_bytes"], 64, 1 << 20),
-        section.integer("max_scope_entries", DEFAULTS["max_scope_entries"], 1, 100),
-        section.integer("max_policy_chars", DEFAULTS["max_policy_chars"], 256, 6144),
+        section.integer("max_body_bytes", DEFAULTS.max_body_bytes, 64, 1 << 20),
+        section.integer("max_scope_entries", DEFAULTS.max_scope_entries, 1, 100),
+        section.integer("max_policy_chars", DEFAULTS.max_policy_chars, 256, 6144),
     )
     section.done()
     return limits
@@ -452,7 +477,7 @@ def _limits(section: Section) -> tuple[int, int, int]:
 
 def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
     """`tickets`: where tickets send clients, and the signing key's lifetime."""
-    endpoint = section.string("cos_endpoint", DEFAULTS["cos_endpoint"]) or ""
+    endpoint = section.string("cos_endpoint", DEFAULTS.cos_endpoint) or ""
     example = endpoint.replace("{bucket}", "b").replace("{region}", "r")
     parts = urlsplit(example)
     # Nothing but scheme and host: a path, query or fragment would change the signed
@@ -468,7 +493,7 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
         )
     if not https_or_loopback(example):
         raise ConfigError(section.key("cos_endpoint"), "must be https (http only for loopback)")
-    duration = section.integer("signer_duration", DEFAULTS["ticket_signer_duration"], 900,
+    duration = section.integer("signer_duration", DEFAULTS.ticket_signer_duration, 900,
                                max(900, max_duration))  # fmt: skip
     section.done()
     return endpoint.rstrip("/"), duration
@@ -510,11 +535,12 @@ def check_redis_url(url: str) -> None:
 
 
 def _redis_settings(section: Section, env: Mapping[str, str]) -> RedisSettings:
+    d = defaults(RedisSettings)
     settings = RedisSettings(
         enabled=bool(env.get("STS_REDIS_URL")),
-        timeout=section.number("timeout", default_of(RedisSettings, "timeout"), 0.005, 5),
-        cooldown=section.number("cooldown", default_of(RedisSettings, "cooldown"), 0, 300),
-        key_prefix=section.string("key_prefix", default_of(RedisSettings, "key_prefix")) or "",
+        timeout=section.number("timeout", d.timeout, 0.005, 5),
+        cooldown=section.number("cooldown", d.cooldown, 0, 300),
+        key_prefix=section.string("key_prefix", d.key_prefix) or "",
     )
     section.done()
     if not KEY_PREFIX_RE.match(settings.key_prefix):
@@ -545,24 +571,24 @@ def _bucket(section: Section, rate: float, burst: int) -> Bucket:
 
 
 def _rate_limit_settings(section: Section) -> RateLimitSettings:
-    defaults = RateLimitSettings()
+    d = defaults(RateLimitSettings)
     settings = RateLimitSettings(
-        enabled=section.boolean("enabled", defaults.enabled),
-        per_user=_bucket(section.section("per_user"), *defaults.per_user),
-        overall=_bucket(section.section("global"), *defaults.overall),
+        enabled=section.boolean("enabled", d.enabled),
+        per_user=_bucket(section.section("per_user"), *d.per_user),
+        overall=_bucket(section.section("global"), *d.overall),
     )
     section.done()
     return settings
 
 
 def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
-    d = StsSettings()
+    d = defaults(StsSettings)
     role_arn = env.get("STS_ROLE_ARN") or None
     problem = role_arn_problem(role_arn) if role_arn is not None else None
     if problem:
         raise ConfigError("STS_ROLE_ARN", problem)
     endpoint = section.overridden("endpoint", env)
-    region = section.string("region", default_of(StsSettings, "region"))
+    region = section.string("region", d.region)
     if not region or not REGION_RE.match(region):
         raise ConfigError(section.key("region"), "must be an STS region such as ap-guangzhou")
     external_id = env.get("STS_EXTERNAL_ID") or None
@@ -622,7 +648,7 @@ def _check_https_url(value: str, key: str) -> None:
 
 
 def _auth_settings(section: Section, env: Mapping[str, str]) -> AuthSettings:
-    d = AuthSettings()
+    d = defaults(AuthSettings)
     jwks_url = section.overridden("jwks_url", env)
     discovery = section.boolean("discovery", d.discovery)
     mode = JWKS if jwks_url or discovery else HMAC

@@ -14,6 +14,7 @@ from .config_model import (
     Bucket,
     LoginSettings,
     RevocationSettings,
+    defaults,
 )
 from .config_section import ConfigError, Section
 from .rotation import previous_name, rotating_secrets
@@ -46,7 +47,7 @@ def _bucket(section: Section, default: Bucket) -> Bucket:
 
 
 def login_settings(section: Section, env: Mapping[str, str], template: str) -> LoginSettings:
-    d = LoginSettings()
+    d = defaults(LoginSettings)
     providers = section.strings("providers")
     for index, provider in enumerate(providers):
         if provider not in LOGIN_PROVIDERS:
@@ -102,7 +103,7 @@ def _check_login_env(
 def revocation_settings(
     section: Section, pattern: re.Pattern, max_length: int
 ) -> RevocationSettings:
-    d = RevocationSettings()
+    d = defaults(RevocationSettings)
     users = section.strings("users")
     for index, user in enumerate(users):
         _user(user, f"{section.key('users')}[{index}]", pattern, max_length)
