@@ -26,7 +26,9 @@ Unknown values (the account's UIN, role names) are printed as ``<placeholders>``
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
@@ -36,6 +38,7 @@ from sts_core.config_section import ConfigError
 from sts_core.config_validation import ROLE_ARN_RE, role_arn_problem
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
 from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
+from sts_tools.commands.command_line import fail
 
 VERSION = "2.0"
 
@@ -166,3 +169,38 @@ def render(docs: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]) -> str
             "the vending role's trust policy (its condition key is not documented here)"
         )
     return "\n".join(lines).rstrip() + "\n"
+
+
+SUMMARY = "the CAM policies to paste (make cam-policy)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", help="also read .env.<stage>")
+    parser.add_argument("--json", action="store_true", help="one JSON object: name -> document")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the CAM policies and trust policies to paste when creating the roles (or
+    the sub-account) the function signs STS calls with: least privilege, derived from
+    config.yml and the deployment's environment (.env included)."""
+    from sts_core.config_loading import load_config
+    from sts_core.config_section import ConfigError
+    from sts_tools.commands.serverless_cli import dotenv_environment
+    from sts_tools.support import config_view
+
+    env = dotenv_environment(config_view.PROJECT_ROOT, os.environ, args.stage)
+    if not env.get("STS_JWT_SECRET") and not env.get("STS_JWKS_URL"):
+        # The policies do not depend on how tokens are checked: any valid secret will do.
+        env["STS_JWT_SECRET"] = "cam-policy-placeholder-secret-not-used-for-anything"
+    try:
+        config = load_config(config_view.config_path(env), env)
+    except ConfigError as exc:
+        where = exc.key in ("bucket", "region", "COS_BUCKET", "COS_REGION")
+        hint = " (set COS_BUCKET and COS_REGION, e.g. in .env)" if where else ""
+        return fail(f"configuration: {exc}{hint}")
+    docs = documents(config, env)
+    if args.json:
+        print(json.dumps(docs, indent=2))
+    else:
+        print(render(docs, env), end="")
+    return 0

@@ -12,6 +12,7 @@ must equal STS_JWT_ISSUER exactly, or every request would be a 503).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -393,3 +394,23 @@ def run_deploy(env: Mapping[str, str], stage: Optional[str], dry_run: bool, out:
         if completed.returncode != 0:
             return completed.returncode
     return 0
+
+
+SUMMARY = "preflight, make package, scf deploy (make deploy)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stage", help="the stage to deploy (default: $STAGE, else serverless.yml's dev)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check and print the commands; run nothing"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check what the deployment needs (fails naming the variable), build the package
+    (make package, JWKS=1 when tokens come from a key set), then run
+    `scf deploy --stage STAGE --noValidation`. --dry-run stops after printing the
+    commands."""
+    return run_deploy(os.environ, args.stage, args.dry_run)

@@ -304,6 +304,9 @@ def build(out: str, with_jwks: bool = False, with_redis: bool = False) -> tuple[
     return folder, archive
 
 
+SUMMARY = "build build/scf and build/cos-sts-scf.zip (make package)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=os.path.join(ROOT, "build"))
     parser.add_argument(
