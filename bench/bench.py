@@ -39,7 +39,7 @@ sys.path.insert(0, ROOT)
 from sts_tools.commands import package as package_script  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402
-from sts_tools.support.events import credential_request  # noqa: E402
+from sts_tools.support.trigger_events import credential_request  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 BUCKET = "examplebucket-1250000000"

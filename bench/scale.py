@@ -56,8 +56,8 @@ from sts_core.service import service_for  # noqa: E402
 from sts_core.ticket_signing_key import TicketSigner  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402
-from sts_tools.support.events import credential_request  # noqa: E402
 from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
+from sts_tools.support.trigger_events import credential_request  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 CACHE_KEY = "bench-cache-key-0123456789abcdefghijklmnopqrstuvwxyz"

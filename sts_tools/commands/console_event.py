@@ -21,7 +21,7 @@ from typing import Any, Optional
 from sts_tools.commands.command_line import fail
 from sts_tools.support import config_view
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
-from sts_tools.support.events import API_GATEWAY, credential_request
+from sts_tools.support.trigger_events import API_GATEWAY, credential_request
 
 DEFAULT_TTL = 900  # long enough to paste and press Test, short enough to leak little
 
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     """Print a trigger event for the SCF console's test box: a POST to the configured
     path carrying a freshly minted, short-lived token signed with STS_JWT_SECRET (the
     deployed secret), or the token given with --token."""
-    from sts_tools.support.events import API_GATEWAY, FUNCTION_URL
+    from sts_tools.support.trigger_events import API_GATEWAY, FUNCTION_URL
 
     try:
         event, notes = console_event(
