@@ -45,6 +45,7 @@ from .sts_client import MAX_DURATION, parse_endpoint
 from .url_rules import https_or_loopback
 
 DEFAULTS = defaults(Config)  # the top-level defaults: written once, in the model
+PROFILE = defaults(Profile)
 
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
@@ -143,7 +144,7 @@ def _profile(
         )
     content_types, storage_classes = _upload_pins(section, actions)
     max_duration = section.optional_integer("max_duration", *duration_bounds)
-    bind_ip = section.boolean("bind_ip", False)
+    bind_ip = section.boolean("bind_ip", PROFILE.bind_ip)
     bucket = section.string("bucket")
     if bucket is not None and not BUCKET_RE.match(bucket):
         raise ConfigError(section.key("bucket"), f"{bucket!r} is not a COS bucket (name-APPID)")
@@ -155,7 +156,7 @@ def _profile(
             section.key("region" if region is None else "bucket"),
             "a profile names its bucket and region together (or neither)",
         )
-    fresh_folder = section.boolean("fresh_folder", False)
+    fresh_folder = section.boolean("fresh_folder", PROFILE.fresh_folder)
     if fresh_folder and not grants[0].per_user:
         raise ConfigError(
             section.key("fresh_folder"), "needs the first grant to be on the user's root ({uid})"
@@ -170,7 +171,7 @@ def _profile(
         raise ConfigError(section.key("ci_actions"), "needs the first grant on the user's root")
     tickets = _tickets(section.section("tickets"), grants, max_length, content_types)
     # Tickets only: the function never hands this profile's keys out (a keys request is 403).
-    tickets_only = section.boolean("tickets_only", False)
+    tickets_only = section.boolean("tickets_only", PROFILE.tickets_only)
     if tickets_only and tickets is None:
         raise ConfigError(section.key("tickets_only"), "a ticket-only profile needs tickets")
     section.done()
@@ -269,7 +270,7 @@ def _upload_pins(
     )  # fmt: skip
     if content_types and not set(actions) & set(CREATE_ACTIONS):
         raise ConfigError(section.key("content_types"), "no action in this profile uploads")
-    storage_classes = section.strings("storage_classes", ("STANDARD",))
+    storage_classes = section.strings("storage_classes", PROFILE.storage_classes)
     unknown = [c for c in storage_classes if c not in STORAGE_CLASSES]
     if not storage_classes or unknown:
         where = section.key("storage_classes")
