@@ -39,7 +39,7 @@ sys.path.insert(0, ROOT)
 from sts_tools.commands import package as package_script  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402
-from sts_tools.support.events import credential_request  # noqa: E402
+from sts_tools.support.trigger_events import credential_request  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 BUCKET = "examplebucket-1250000000"
@@ -171,7 +171,7 @@ def our_service(endpoint: str, ca: Optional[str], reuse: bool = False) -> Any:
     """Our service as shipped; key reuse off unless asked, so every call is a real
     STS round trip like the other contenders'. Rate limits off: one user asking for
     new keys hundreds of times a second is exactly what they refuse."""
-    from sts_core.config_file import load_config
+    from sts_core.config_loading import load_config
     from sts_core.service import service_for
 
     env = bench_env(endpoint)

@@ -40,13 +40,13 @@ from scale import (  # noqa: E402 - bench/scale.py: shared helpers
     write_report,
 )
 
-from sts_core.config import parse_config  # noqa: E402
+from sts_core.config_validation import parse_config  # noqa: E402
 from sts_core.jscode2session import Exchange, Identity  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.emulators import wechat  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402
-from sts_tools.support.events import credential_request  # noqa: E402
+from sts_tools.support.trigger_events import credential_request  # noqa: E402
 
 SESSION_SECRET = "bench-session-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 TARGET_RATIO = 1.05

@@ -47,17 +47,17 @@ sys.path.insert(0, ROOT)
 
 with contextlib.redirect_stdout(io.StringIO()):  # its cold start logs a line: not ours
     import index
-from sts_core.config import parse_config  # noqa: E402
+from sts_core.config_validation import parse_config  # noqa: E402
 from sts_core.credential_cache import CredentialCache  # noqa: E402
+from sts_core.issued_credentials import IssuedCredentials  # noqa: E402
 from sts_core.issuer import issuer_for  # noqa: E402
 from sts_core.rate_limit import RateLimiter  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
-from sts_core.sts_client import IssuedCredentials  # noqa: E402
-from sts_core.ticket_signer import TicketSigner  # noqa: E402
+from sts_core.ticket_signing_key import TicketSigner  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.dev_token import mint_token  # noqa: E402
-from sts_tools.support.events import credential_request  # noqa: E402
 from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
+from sts_tools.support.trigger_events import credential_request  # noqa: E402
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 CACHE_KEY = "bench-cache-key-0123456789abcdefghijklmnopqrstuvwxyz"

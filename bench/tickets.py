@@ -52,7 +52,7 @@ from scale import (  # noqa: E402 - bench/scale.py: the simulated clock, STS and
     write_report,
 )
 
-from sts_core.config import parse_config  # noqa: E402
+from sts_core.config_validation import parse_config  # noqa: E402
 from sts_core.service import service_for  # noqa: E402
 from sts_tools.emulators import sts as emu  # noqa: E402
 from sts_tools.support.redis_server import RedisServer, executable  # noqa: E402

@@ -45,12 +45,12 @@ from scale import (  # noqa: E402 - bench/scale.py: the simulated STS and instan
     write_report,
 )
 
-from sts_core.config import parse_config  # noqa: E402
+from sts_core.config_validation import parse_config  # noqa: E402
 from sts_core.quota import Quota  # noqa: E402
 from sts_core.webhook import Webhook  # noqa: E402
-from sts_tools.support.events import cos_event, cos_record  # noqa: E402
 from sts_tools.support.loopback import LoopbackServer  # noqa: E402
 from sts_tools.support.redis_server import INSTALL_HINT, RedisServer, executable  # noqa: E402
+from sts_tools.support.trigger_events import cos_event, cos_record  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"bench-webhook-secret-0123456789ab").decode()
 BUCKET = "examplebucket-1250000000"

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any, Optional
 
-from .sts_client import user_digest
+from .user_digest import user_digest
 
 # Every field a request's line may carry, declared once (as Powertools' Logger
 # declares its keys): setting any other is a bug the tests catch. None of them

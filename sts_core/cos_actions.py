@@ -96,3 +96,9 @@ def _suggestion(action: str) -> str:
     if close[0] in BUCKET_ACTIONS or close[0] in ACL_WRITE_ACTIONS:
         return f" ({close[0]} exists but is never granted)"
     return f" (did you mean {close[0]}?)"
+
+
+# The action each ticket method needs (a ticket is one request COS authorizes as such).
+TICKET_ACTIONS = {
+    "post": "name/cos:PostObject", "put": "name/cos:PutObject", "get": "name/cos:GetObject",
+}  # fmt: skip

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import re
-import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 from urllib.parse import parse_qsl, unquote
@@ -165,7 +164,3 @@ def _time(value: Any) -> int:
         digits = zone[1:].replace(":", "")
         stamp -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     return stamp
-
-
-def iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

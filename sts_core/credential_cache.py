@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Callable, Optional
 
-from .sts_client import IssuedCredentials
+from .issued_credentials import IssuedCredentials
 
 MIN_REMAINING_FLOOR = 300
 

@@ -17,10 +17,10 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
+from .config_model import Config, Profile
 from .cos_actions import LISTING_ACTIONS
 from .errors import BadRequest
 from .policy import ScopeEntry
-from .settings import Config, Profile
 from .tickets import TicketRequest, parse_ticket
 
 FIELDS = ("profile", "scope", "durationSeconds", "ticket")

@@ -8,7 +8,7 @@ variable wins over the file's value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 OVERRIDES: dict[tuple[str, ...], str] = {
     ("bucket",): "COS_BUCKET",
@@ -26,7 +26,3 @@ def overridden(path: tuple[str, ...], in_file: Any, env: Mapping[str, str]) -> A
     """The value the function uses for the config key at `path`."""
     variable = OVERRIDES.get(path)
     return (env.get(variable) if variable else None) or in_file
-
-
-def variable_for(path: tuple[str, ...]) -> Optional[str]:
-    return OVERRIDES.get(path)

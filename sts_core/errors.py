@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+# The only methods the function answers (the rest get 405 with this Allow header).
+ALLOWED_METHODS = "POST, OPTIONS"
+
 
 class ApiError(Exception):
     status = 500
@@ -60,7 +63,7 @@ class MethodNotAllowed(ApiError):
         super().__init__(
             "method_not_allowed",
             f"{method or 'this method'} is not allowed; use POST",
-            {"Allow": "POST, OPTIONS"},
+            {"Allow": ALLOWED_METHODS},
         )
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 
+from .config_model import Config, Profile
 from .credential_request import CredentialRequest
 from .errors import BadRequest, Forbidden
+from .object_keys import random_name
 from .policy import RootGrant, Target, build_policy, check_scope, guard, render
-from .prefix import check_user_id, render_root
-from .settings import Config, Profile
+from .user_prefix import check_user_id, render_root
 
 
 class Grant(NamedTuple):
@@ -37,20 +38,13 @@ def bound_address(source_ip: Optional[str]) -> str:
     return f"{address}/{address.max_prefixlen}"
 
 
-def new_folder_name() -> str:
-    """A fresh upload folder: 128 random bits, so no one can guess another's."""
-    import secrets  # only for fresh_folder profiles: off the common cold path
-
-    return secrets.token_hex(16)
-
-
 def plan_grant(
     config: Config,
     user_id: str,
     ask: CredentialRequest,
     source_ip: Optional[str] = None,
     claims: Optional[Mapping[str, Any]] = None,
-    new_folder: Callable[[], str] = new_folder_name,
+    new_folder: Callable[[], str] = random_name,
 ) -> Grant:
     profile = ask.profile
     if profile.tickets_only:  # its keys would skip every pin its tickets carry
@@ -79,7 +73,7 @@ def caller_target(
     profile: Profile,
     user_id: str,
     claims: Optional[Mapping[str, Any]] = None,
-    new_folder: Callable[[], str] = new_folder_name,
+    new_folder: Callable[[], str] = random_name,
 ) -> Target:
     """The caller's roots for `profile`, e.g. users/alice/ and a declared public/ (403
     for an unusable user ID, or a claim a root needs that is missing or unsafe)."""
@@ -98,7 +92,7 @@ def caller_target(
         # A new folder for every credential: leaked upload keys reach nothing older.
         first = rendered[0]
         rendered[0] = RootGrant(f"{first.root}{new_folder()}/", first.actions, first.per_user)
-    bucket = profile.bucket or config.bucket
-    region = profile.region or config.region
-    appid = bucket.rsplit("-", 1)[1]
-    return Target(region, appid, bucket, rendered[0].root, user_id, tuple(rendered))
+    where = config.location(profile)
+    return Target(
+        where.region, where.appid, where.bucket, rendered[0].root, user_id, tuple(rendered)
+    )

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from sts_core.access_log import RequestLog, log_event
-from sts_core.config_reader import ConfigError
+from sts_core.config_model import LOGIN_PROVIDERS, Config, Profile
+from sts_core.config_section import ConfigError
 from sts_core.cos_actions import CREATE_ACTIONS
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import (
@@ -28,21 +29,17 @@ from sts_core.errors import (
     NotFound,
     QuotaUnavailable,
 )
-from sts_core.events import parse_event, safe_request_id
 from sts_core.grant import bound_address, caller_target, plan_grant
 from sts_core.http import error_response, json_response
+from sts_core.issued_credentials import IssuedCredentials
+from sts_core.object_keys import random_name
 from sts_core.policy import PolicyViolation, Target
 from sts_core.rate_limit import RateLimited
+from sts_core.scf_http_event import HttpRequest, parse_event, safe_request_id
 from sts_core.service import Service, build_service
-from sts_core.settings import LOGIN_PROVIDERS, Config, Profile
-from sts_core.sts_client import IssuedCredentials, StsError, user_digest
-from sts_core.tickets import (
-    Ticket,
-    TicketRequest,
-    allowed_settings,
-    new_object_name,
-    plan_ticket,
-)
+from sts_core.sts_client import StsError
+from sts_core.tickets import Ticket, TicketRequest, allowed_settings, plan_ticket
+from sts_core.user_digest import user_digest
 
 if TYPE_CHECKING:
     from sts_core.quota import Quota, Usage
@@ -85,7 +82,6 @@ def handle_http(
     try:
         if not isinstance(service, Service):
             raise Misconfigured(str(service))
-        config = service.config
 
         # 1. The HTTP request, whichever trigger (API Gateway, Function URL) sent it.
         request = parse_event(event)
@@ -95,75 +91,9 @@ def handle_http(
             log.set(gatewayRequestId=request.gateway_request_id)
         headers = {"X-Request-Id": request_id, **service.cors.headers(request.header("origin"))}
 
-        # 2. Routing: path (or the sign-in beside it), CORS preflight, method.
-        provider = login_provider(config.path, request.path)
-        if provider is None and not path_matches(config.path, request.path):
-            raise NotFound("not_found", "there is no credential endpoint at this path")
-        if request.method == "OPTIONS":
-            log.write("preflight", 204, elapsed_ms(started))
-            return service.cors.preflight(request.header("origin"), headers)
-        if request.method != "POST":
-            raise MethodNotAllowed(request.method)
-
-        # 3. The body, bounded before anything reads it.
-        body = request.body(config.max_body_bytes)
-        deadline = invocation_deadline(context, started, config)
-
-        # 3l. Sign-in for mini programs: a wx.login code in, the function's own
-        #     session token out (sts_core/login.py, loaded only when configured).
-        if provider is not None:
-            return sign_in(
-                service, provider, body, request.source_ip, deadline, log, headers, started
-            )
-
-        # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
-        #    one is needed, stays within the invocation's time).
-        user_id, claims = service.verifier.identity(request.header("authorization"), deadline)
-        log.user(user_id)
-        # 4r. Users an operator stopped, and tokens issued before their cut-off.
-        generation = revocation_check(service, user_id, claims, deadline, log)
-
-        # 5. What they ask for: profile, lifetime, optional COS SDK scope.
-        ask = parse_credential_request(body, config, request.query)
-        log.set(profile=ask.profile.name)
-        source_ip = request.client_ip(config.trust_function_url_address)
-
-        # 5t. A ticket instead of keys: one COS request for a key chosen here, signed
-        #     with the function's own temporary key (no STS call per ticket), within
-        #     the caller's rate limit; with a quota, its size reserved exactly.
-        if ask.ticket is not None:
-            answer = hand_out_ticket(
-                service, ask, ask.ticket, user_id, claims, deadline, log, source_ip
-            )
-            response = json_response(200, answer, headers)
-            log.write("ticket", 200, elapsed_ms(started))
-            return response
-
-        log.set(durationSeconds=ask.duration)
-
-        # 6-7. Where they may act and the policy for it: the profile's grants on
-        #      their own root (users/alice/*) and any declared shared area, narrowed
-        #      by the scope, bound to their address if the profile says so, capped
-        #      in size, then guarded whatever the config says.
-        #      With a quota, keys are refused at or over it, and their simple
-        #      uploads capped at the bytes left (approximate: docs/uploads.md).
-        ask = quota_for_keys(service, user_id, ask, deadline, log)
-        grant = plan_grant(config, user_id, ask, source_ip, claims)
-
-        # 8. Temporary keys: reused while they have enough life left (this
-        #    instance's, else with Redis any instance's); otherwise, if the
-        #    caller's and the function's rate limits allow, from STS within the
-        #    invocation's remaining time. Redis trouble only ever means asking STS.
-        #    Keys are reused per user even where two users' policies are identical
-        #    (a profile of shared areas only): STS named the session after one user.
-        issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log, generation)
-
-        # 9. The answer, in the shape the COS client SDKs consume.
-        log.set(tmpSecretId=issued.tmp_secret_id)  # public: "whose key is AKID..."
-        response = json_response(
-            200, credentials_body(issued, grant.target, ask.profile.name), headers
-        )
-        log.write("issued", 200, elapsed_ms(started))
+        # 2-9. The answer, and the outcome the log line records.
+        outcome, response = respond(service, request, context, started, log, headers)
+        log.write(outcome, response["statusCode"], elapsed_ms(started))
         return response
     except Exception as exc:
         error = as_api_error(exc, log)
@@ -173,6 +103,83 @@ def handle_http(
         outcome = "rejected" if error.status < 500 else "failed"
         log.write(outcome, error.status, elapsed_ms(started))
         return error_response(error, request_id, headers)
+
+
+def respond(
+    service: Service,
+    request: HttpRequest,
+    context: Mapping[str, Any],
+    started: float,
+    log: RequestLog,
+    headers: dict[str, str],
+) -> tuple[str, dict[str, Any]]:
+    """Steps 2 to 9 of `handle` for a parsed request: (outcome, response); a refusal
+    is raised (ApiError) and answered by `handle`."""
+    config = service.config
+
+    # 2. Routing: path (or the sign-in beside it), CORS preflight, method.
+    provider = login_provider(config.path, request.path)
+    if provider is None and not path_matches(config.path, request.path):
+        raise NotFound("not_found", "there is no credential endpoint at this path")
+    if request.method == "OPTIONS":
+        return "preflight", service.cors.preflight(request.header("origin"), headers)
+    if request.method != "POST":
+        raise MethodNotAllowed(request.method)
+
+    # 3. The body, bounded before anything reads it.
+    body = request.body(config.max_body_bytes)
+    deadline = invocation_deadline(context, started, config)
+
+    # 3l. Sign-in for mini programs: a wx.login code in, the function's own
+    #     session token out (sts_core/login.py, loaded only when configured).
+    if provider is not None:
+        answer = sign_in(service, provider, body, request.source_ip, deadline, log)
+        return "signed_in", json_response(200, answer, headers)
+
+    # 4. Who is asking: a verified token's user-ID claim (a key-set fetch, if
+    #    one is needed, stays within the invocation's time).
+    user_id, claims = service.verifier.identity(request.header("authorization"), deadline)
+    log.user(user_id)
+    # 4r. Users an operator stopped, and tokens issued before their cut-off.
+    generation = revocation_check(service, user_id, claims, deadline, log)
+
+    # 5. What they ask for: profile, lifetime, optional COS SDK scope.
+    ask = parse_credential_request(body, config, request.query)
+    log.set(profile=ask.profile.name)
+    source_ip = request.client_ip(config.trust_function_url_address)
+
+    # 5t. A ticket instead of keys: one COS request for a key chosen here, signed
+    #     with the function's own temporary key (no STS call per ticket), within
+    #     the caller's rate limit; with a quota, its size reserved exactly.
+    if ask.ticket is not None:
+        answer = hand_out_ticket(
+            service, ask, ask.ticket, user_id, claims, deadline, log, source_ip
+        )
+        return "ticket", json_response(200, answer, headers)
+
+    log.set(durationSeconds=ask.duration)
+
+    # 6-7. Where they may act and the policy for it: the profile's grants on
+    #      their own root (users/alice/*) and any declared shared area, narrowed
+    #      by the scope, bound to their address if the profile says so, capped
+    #      in size, then guarded whatever the config says.
+    #      With a quota, keys are refused at or over it, and their simple
+    #      uploads capped at the bytes left (approximate: docs/uploads.md).
+    ask = quota_for_keys(service, user_id, ask, deadline, log)
+    grant = plan_grant(config, user_id, ask, source_ip, claims)
+
+    # 8. Temporary keys: reused while they have enough life left (this
+    #    instance's, else with Redis any instance's); otherwise, if the
+    #    caller's and the function's rate limits allow, from STS within the
+    #    invocation's remaining time. Redis trouble only ever means asking STS.
+    #    Keys are reused per user even where two users' policies are identical
+    #    (a profile of shared areas only): STS named the session after one user.
+    issued = obtain_keys(service, user_id, grant.policy_text, ask, deadline, log, generation)
+
+    # 9. The answer, in the shape the COS client SDKs consume.
+    log.set(tmpSecretId=issued.tmp_secret_id)  # public: "whose key is AKID..."
+    answer = credentials_body(issued, grant.target, ask.profile.name)
+    return "issued", json_response(200, answer, headers)
 
 
 def obtain_keys(
@@ -239,20 +246,15 @@ def sign_in(
     address: Optional[str],
     deadline: float,
     log: RequestLog,
-    headers: Mapping[str, str],
-    started: float,
 ) -> dict[str, Any]:
     """The sign-in's answer (sts_core/login.py, imported on the first sign-in)."""
     if service.login is None:
         raise NotFound("not_found", f"sign-in with {provider} is not enabled here")
     from sts_core.login import sign_in as login_with_code
 
-    answer = login_with_code(
+    return login_with_code(
         service.login, service.config, service.revocations, provider, body, address, deadline, log
     )
-    response = json_response(200, answer, headers)
-    log.write("signed_in", 200, elapsed_ms(started))
-    return response
 
 
 def revocation_check(
@@ -322,7 +324,7 @@ def hand_out_ticket(
     upload = wanted.method != "get"
     ticket = plan_ticket(
         ask.profile, target, wanted, signer, config.cos_endpoint, service.tickets.now(),
-        new_object_name, new_object_name() if upload else None,
+        random_name, random_name() if upload else None,
     )  # fmt: skip
     log.set(objectKey=ticket.key, ticketId=ticket.ticket_id)
     if upload and service.quota is not None and uploads_to_own_root(ask.profile):

@@ -6,14 +6,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from .errors import ApiError
+from .errors import ALLOWED_METHODS, ApiError
 
 BASE_HEADERS = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-ALLOWED_METHODS = "POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type"
 # Not CORS-safelisted: a browser app reads them only if exposed (429/503 say when to retry).
 EXPOSED_HEADERS = "Retry-After, X-Request-Id"

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple, Optional, Union
 
-from .keys import signing_credentials
-from .settings import StsSettings
+from .config_model import StsSettings
+from .function_key import signing_credentials
+from .issued_credentials import IssuedCredentials
 from .sts_client import (
     ASSUME_ROLE,
     GET_FEDERATION_TOKEN,
-    IssuedCredentials,
     StsClient,
     federation_name,
     role_session_name,

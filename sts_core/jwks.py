@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from .errors import ApiError, Unauthorized
-from .settings import KEY_TYPES
+from .jwt_algorithms import KEY_TYPES
+from .url_rules import https_or_loopback
 
 STALE_GRACE = 3600
 FAILED = "the key set fetch failed"
@@ -222,12 +223,9 @@ class JwksKeys:
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise KeysUnavailable("the discovery document has no jwks_uri")
-        from .config import ConfigError, check_https_url
-
-        try:
-            return check_https_url(jwks_uri, "jwks_uri")
-        except ConfigError:
-            raise KeysUnavailable("the discovery document's jwks_uri is not https") from None
+        if not https_or_loopback(jwks_uri):
+            raise KeysUnavailable("the discovery document's jwks_uri is not https")
+        return jwks_uri
 
     def _get_json(self, url: str, deadline: float) -> Any:
         import requests

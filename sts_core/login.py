@@ -12,7 +12,7 @@ without it pay nothing at cold start. In order, for each attempt:
    flood of bogus codes must not spend it;
 3. the code exchange (jscode2session.py), within the invocation's time;
 4. the user ID: openid, or unionid where configured (403 when the platform sent
-   none), held to the same rules as any user ID (prefix.py), and not revoked;
+   none), held to the same rules as any user ID (user_prefix.py), and not revoked;
 5. the answer: token, its lifetime, the user ID and the user's root.
 """
 
@@ -23,14 +23,14 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
-from .config_login import APP_CREDENTIALS, SESSION_SECRET
+from .config_model import QQ, WECHAT, Config, RateLimitSettings
+from .config_validation_login import APP_CREDENTIALS, SESSION_SECRET
 from .errors import BadRequest, Forbidden, NotFound
 from .jscode2session import CodeExchange
-from .prefix import check_user_id, render_root
 from .rate_limit import RateLimited, RateLimiter
 from .rotation import rotating_secrets
 from .session_tokens import SessionTokens
-from .settings import QQ, WECHAT, Config, RateLimitSettings
+from .user_prefix import check_user_id, render_root
 
 if TYPE_CHECKING:
     from .access_log import RequestLog
@@ -52,7 +52,7 @@ class Login(NamedTuple):
 
 
 def build_login(config: Config, env: Mapping[str, str], link: Optional[RedisLink]) -> Login:
-    """Cold start, when login.providers is not empty (config_login.py checked the env)."""
+    """Cold start, when login.providers is not empty (config_validation_login.py checked env)."""
     settings = config.login
     endpoints = {WECHAT: settings.wechat_endpoint, QQ: settings.qq_endpoint}
     exchanges = {}

@@ -45,3 +45,11 @@ def key_problem(key: str) -> Optional[str]:
     if unicodedata.normalize("NFKC", key) != key:
         return "it is not in Unicode NFKC form"
     return None
+
+
+def random_name() -> str:
+    """128 random bits as 32 hex digits: a folder or object name no one can guess and
+    nothing already has."""
+    import secrets  # only for fresh folders and tickets: off the common cold path
+
+    return secrets.token_hex(16)

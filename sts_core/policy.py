@@ -20,10 +20,11 @@ Everything here is a pure function of its arguments, so it is tested without moc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Optional
-from urllib.parse import quote
 
+from .cam_resources import ci_resource, cos_resource
+from .config_model import Profile
 from .cos_actions import (
     CI_ACTION_RE,
     CREATE_ACTIONS,
@@ -33,7 +34,7 @@ from .cos_actions import (
 )
 from .errors import Forbidden
 from .object_keys import key_problem
-from .settings import Profile
+from .url_encoding import url_encode
 
 # Action names SDKs put in scopes that are not CAM's (docs/tencent/mobile-sdks.md §1):
 # Android derives them from its request class names (GetObjectBytesRequest: the bytes
@@ -88,10 +89,6 @@ class Target(NamedTuple):
     grants: tuple[RootGrant, ...] = ()
 
     @property
-    def root_resource(self) -> str:
-        return self.resource(self.root)
-
-    @property
     def roots(self) -> tuple[str, ...]:
         return tuple(grant.root for grant in self.grants) or (self.root,)
 
@@ -99,18 +96,17 @@ class Target(NamedTuple):
         return self.grants or (RootGrant(self.root, tuple(actions)),)
 
     def resource(self, key: str) -> str:
-        return f"qcs::cos:{self.region}:uid/{self.appid}:{self.bucket}/{key}"
+        return cos_resource(self.region, self.appid, self.bucket, key)
 
     def ci_resource(self, key: str) -> str:
-        """Cloud Infinite's resource for keys of this bucket (docs/tencent/cam-policy.md §5)."""
-        return f"qcs::ci:{self.region}:uid/{self.appid}:bucket/{self.bucket}/{key}"
+        return ci_resource(self.region, self.appid, self.bucket, key)
 
 
 def prefix_condition_value(key: str) -> str:
     """A granted key as `cos:prefix` compares it: request parameters are compared
     URL-encoded (docs/tencent/cam-policy.md §7), with a trailing '*' kept as the wildcard."""
     body, star = (key[:-1], "*") if key.endswith("*") else (key, "")
-    return quote(body, safe="-_.~") + star
+    return url_encode(body) + star
 
 
 class ScopeEntry(NamedTuple):
@@ -422,8 +418,3 @@ def _check_condition(condition: Any) -> None:
         allowed = CONDITION_KEYS.get(operator)
         if allowed is None or not isinstance(keys, Mapping) or not set(keys) <= allowed:
             raise PolicyViolation(f"unexpected condition {operator!r}")
-
-
-def resources_of(policy: Mapping[str, Any]) -> Iterable[str]:
-    for statement in policy.get("statement", ()):
-        yield from _strings(statement.get("resource")) or ()

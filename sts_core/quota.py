@@ -22,9 +22,9 @@ import hashlib
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 if TYPE_CHECKING:
+    from .config_model import QuotaSettings
     from .cos_events import ObjectEvent
     from .redis_link import RedisLink
-    from .settings import QuotaSettings
 
 TOMBSTONE_TTL = 7 * 86400  # longer than SCF keeps an event for retries (6 hours)
 UNLIMITED = -1

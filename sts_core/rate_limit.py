@@ -33,9 +33,9 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
+from .config_model import Bucket, RateLimitSettings
 from .errors import ApiError
-from .settings import Bucket, RateLimitSettings
-from .sts_client import user_digest
+from .user_digest import user_digest
 
 if TYPE_CHECKING:
     from .redis_link import RedisLink

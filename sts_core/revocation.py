@@ -26,8 +26,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .claim_types import is_number
+from .config_model import RevocationSettings
 from .errors import Forbidden, Unauthorized
-from .settings import RevocationSettings
 
 if TYPE_CHECKING:
     from .redis_link import RedisLink
@@ -85,7 +86,7 @@ class Revocations:
         if not_before >= REVOKED:
             raise Forbidden("user_revoked", "this user may not use the service")
         issued_at = claims.get("iat")
-        if isinstance(issued_at, bool) or not isinstance(issued_at, (int, float)):
+        if not is_number(issued_at):
             issued_at = 0
         if issued_at < not_before:
             raise Unauthorized("token_revoked", "this token was revoked; sign in again")

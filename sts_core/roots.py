@@ -31,7 +31,7 @@ from typing import Callable, NamedTuple, Optional
 
 from .cos_actions import READ_ACTIONS
 from .object_keys import key_problem
-from .prefix import PLACEHOLDER
+from .user_prefix import PLACEHOLDER
 
 SAMPLE_VALUE = "x"  # stands for any placeholder value when a template is checked as a key
 

@@ -9,17 +9,17 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from .config_file import load_config
-from .config_reader import ConfigError
+from .config_loading import load_config
+from .config_model import JWKS, Config
+from .config_section import ConfigError
 from .credential_cache import CredentialCache
 from .http import Cors
 from .issuer import Issuer, issuer_for
 from .key_owners import KeyOwners
 from .rate_limit import RateLimiter
 from .rotation import rotating_secrets
-from .settings import JWKS, Config
 from .sts_client import RetryPolicy, StsClient
-from .ticket_signer import TicketSigner
+from .ticket_signing_key import TicketSigner
 from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ MISSING_EXTRA = "Redis needs the redis extra (requirements-redis.txt): `make pac
 
 
 def redis_link(config: Config, env: Mapping[str, str], reserve: float) -> RedisLink:
-    """The Redis connection (not yet opened); config.py has validated the variables.
+    """The Redis connection (not yet opened); config_validation.py has validated the variables.
     Imports redis now, at cold start, so a package without it fails closed here."""
     settings = config.redis
     try:

@@ -7,7 +7,7 @@ tried as a session token (HS256 under STS_SESSION_SECRET, issuer and audience
 fixed here); only a token that is not one (another algorithm, another key,
 malformed) goes on to the app's verifier (tokens.py: its own algorithms, secret
 or key set, issuer). The session secret must differ from STS_JWT_SECRET
-(config_login.py), so a token signed for one verifier never passes the other.
+(config_validation_login.py), so a token signed for one verifier never passes the other.
 A session token that is ours but no longer good (expired, wrong audience) is
 refused as such, never handed to the other verifier.
 """
@@ -89,9 +89,6 @@ class EitherVerifier:
         self.sessions = sessions
         self.app = app
         self.settings = app.settings
-
-    def user_id(self, authorization: Optional[str], deadline: Optional[float] = None) -> str:
-        return self.identity(authorization, deadline)[0]
 
     def identity(
         self, authorization: Optional[str], deadline: Optional[float] = None

@@ -25,7 +25,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Optional
 
 from .credential_cache import required_life
-from .sts_client import IssuedCredentials
+from .issued_credentials import IssuedCredentials
 
 if TYPE_CHECKING:
     from .redis_link import RedisLink

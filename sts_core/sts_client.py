@@ -13,17 +13,19 @@ holds the prepared request, headers included).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
-import string
 import time
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from .signer import Credentials, TC3Signer, api_headers
+from .issued_credentials import IssuedCredentials
+from .tc3_signing import Credentials, TC3Signer, api_headers
+from .url_encoding import url_encode
+from .user_digest import user_digest
+from .utc_time import iso8601
 
 log = logging.getLogger("sts_core.sts")
 
@@ -106,23 +108,6 @@ def classify(code: str) -> str:
     return REFUSED
 
 
-class IssuedCredentials(NamedTuple):
-    tmp_secret_id: str
-    tmp_secret_key: str
-    session_token: str
-    start_time: int = 0
-    expired_time: int = 0
-    expiration: str = ""
-    request_id: str = ""
-    attempts: int = 1
-
-    def __repr__(self) -> str:  # the temporary key and token stay out of logs
-        return (
-            f"IssuedCredentials(tmp_secret_id={self.tmp_secret_id!r}, "
-            f"expired_time={self.expired_time}, request_id={self.request_id!r})"
-        )
-
-
 class RetryPolicy(NamedTuple):
     max_attempts: int = 3
     base_delay: float = 0.1
@@ -134,11 +119,6 @@ class RetryPolicy(NamedTuple):
 
 
 DEFAULT_RETRY = RetryPolicy()
-
-
-def user_digest(user_id: str) -> str:
-    """Short SHA-256 of a user ID: names STS sessions and stands for the user in logs."""
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
 
 
 _HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
@@ -159,19 +139,6 @@ def role_session_name(user_id: str) -> str:
     return "cos-sts-" + user_digest(user_id)
 
 
-# urllib.parse.quote(text, safe="") as one str.translate: the policy is ASCII JSON
-# (json.dumps escapes everything else), and this runs on every request.
-_UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
-_QUOTE_TABLE = {c: chr(c) if chr(c) in _UNRESERVED else f"%{c:02X}" for c in range(128)}
-
-
-def url_encode(text: str) -> str:
-    """Percent-encode every byte but ``A-Za-z0-9_.-~`` (what STS expects of Policy)."""
-    if text.isascii():
-        return text.translate(_QUOTE_TABLE)
-    return quote(text, safe="")
-
-
 def parse_endpoint(endpoint: str) -> tuple[str, str]:
     """Return (url, host header) for an STS base URL, rejecting anything odd."""
     parts = urlsplit(endpoint.strip())
@@ -186,10 +153,6 @@ def parse_endpoint(endpoint: str) -> tuple[str, str]:
     if parts.port and parts.port != {"http": 80, "https": 443}[parts.scheme]:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}/", host
-
-
-def _iso8601(timestamp: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 class StsClient:
@@ -445,9 +408,9 @@ class StsClient:
                 request_id,
             )
         expiration = body.get("Expiration")
-        if expiration != _iso8601(expired):
+        if expiration != iso8601(expired):
             # "may be null" for GetFederationToken; derive it so clients always get one.
-            expiration = _iso8601(expired)
+            expiration = iso8601(expired)
         # Never later than our clock when we asked, nor than STS's own notion of
         # issue time: a start in the future makes SDK signatures not-yet-valid.
         start = min(int(sent_at), expired - duration)

@@ -20,7 +20,7 @@ The key is the function's choice, inside the caller's root:
 ``<root><YYYY-MM-DD>/<32 hex>.<ext>`` (128 random bits, so it overwrites nothing and
 no one can guess another's), or, when the profile allows it for PUT and GET, a name
 the caller gives, held to the scope key rules. Tickets are signed with the
-function's own temporary key (ticket_signer.py); no STS call per ticket.
+function's own temporary key (ticket_signing_key.py); no STS call per ticket.
 
 Everything here is pure: the signing key, the time and the randomness come in.
 """
@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
-from urllib.parse import quote
 
-from .cos_signing import key_time, post_policy_signature, sign_request
+from .config_model import Profile, TicketSettings
+from .cos_request_signing import key_time, post_policy_signature, sign_request
 from .errors import BadRequest, Forbidden
+from .issued_credentials import IssuedCredentials
 from .object_keys import key_problem
 from .policy import PRIVATE_ACLS, Target
-from .settings import Profile, TicketSettings
-from .sts_client import IssuedCredentials
+from .url_encoding import url_encode
+from .utc_time import iso8601, utc_date
 
 TICKET_FIELDS = ("method", "extension", "contentType", "size", "name", "key")
 PRIVATE_ACL = PRIVATE_ACLS[0]
@@ -80,7 +80,7 @@ class Ticket(NamedTuple):
             "url": self.url,
             "key": self.key,
             "expiredTime": self.expired_time,
-            "expiration": _iso(self.expired_time),
+            "expiration": iso8601(self.expired_time),
         }
         if self.fields is not None:
             body["fields"] = self.fields
@@ -94,10 +94,6 @@ class Ticket(NamedTuple):
         if self.ticket_id is not None:
             body["ticketId"] = self.ticket_id
         return body
-
-
-def _iso(timestamp: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 # -- the request --------------------------------------------------------------------------
@@ -184,13 +180,6 @@ def allowed_settings(profile: Profile, ask: TicketRequest) -> TicketSettings:
     return settings
 
 
-def new_object_name() -> str:
-    """128 random bits: an uploaded key no one can guess and nothing already has."""
-    import secrets  # only for tickets: off the common cold path
-
-    return secrets.token_hex(16)
-
-
 def _type_of(settings: TicketSettings, ask: TicketRequest) -> tuple[str, str]:
     """(extension, content type): the caller names either (or a name ending in the
     extension); both must be the profile's."""
@@ -225,7 +214,7 @@ def _upload_key(
     if ask.key is not None:
         raise BadRequest("invalid_field", "ticket.key is for downloads; name an upload with name")
     if ask.name is None:
-        day = time.strftime("%Y-%m-%d", time.gmtime(issued))
+        day = utc_date(issued)
         return f"{target.root}{day}/{random_hex()}.{extension}"
     if ask.method != "put" or not settings.caller_names:
         # POST cannot forbid overwriting (unverified on forms): only random keys there.
@@ -272,7 +261,7 @@ def _post_form(
     conditions = form_conditions(signer, window, bucket, upload.key, (low, high),
                                  upload.content_type, upload.storage_class)  # fmt: skip
     conditions += [{name: value} for name, value in meta.items()]
-    policy = {"expiration": _iso(upload.expires), "conditions": conditions}
+    policy = {"expiration": iso8601(upload.expires), "conditions": conditions}
     text = json.dumps(policy, separators=(",", ":"))
     fields = {
         "key": upload.key,
@@ -381,5 +370,5 @@ def _presigned_url(
         signer.tmp_secret_id, signer.tmp_secret_key, window, method, "/" + key, params,
         {"host": host, **{name.lower(): value for name, value in headers.items()}},
     )  # fmt: skip
-    query = "".join(f"&{name}={quote(value, safe='-_.~')}" for name, value in params.items())
-    return f"{base}/{quote(key, safe='/-_.~')}?{signed.query}{query}"
+    query = "".join(f"&{name}={url_encode(value)}" for name, value in params.items())
+    return f"{base}/{url_encode(key, safe='/')}?{signed.query}{query}"

@@ -20,8 +20,9 @@ from typing import Any, Callable, Optional
 
 import jwt
 
+from .claim_types import is_identifier, is_number
+from .config_model import HMAC, AuthSettings
 from .errors import Forbidden, Unauthorized
-from .settings import HMAC, AuthSettings
 
 _BEARER_RE = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_=.-]+)$")
 _FAILURES: tuple[tuple[type[Exception], str, str], ...] = (
@@ -80,22 +81,18 @@ class TokenVerifier:
             "enforce_minimum_key_length": True,
         }
 
-    def user_id(self, authorization: Optional[str], deadline: Optional[float] = None) -> str:
-        """The configured user-ID claim of a valid token. `deadline` (monotonic)
-        bounds a key-set fetch."""
-        return self.identity(authorization, deadline)[0]
-
     def identity(
         self, authorization: Optional[str], deadline: Optional[float] = None
     ) -> tuple[str, dict[str, Any]]:
-        """The user ID and all claims of a valid token (claims may name roots)."""
+        """The user ID (the configured claim) and all claims of a valid token (claims
+        may name roots). `deadline` (monotonic) bounds a key-set fetch."""
         token = bearer_token(authorization, self.settings.max_token_bytes)
         claims = self.claims(token, deadline)
         claim = self.settings.user_id_claim
         value = claims.get(claim)
         if value is None:
             raise Unauthorized("invalid_token", f"the token has no {claim!r} claim")
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if not is_identifier(value):
             raise Forbidden("user_id_rejected", f"the {claim!r} claim is not a string")
         return str(value), claims
 
@@ -116,7 +113,7 @@ class TokenVerifier:
         max_age = self.settings.max_age
         if max_age is not None:
             issued_at = claims.get("iat")
-            if not isinstance(issued_at, (int, float)) or isinstance(issued_at, bool):
+            if not is_number(issued_at):
                 raise Unauthorized("invalid_token", "the token's iat claim is not a number")
             if issued_at < self._clock() - (max_age + self.settings.leeway):
                 raise Unauthorized("token_expired", "the token is older than allowed")

@@ -24,13 +24,14 @@ from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 from .access_log import log_event
-from .config_reader import ConfigError
-from .cos_events import BadRecord, ObjectEvent, is_cos_event, iso, parse_record
-from .prefix import check_user_id
+from .config_model import Config
+from .config_section import ConfigError
+from .cos_events import BadRecord, ObjectEvent, is_cos_event, parse_record
 from .roots import Owner, owner_of
 from .service import Service
-from .settings import Config
-from .sts_client import user_digest
+from .user_digest import user_digest
+from .user_prefix import check_user_id
+from .utc_time import iso8601
 
 TYPES = {"created": "object.created", "removed": "object.removed"}
 DEFAULT_TIME_LIMIT = 3.0
@@ -169,4 +170,4 @@ def webhook_payload(
     }
     if usage is not None:
         data["usage"] = usage
-    return {"type": TYPES[item.kind], "timestamp": iso(item.time), "data": data}
+    return {"type": TYPES[item.kind], "timestamp": iso8601(item.time), "data": data}

@@ -15,17 +15,19 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
-from urllib.parse import quote
 
-from sts_core.config import Config
+from sts_core.config_model import Config
 from sts_core.credential_request import CredentialRequest, parse_credential_request
 from sts_core.errors import ApiError
 from sts_core.grant import caller_target, plan_grant
+from sts_core.issued_credentials import IssuedCredentials
+from sts_core.object_keys import random_name
 from sts_core.policy import RootGrant
-from sts_core.sts_client import ASSUME_ROLE, IssuedCredentials, federation_name, role_session_name
-from sts_core.ticket_signer import kind_of, signer_policy
-from sts_core.tickets import new_object_name, plan_ticket
+from sts_core.sts_client import ASSUME_ROLE, federation_name, role_session_name
+from sts_core.ticket_signing_key import kind_of, signer_policy
+from sts_core.tickets import plan_ticket
 from sts_core.tokens import TokenVerifier
+from sts_core.url_encoding import url_encode
 from sts_tools.emulators.cos import cam
 from sts_tools.emulators.cos.actions import ACTION_OF, PER_KEY_ACTION, SOURCE_ACTION, Api
 from sts_tools.emulators.cos.request import LIST_RESOURCE_PREFIX, Bucket, resource_for
@@ -120,13 +122,13 @@ def explain_ticket(
     lines: list[str],
 ) -> tuple[str, int]:
     """A ticket request: the ticket the function would sign (with a stand-in key),
-    and the policy of the function's own signing key (ticket_signer.py)."""
+    and the policy of the function's own signing key (ticket_signing_key.py)."""
     wanted = ask.ticket
     if wanted is None:
         raise ValueError("not a ticket request")
     target = caller_target(config, ask.profile, user_id, claims or {})
     ticket = plan_ticket(ask.profile, target, wanted, DRY_SIGNER, config.cos_endpoint,
-                         time.time(), new_object_name)  # fmt: skip
+                         time.time(), random_name)  # fmt: skip
     lines += [
         f"profile:  {ask.profile.name}",
         f"ticket:   {ticket.method} {ticket.url.split('?', 1)[0]}",
@@ -194,7 +196,7 @@ def request_values(
         values["cos:content-length"] = "0"
     if Api(name).bucket_level and key:
         # The listing's prefix parameter, compared URL-encoded (docs/tencent/cam-policy.md §7).
-        values["cos:prefix"] = quote(key.lstrip("/"), safe="-_.~")
+        values["cos:prefix"] = url_encode(key.lstrip("/"))
     values.update(given)
     return values
 

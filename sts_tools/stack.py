@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from sts_core.keys import has_signing_credentials
+from sts_core.function_key import has_signing_credentials
 from sts_core.sts_client import DEFAULT_ENDPOINT
 from sts_tools.emulators.sts import StsEmulator, dev_key_env
 from sts_tools.support import config_view
@@ -60,7 +60,7 @@ class LocalStack:
     def service(self, extra_origins: Sequence[str] = ()) -> Service:
         """The function's service for this stack; raises ConfigError as a cold start would.
         `extra_origins` are allowed by CORS for this run only."""
-        from sts_core.config_file import load_config
+        from sts_core.config_loading import load_config
         from sts_core.service import service_for
 
         config = load_config(self.config_path, self.env)

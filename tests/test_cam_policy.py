@@ -13,12 +13,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS
 from sts_core.credential_request import CredentialRequest
 from sts_core.grant import plan_grant
 from sts_core.policy import PIN, render
-from sts_core.ticket_signer import signer_policy
+from sts_core.ticket_signing_key import signer_policy
 from sts_tools.commands import cam_policy
 from sts_tools.emulators.cos import cam
 from tests.support import BUCKET, REGION, ROOT, make_env, run_python, shipped_config

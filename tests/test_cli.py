@@ -15,10 +15,10 @@ import jwt
 import pytest
 
 import index
-from sts_core.config import parse_config
-from sts_core.ticket_signer import SESSION
+from sts_core.config_validation import parse_config
+from sts_core.ticket_signing_key import SESSION
 from sts_tools import stack as local
-from sts_tools.commands import cli
+from sts_tools.commands import cli, serve
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
 from tests.support import CONTRACT_ENV, ROOT, event, make_env, make_service, shipped_config
 from tests.support.tickets import ticket_key
@@ -276,12 +276,12 @@ def test_explain_with_an_ip_bound_profile(clean_env, capsys, tmp_path):
 def test_try_it_lines_follow_the_token_mode():
     hmac = parse_config(shipped_config(), make_env(STS_JWT_SECRET=DEV_JWT_SECRET))
     dev = local.LocalStack({"STS_JWT_SECRET": DEV_JWT_SECRET}, os.path.join(ROOT, "config.yml"))
-    lines = cli.try_it(hmac, "http://127.0.0.1:9000/sts", dev)
+    lines = serve.try_it(hmac, "http://127.0.0.1:9000/sts", dev)
     assert "-m sts_tools token alice" in lines[0]
     assert any("Authorization: Bearer eyJ" in line for line in lines)
 
     key_set = hmac.auth._replace(mode="jwks", jwks_url="https://idp.example.com/jwks.json")
-    lines = cli.try_it(hmac._replace(auth=key_set), "http://127.0.0.1:9000/sts", dev)
+    lines = serve.try_it(hmac._replace(auth=key_set), "http://127.0.0.1:9000/sts", dev)
     assert "identity provider" in lines[0]
     assert "https://idp.example.com/jwks.json" in lines[0]
     assert not any("sts_core token" in line for line in lines)  # a dev token would be refused

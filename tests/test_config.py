@@ -10,8 +10,9 @@ import pathlib
 
 import pytest
 
-from sts_core.config import ConfigError, parse_config
-from sts_core.config_file import load_config
+from sts_core.config_loading import load_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from tests.support import JWT_SECRET, ROOT, make_env, shipped_config
 
 
@@ -239,7 +240,7 @@ def test_minimal_config_gets_safe_defaults():
 
 
 def test_compiled_config_is_used_only_while_it_matches_the_yaml(tmp_path):
-    from sts_core.config_file import compile_config, compiled_path
+    from sts_core.config_loading import compile_config, compiled_path
 
     source = tmp_path / "config.yml"
     source.write_text((pathlib.Path(ROOT) / "config.yml").read_text(encoding="utf-8"))
@@ -259,7 +260,7 @@ def test_compiled_config_is_used_only_while_it_matches_the_yaml(tmp_path):
 
 
 def test_corrupt_compiled_copy_falls_back_to_yaml(tmp_path):
-    from sts_core.config_file import compiled_path
+    from sts_core.config_loading import compiled_path
 
     source = tmp_path / "config.yml"
     source.write_text((pathlib.Path(ROOT) / "config.yml").read_text(encoding="utf-8"))
@@ -270,7 +271,7 @@ def test_corrupt_compiled_copy_falls_back_to_yaml(tmp_path):
 
 
 def test_documents_json_cannot_represent_faithfully_are_not_compiled(tmp_path):
-    from sts_core.config_file import compile_config, compiled_path
+    from sts_core.config_loading import compile_config, compiled_path
 
     source = tmp_path / "config.yml"
     source.write_text("profiles:\n  1:\n    actions: [name/cos:GetObject]\n")

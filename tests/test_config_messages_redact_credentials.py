@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import index
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from tests.support import (
     context,
     event,

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 import index
-from sts_core.events import API_GATEWAY, FUNCTION_URL, parse_event
+from sts_core.scf_http_event import API_GATEWAY, FUNCTION_URL, parse_event
 from sts_tools import stack as local
 from sts_tools.commands import cli, serverless_cli
 from sts_tools.support import config_view

@@ -10,7 +10,7 @@ import shutil
 
 import yaml
 
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_tools.commands import cam_policy, cos_triggers, deploy
 from tests.support import ROOT, shipped_config
 

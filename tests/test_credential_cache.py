@@ -7,10 +7,10 @@ import json
 import pytest
 
 import index
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_core.credential_cache import CredentialCache
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.service import service_for
-from sts_core.sts_client import IssuedCredentials
 from tests.support import (
     Clock,
     body_of,

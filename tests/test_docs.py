@@ -16,8 +16,8 @@ from unittest import mock
 
 import yaml
 
-from sts_core import config_reader
-from sts_core.config import parse_config
+from sts_core import config_section
+from sts_core.config_validation import parse_config
 from tests.support import (
     CONTRACT_ENV,
     ROOT,
@@ -180,7 +180,7 @@ def keys_read() -> set[str]:
     """Every key the validator reads, over configs that reach every branch: the
     shipped one, the examples, listings on the bucket, a key set."""
     read: set[str] = set()
-    real = config_reader.Section.raw
+    real = config_section.Section.raw
 
     def recording(self, name, default=None):
         read.add(self.key(name))
@@ -197,7 +197,7 @@ def keys_read() -> set[str]:
     jwks = make_env(STS_JWKS_URL=issuer + "jwks.json", STS_JWT_ISSUER=issuer,
                     STS_JWT_AUDIENCE="app")  # fmt: skip
     jwks.pop("STS_JWT_SECRET", None)
-    with mock.patch.object(config_reader.Section, "raw", recording):
+    with mock.patch.object(config_section.Section, "raw", recording):
         redis = {"STS_REDIS_URL": "redis://127.0.0.1:6379/0", "STS_CACHE_KEY": "k" * 32}
         for document in documents:  # an example with a quota needs Redis to load
             parse_config(
@@ -205,7 +205,7 @@ def keys_read() -> set[str]:
             )
         try:
             parse_config(shipped_config(), jwks)
-        except config_reader.ConfigError as exc:  # cryptography may be absent: keys read anyway
+        except config_section.ConfigError as exc:  # cryptography may be absent: keys read anyway
             if "cryptography" not in str(exc):
                 raise
     names = {re.sub(r"^profiles\.[^.]+(?=\.|$)", "profiles.<name>", key) for key in read}

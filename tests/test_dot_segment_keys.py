@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.policy import PolicyViolation, dot_segment_deny, guard
 from sts_tools.commands import check_dot_segments as dots
 from sts_tools.commands import cli

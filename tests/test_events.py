@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from sts_core.errors import BadRequest, PayloadTooLarge
-from sts_core.events import API_GATEWAY, FUNCTION_URL, parse_event
+from sts_core.scf_http_event import API_GATEWAY, FUNCTION_URL, parse_event
 from tests.support import load_event
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from tests.support import (
     make_env,
     make_service,

@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from sts_core.events import API_GATEWAY, parse_event
+from sts_core.scf_http_event import API_GATEWAY, parse_event
 from sts_tools import stack as local
 from sts_tools.emulators import sts as emu
 from sts_tools.emulators.gateway import DevServer, to_event

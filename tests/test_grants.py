@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_tools.emulators.cos.server import CosEmulator
 from tests.support import (
     BUCKET,

@@ -16,10 +16,10 @@ import copy
 import pytest
 
 import index
-from sts_core import grant, ticket_signer
-from sts_core.config import parse_config
+from sts_core import grant, ticket_signing_key
+from sts_core.config_validation import parse_config
 from sts_core.policy import PIN, PolicyViolation
-from sts_core.ticket_signer import check_signer_policy, signer_policy
+from sts_core.ticket_signing_key import check_signer_policy, signer_policy
 from tests.support import body_of, context, event, make_env, make_service, token
 from tests.support.tickets import ask, send, ticket, ticket_document
 
@@ -126,7 +126,7 @@ def test_a_signing_key_without_its_acl_pin_is_never_asked_for(emulator, local_co
     document = ticket_document(local_cos.port)
     document["profiles"]["avatar"]["bind_ip"] = True
     service = make_service(make_env(emulator.endpoint), document)
-    monkeypatch.setattr(ticket_signer, "signer_policy", drop_acl_pin)
+    monkeypatch.setattr(ticket_signing_key, "signer_policy", drop_acl_pin)
     response = ask(service, {"method": "post", "extension": "jpg"})
     assert error_code(response, 500) == "misconfigured"
     assert emulator.calls == []

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import index
-from sts_core.config import ConfigError
+from sts_core.config_section import ConfigError
 from sts_core.service import Service
 from sts_tools.emulators import sts as emu
 from tests.support import (

@@ -11,11 +11,13 @@ import time
 import pytest
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.jwks import STALE_GRACE, JwksKeys, KeysUnavailable
 from sts_core.tokens import TokenVerifier
 from tests.support import body_of, context, event, make_env, make_service, shipped_config
 from tests.support.idp import AUDIENCE, FakeIdP, Key
+from tests.support.verifiers import user_id_of
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +317,9 @@ def test_verifier_checks_the_algorithm_before_the_key_set(idp, keys):
     config = parse_config(shipped_config(), env)
     verifier = TokenVerifier(config.auth, keyset(idp, clock), monotonic=clock)
     token = idp.token(keys["rsa"], alg="RS256")
-    assert verifier.user_id(f"Bearer {token}", clock() + 5) == "alice"
+    assert user_id_of(verifier, f"Bearer {token}", clock() + 5) == "alice"
     restricted = config.auth._replace(algorithms=("ES256",))
     with pytest.raises(Exception, match="algorithm"):
-        TokenVerifier(restricted, keyset(idp, clock), monotonic=clock).user_id(f"Bearer {token}")
+        user_id_of(
+            TokenVerifier(restricted, keyset(idp, clock), monotonic=clock), f"Bearer {token}"
+        )

@@ -14,7 +14,8 @@ import json
 import pytest
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from tests.support import body_of, context, event, make_service, shipped_config
 from tests.support.idp import FakeIdP, Key, key_set_env
 

@@ -262,7 +262,7 @@ def test_neither_appsecret_nor_session_key_reaches_a_log_or_a_body(service, wx, 
 COLD_START = """
 import json, sys
 from tests.support import make_env, shipped_config
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_core.service import service_for
 import index
 env = make_env()

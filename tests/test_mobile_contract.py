@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import index
-from sts_tools.support.events import (
+from sts_tools.support.trigger_events import (
     API_GATEWAY,
     FUNCTION_URL,
     api_gateway_event,

@@ -8,9 +8,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sts_core.prefix import check_user_id, render_root
+from sts_core.config_model import DEFAULT_USER_ID_PATTERN
 from sts_core.roots import owner_of
-from sts_core.settings import DEFAULT_USER_ID_PATTERN
+from sts_core.user_prefix import check_user_id, render_root
 
 PATTERN = re.compile(DEFAULT_USER_ID_PATTERN)
 TEMPLATES = ("users/{uid}/", "public/", "protected/", "protected/{uid}/",

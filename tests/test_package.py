@@ -77,7 +77,7 @@ def test_contents(built):
     assert "typing_extensions.py" in top  # PyJWT needs it below Python 3.11
     assert "cryptography" not in top  # HS256-only: the key-set extra is left out
     shipped = set(os.listdir(os.path.join(folder, "sts_core")))
-    assert {"signer.py", "sts_client.py", "policy.py", "tokens.py", "grant.py"} <= shipped
+    assert {"tc3_signing.py", "sts_client.py", "policy.py", "tokens.py", "grant.py"} <= shipped
     assert not any(name.startswith(("tests", "bench", "events", "sts_tools")) for name in top)
     assert "bin" not in top
     extensions = {

@@ -365,7 +365,7 @@ def test_the_package_leaves_the_playground_out(tmp_path):
     shipped = {
         os.path.relpath(os.path.join(d, f), tmp_path) for d, _, fs in os.walk(tmp_path) for f in fs
     }
-    assert "sts_core/config.py" in shipped
+    assert "sts_core/config_validation.py" in shipped
     assert not [
         name for name in shipped if "playground" in name or "static" in name or name.endswith(".js")
     ]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sts_core.config_model import Profile
 from sts_core.errors import Forbidden
 from sts_core.policy import (
     PolicyViolation,
@@ -19,11 +20,15 @@ from sts_core.policy import (
     check_scope,
     guard,
     render,
-    resources_of,
 )
-from sts_core.prefix import check_user_id
-from sts_core.settings import Profile
-from tests.support.containment import BUCKET, escapes_root, target_for
+from sts_core.user_prefix import check_user_id
+from tests.support.containment import (
+    BUCKET,
+    escapes_root,
+    resources_of,
+    root_resource,
+    target_for,
+)
 from tests.support.examples import examples
 
 DEFAULT_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
@@ -130,7 +135,7 @@ def test_profile_policy_grants_root_star_with_conditions_only_on_uploads():
     target = target_for("alice")
     policy = build_policy(UPLOAD, target)
     guard(policy, target)
-    assert set(resources_of(policy)) == {target.root_resource + "*"}
+    assert set(resources_of(policy)) == {root_resource(target) + "*"}
     put = statement_for(policy, "name/cos:PutObject")
     assert "name/cos:PostObject" in put["action"]
     pins = {
@@ -159,7 +164,7 @@ def test_download_policy_has_no_upload_conditions():
         {
             "effect": "allow",
             "action": ["name/cos:GetObject", "name/cos:HeadObject"],
-            "resource": [target_for("alice").root_resource + "*"],
+            "resource": [root_resource(target_for("alice")) + "*"],
         }
     ]
 
@@ -185,7 +190,7 @@ def ok_policy(target, **statement):
     base = {
         "effect": "allow",
         "action": ["name/cos:GetObject"],
-        "resource": [target.root_resource + "*"],
+        "resource": [root_resource(target) + "*"],
     }
     base.update(statement)
     return {"version": "2.0", "statement": [base]}

@@ -1,4 +1,4 @@
-"""User IDs and root rendering (sts_core/prefix.py), under attack and under
+"""User IDs and root rendering (sts_core/user_prefix.py), under attack and under
 hypothesis, against the independent containment oracle (tests/support/containment.py)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sts_core.errors import Forbidden
-from sts_core.prefix import check_user_id, render_root
-from tests.support.containment import escapes_root, target_for
+from sts_core.user_prefix import check_user_id, render_root
+from tests.support.containment import escapes_root, root_resource, target_for
 from tests.support.examples import examples
 
 DEFAULT_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
@@ -102,7 +102,7 @@ def test_any_accepted_id_renders_a_root_that_prefixes_no_other(user_id):
     root = render_root("users/{uid}/", user_id)
     assert root.count("/") == 2
     assert root.endswith("/")
-    assert not escapes_root(target_for(user_id).root_resource + "*", target_for(user_id))
+    assert not escapes_root(root_resource(target_for(user_id)) + "*", target_for(user_id))
 
 
 @given(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))

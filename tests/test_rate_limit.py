@@ -11,7 +11,9 @@ import random
 import pytest
 
 import index
-from sts_core.config import Bucket, ConfigError, RateLimitSettings, parse_config
+from sts_core.config_model import Bucket, RateLimitSettings
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.rate_limit import (
     SCRIPT_SHA,
     Decision,
@@ -20,7 +22,7 @@ from sts_core.rate_limit import (
     RedisBuckets,
 )
 from sts_core.redis_link import RedisLink
-from sts_core.sts_client import user_digest
+from sts_core.user_digest import user_digest
 from sts_tools.support.redis_server import free_port
 from tests.support import Clock, body_of, context, event, make_env, shipped_config, token
 from tests.support.redis import (

@@ -11,10 +11,12 @@ import time
 import pytest
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.redis_link import RedisLink, SharedError
 from sts_core.shared_cache import SharedCache
-from sts_core.sts_client import IssuedCredentials, user_digest
+from sts_core.user_digest import user_digest
 from sts_tools.emulators import sts as emu
 from sts_tools.support.redis_server import RedisServer, free_port
 from tests.support import (

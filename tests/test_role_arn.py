@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import index
-from sts_core.config import role_arn_problem
+from sts_core.config_validation import role_arn_problem
 from sts_tools.commands import cli, deploy
 from tests.support import ROOT, body_of, context, event, make_env, token
 

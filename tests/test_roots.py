@@ -18,7 +18,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.roots import TemplateError, check_template
 from tests.support import make_env, shipped_config
 from tests.support.examples import examples

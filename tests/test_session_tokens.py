@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.session_tokens import AUDIENCE, ISSUER, SessionTokens
 from sts_tools.emulators.wechat import WxEmulator, make_code
 from tests.support import JWT_SECRET, body_of, context, event, make_env, shipped_config, token

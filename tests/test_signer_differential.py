@@ -22,8 +22,8 @@ from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from sts_core.signer import Credentials, TC3Signer
 from sts_core.sts_client import StsClient
+from sts_core.tc3_signing import Credentials, TC3Signer
 from tests.support.examples import examples
 
 KEY_CHARS = string.ascii_letters + string.digits

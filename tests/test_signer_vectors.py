@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sts_core.signer import Credentials, TC3Signer, sha256_hex, utc_date
 from sts_core.sts_client import StsClient
+from sts_core.tc3_signing import Credentials, TC3Signer, sha256_hex
+from sts_core.utc_time import utc_date
 
 SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
 SECRET_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"

@@ -13,7 +13,6 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sts_core.signer import Credentials
 from sts_core.sts_client import (
     RetryPolicy,
     StsClient,
@@ -23,6 +22,7 @@ from sts_core.sts_client import (
     parse_endpoint,
     role_session_name,
 )
+from sts_core.tc3_signing import Credentials
 
 URL = "https://sts.tencentcloudapi.com/"
 NOW = 1700000000

@@ -1,4 +1,4 @@
-"""The function's own COS signer (sts_core/cos_signing.py), which signs tickets.
+"""The function's own COS signer (sts_core/cos_request_signing.py), which signs tickets.
 
 Oracles, each independent of the code under test: the published vectors of
 docs/tencent/cos-signing.md §7 (values copied from the page, recomputed nowhere
@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qcloud_cos import CosConfig, CosS3Client
 
-from sts_core.cos_signing import (
+from sts_core.cos_request_signing import (
     http_string,
     post_policy_signature,
     sign_key,
     sign_request,
-    url_encode,
 )
+from sts_core.url_encoding import url_encode
 from tests.support.examples import examples
 
 DOC_ID, DOC_KEY = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q", "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz"

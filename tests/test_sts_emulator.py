@@ -14,8 +14,8 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from sts_core.signer import Credentials
 from sts_core.sts_client import RetryPolicy, StsClient, StsError
+from sts_core.tc3_signing import Credentials
 from sts_tools.emulators import sts as emu
 
 PERMANENT = Credentials(emu.DEV_SECRET_ID, emu.DEV_SECRET_KEY)

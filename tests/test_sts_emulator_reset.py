@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from sts_core.signer import Credentials
 from sts_core.sts_client import RetryPolicy, StsClient, StsError
+from sts_core.tc3_signing import Credentials
 from sts_tools.emulators import sts as emu
 
 PERMANENT = Credentials(emu.DEV_SECRET_ID, emu.DEV_SECRET_KEY)

@@ -3,7 +3,7 @@ PUT Object - Copy, an unsigned `x-cos-copy-source` added to a PUT ticket's reque
 it into a copy: COS's signature covers only the headers it lists (docs/tencent/cos-signing.md
 §1). Whether real COS accepts an unsigned x-cos-copy-source is unverified; the local COS
 reads the signature as documented and accepts it. So the key that signs upload tickets
-never holds GetObject (download tickets have a key of their own, ticket_signer.py): the
+never holds GetObject (download tickets have a key of their own, ticket_signing_key.py): the
 copy's source check fails for every object, the caller's own included."""
 
 from __future__ import annotations

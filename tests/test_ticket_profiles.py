@@ -12,8 +12,8 @@ import copy
 import pytest
 
 import index
-from sts_core.config import parse_config
-from sts_core.config_reader import ConfigError
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from tests.support import body_of, context, event, make_env, make_service, shipped_config, token
 from tests.support.tickets import cos_error, send, ticket_document
 

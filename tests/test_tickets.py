@@ -1,4 +1,4 @@
-"""Upload and download tickets (sts_core/tickets.py, ticket_signer.py), as a user
+"""Upload and download tickets (sts_core/tickets.py, ticket_signing_key.py), as a user
 meets them: a ticket from the public handler, then the one request it is for sent
 over HTTP to the local COS, which checks the signature, the form policy and the
 signing key's CAM policy. Then the refusals, the pure planner's edges, and the
@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index
-from sts_core.config import parse_config
-from sts_core.config_reader import ConfigError
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.errors import BadRequest, Forbidden
+from sts_core.issued_credentials import IssuedCredentials
 from sts_core.policy import PolicyViolation, RootGrant, Target
-from sts_core.sts_client import IssuedCredentials
-from sts_core.ticket_signer import TicketSigner, check_signer_policy, signer_policy
+from sts_core.ticket_signing_key import TicketSigner, check_signer_policy, signer_policy
 from sts_core.tickets import TicketRequest, parse_ticket, plan_ticket
 from sts_tools.emulators.cos.server import CosEmulator
 from tests.support import BUCKET, REGION, Clock, body_of, context, event, make_env, token

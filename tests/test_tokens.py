@@ -9,10 +9,11 @@ import time
 
 import pytest
 
-from sts_core.config import AuthSettings
+from sts_core.config_model import AuthSettings
 from sts_core.errors import ApiError, Forbidden, Unauthorized
 from sts_core.tokens import TokenVerifier
 from tests.support import JWT_SECRET, token
+from tests.support.verifiers import user_id_of
 
 
 def verifier(secret=JWT_SECRET, **overrides):
@@ -37,7 +38,7 @@ def b64(data) -> str:
 def refusal(authorization, check=None, status=401):
     check = check or verifier()
     with pytest.raises(ApiError) as caught:
-        check.user_id(authorization)
+        user_id_of(check, authorization)
     error = caught.value
     assert error.status == status
     for part in (authorization or "").split():
@@ -49,14 +50,14 @@ def refusal(authorization, check=None, status=401):
 
 
 def test_valid_token_yields_the_user_id():
-    assert verifier().user_id(f"Bearer {token('alice')}") == "alice"
-    assert verifier().user_id(f"bearer   {token('bob')}") == "bob"  # scheme is case-insensitive
+    assert user_id_of(verifier(), f"Bearer {token('alice')}") == "alice"
+    assert user_id_of(verifier(), f"bearer   {token('bob')}") == "bob"  # scheme is case-insensitive
 
 
 def test_missing_token_gets_a_bare_challenge():
     for header in (None, "", "   "):
         with pytest.raises(Unauthorized) as caught:
-            verifier().user_id(header)
+            user_id_of(verifier(), header)
         assert caught.value.code == "missing_token"
         assert caught.value.headers["WWW-Authenticate"] == 'Bearer realm="cos-sts"'
 
@@ -79,13 +80,13 @@ def test_algorithms_come_from_config_not_the_token():
     assert refusal(f"Bearer {hs512}", verifier(secret=long_secret)) == "invalid_token"
     # ...and accepted when configured.
     check = verifier(algorithms=("HS512",), secret=long_secret)
-    assert check.user_id(f"Bearer {hs512}") == "alice"
+    assert user_id_of(check, f"Bearer {hs512}") == "alice"
 
 
 def test_expiry_with_leeway():
     assert refusal(f"Bearer {token(exp=int(time.time()) - 60)}") == "token_expired"
     assert (
-        verifier().user_id(f"Bearer {token(exp=int(time.time()) - 10)}") == "alice"
+        user_id_of(verifier(), f"Bearer {token(exp=int(time.time()) - 10)}") == "alice"
     )  # inside 30 s leeway
     assert (
         refusal(f"Bearer {token(exp=int(time.time()) - 10)}", verifier(leeway=0)) == "token_expired"
@@ -99,14 +100,16 @@ def test_missing_exp_is_refused():
 def test_not_yet_valid():
     assert refusal(f"Bearer {token(nbf=int(time.time()) + 120)}") == "token_not_yet_valid"
     assert refusal(f"Bearer {token(iat=int(time.time()) + 120)}") == "token_not_yet_valid"
-    assert verifier().user_id(f"Bearer {token(nbf=int(time.time()) + 10)}") == "alice"  # leeway
+    assert user_id_of(verifier(), f"Bearer {token(nbf=int(time.time()) + 10)}") == "alice"  # leeway
 
 
 def test_issuer_and_audience_when_configured():
     check = verifier(issuer="https://login.example.com", audience="photo-app")
     good = token(iss="https://login.example.com", aud="photo-app")
-    assert check.user_id(f"Bearer {good}") == "alice"
-    assert check.user_id(f"Bearer {token(iss='https://login.example.com', aud=['x', 'photo-app'])}")
+    assert user_id_of(check, f"Bearer {good}") == "alice"
+    assert user_id_of(
+        check, f"Bearer {token(iss='https://login.example.com', aud=['x', 'photo-app'])}"
+    )
     bad_iss = token(iss="https://evil.example.com", aud="photo-app")
     assert refusal(f"Bearer {bad_iss}", check) == "invalid_issuer"
     bad_aud = token(iss="https://login.example.com", aud="other-app")
@@ -116,7 +119,7 @@ def test_issuer_and_audience_when_configured():
 
 
 def test_audience_in_token_is_ignored_when_not_configured():
-    assert verifier().user_id(f"Bearer {token(aud='anything')}") == "alice"
+    assert user_id_of(verifier(), f"Bearer {token(aud='anything')}") == "alice"
 
 
 def test_tampered_payload_is_refused():
@@ -134,7 +137,7 @@ def test_wrong_key_is_refused():
 def test_oversized_token_is_refused_before_parsing():
     huge = token(padding="x" * 9000)
     assert refusal(f"Bearer {huge}") == "invalid_token"
-    assert verifier(max_token_bytes=65536).user_id(f"Bearer {huge}") == "alice"
+    assert user_id_of(verifier(max_token_bytes=65536), f"Bearer {huge}") == "alice"
 
 
 @pytest.mark.parametrize(
@@ -160,17 +163,17 @@ def test_garbage_is_refused(header):
 
 def test_user_id_claim_is_configurable_and_type_checked():
     check = verifier(user_id_claim="uid")
-    assert check.user_id(f"Bearer {token(uid='u-42')}") == "u-42"
-    assert check.user_id(f"Bearer {token(uid=42)}") == "42"
+    assert user_id_of(check, f"Bearer {token(uid='u-42')}") == "u-42"
+    assert user_id_of(check, f"Bearer {token(uid=42)}") == "42"
     assert refusal(f"Bearer {token()}", check) == "invalid_token"  # no uid claim
     assert refusal(f"Bearer {token(uid=['a'])}", check, status=403) == "user_id_rejected"
     assert refusal(f"Bearer {token(uid=True)}", check, status=403) == "user_id_rejected"
     with pytest.raises(Forbidden):
-        check.user_id(f"Bearer {token(uid={'id': 1})}")
+        user_id_of(check, f"Bearer {token(uid={'id': 1})}")
 
 
 def test_max_age_bounds_old_tokens():
     check = verifier(max_age=600)
-    assert check.user_id(f"Bearer {token(iat=int(time.time()) - 60)}") == "alice"
+    assert user_id_of(check, f"Bearer {token(iat=int(time.time()) - 60)}") == "alice"
     assert refusal(f"Bearer {token(iat=int(time.time()) - 3600)}", check) == "token_expired"
     assert refusal(f"Bearer {token(iat=None)}", check) == "invalid_token"

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from sts_core.cos_events import is_cos_event, parse_record
 from sts_core.handler import handle
-from sts_tools.support.events import api_gateway_event, cos_event, cos_record, function_url_event
+from sts_tools.support.trigger_events import (
+    api_gateway_event,
+    cos_event,
+    cos_record,
+    function_url_event,
+)
 from tests.support import BUCKET, REGION, body_of, context, make_env, make_service, token
 from tests.support.redis import document_with, far, instance, log_lines, redis_env
 

@@ -269,8 +269,8 @@ def test_a_client_cannot_drop_or_change_the_tickets_signed_field(stack):
 
 
 def test_the_usage_command_shows_and_resets(redis_server, redis_db):
-    from sts_tools.support.events import cos_event as event_of
-    from sts_tools.support.events import cos_record as record_of
+    from sts_tools.support.trigger_events import cos_event as event_of
+    from sts_tools.support.trigger_events import cos_record as record_of
     from tests.support import make_env, run_python
     from tests.support.redis import CACHE_KEY
 
@@ -278,7 +278,7 @@ def test_the_usage_command_shows_and_resets(redis_server, redis_db):
            "STS_CACHE_KEY": CACHE_KEY, "COS_BUCKET": BUCKET, "COS_REGION": REGION}  # fmt: skip
     import os
 
-    from sts_core.config_file import load_config
+    from sts_core.config_loading import load_config
     from sts_core.service import service_for
     from tests.support import ROOT
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from sts_core.config import parse_config
-from sts_core.config_reader import ConfigError
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import parse_config
 from sts_core.webhook import message_id, secret_bytes, signed_request
 from tests.support import make_env, shipped_config
 

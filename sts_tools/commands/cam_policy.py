@@ -26,23 +26,23 @@ Unknown values (the account's UIN, role names) are printed as ``<placeholders>``
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from sts_core.config import ROLE_ARN_RE, ConfigError, role_arn_problem
+from sts_core.cam_resources import Location
+from sts_core.config_model import Config, Profile
+from sts_core.config_section import ConfigError
+from sts_core.config_validation import ROLE_ARN_RE, role_arn_problem
 from sts_core.cos_actions import CREATE_ACTIONS, LENGTH_ACTIONS, LISTING_ACTIONS
 from sts_core.policy import PIN, PRIVATE_ACLS, prefix_condition_value
-from sts_core.settings import Config, Profile
+from sts_tools.commands.command_line import fail
 
 VERSION = "2.0"
 # What creating a COS trigger changes: the bucket's notification configuration.
 NOTIFICATION_ACTIONS = ("name/cos:GetBucketNotification", "name/cos:PutBucketNotification")
-
-
-def fixed_part(template: str) -> str:
-    """The literal start of a root template: what every rendered root begins with."""
-    return template.split("{", 1)[0]
 
 
 class _Reach:
@@ -91,36 +91,32 @@ def cos_statements(config: Config) -> list[dict[str, Any]]:
     every issued policy carries: per resource, the actions some profile grants there."""
     reach: dict[str, _Reach] = {}
     ci: dict[str, set[str]] = {}
-    listings: dict[tuple[str, str], dict[str, list[str]]] = {}
+    listings: dict[Location, dict[str, list[str]]] = {}
     for profile in config.profiles.values():
-        bucket = profile.bucket or config.bucket
-        region = profile.region or config.region
-        appid = bucket.rsplit("-", 1)[1]
+        where = config.location(profile)
         for grant in profile.grants:
-            fixed = fixed_part(grant.root)
-            resource = f"qcs::cos:{region}:uid/{appid}:{bucket}/{fixed}*"
+            fixed = grant.fixed_part
+            resource = where.resource(fixed + "*")
             reach.setdefault(resource, _Reach()).add(profile, grant.actions)
             if config.listing_on_bucket:
-                listed = listings.setdefault((bucket, region), {})
+                listed = listings.setdefault(where, {})
                 value = prefix_condition_value(fixed + "*")  # compared URL-encoded
                 for action in set(grant.actions) & set(LISTING_ACTIONS):
                     prefixes = listed.setdefault(action, [])
                     if value not in prefixes:
                         prefixes.append(value)
         if profile.ci_actions:
-            fixed = fixed_part(profile.grants[0].root)
-            resource = f"qcs::ci:{region}:uid/{appid}:bucket/{bucket}/{fixed}*"
+            resource = where.ci_resource(profile.grants[0].fixed_part + "*")
             ci.setdefault(resource, set()).update(profile.ci_actions)
     statements = [s for resource, r in reach.items() for s in r.statements(resource)]
     statements += [{"effect": "allow", "action": sorted(names), "resource": [resource]}
                    for resource, names in ci.items()]  # fmt: skip
-    for (bucket, region), listed in listings.items():
-        appid = bucket.rsplit("-", 1)[1]
+    for where, listed in listings.items():
         for action in sorted(listed):  # only the listings a profile grants, where it lists
             statements.append({
                 "effect": "allow",
                 "action": [action],
-                "resource": [f"qcs::cos:{region}:uid/{appid}:{bucket}/"],
+                "resource": [where.resource("")],
                 "condition": {"string_like": {"cos:prefix": listed[action]}},
             })  # fmt: skip
     return statements
@@ -171,11 +167,9 @@ def documents(config: Config, env: Mapping[str, str]) -> dict[str, dict[str, Any
 def deployer_statement(config: Config) -> dict[str, Any]:
     """The deployer's rights for the COS triggers (each is the bucket's notification
     configuration; which rights Tencent checks is unverified: docs/tencent/cos-events.md §5)."""
-    buckets = {(config.bucket, config.region)} | {
-        (p.bucket, p.region) for p in config.profiles.values() if p.bucket and p.region
-    }
-    resources = sorted(f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/"
-                       for bucket, region in buckets)  # fmt: skip
+    locations = {Location(config.bucket, config.region)}
+    locations |= {config.location(profile) for profile in config.profiles.values()}
+    resources = sorted(location.resource("") for location in locations)
     return {
         "version": VERSION,
         "statement": [
@@ -194,3 +188,38 @@ def render(docs: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]) -> str
             "the vending role's trust policy (its condition key is not documented here)"
         )
     return "\n".join(lines).rstrip() + "\n"
+
+
+SUMMARY = "the CAM policies to paste (make cam-policy)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", help="also read .env.<stage>")
+    parser.add_argument("--json", action="store_true", help="one JSON object: name -> document")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the CAM policies and trust policies to paste when creating the roles (or
+    the sub-account) the function signs STS calls with: least privilege, derived from
+    config.yml and the deployment's environment (.env included)."""
+    from sts_core.config_loading import load_config
+    from sts_core.config_section import ConfigError
+    from sts_tools.commands.serverless_cli import dotenv_environment
+    from sts_tools.support import config_view
+
+    env = dotenv_environment(config_view.PROJECT_ROOT, os.environ, args.stage)
+    if not env.get("STS_JWT_SECRET") and not env.get("STS_JWKS_URL"):
+        # The policies do not depend on how tokens are checked: any valid secret will do.
+        env["STS_JWT_SECRET"] = "cam-policy-placeholder-secret-not-used-for-anything"
+    try:
+        config = load_config(config_view.config_path(env), env)
+    except ConfigError as exc:
+        where = exc.key in ("bucket", "region", "COS_BUCKET", "COS_REGION")
+        hint = " (set COS_BUCKET and COS_REGION, e.g. in .env)" if where else ""
+        return fail(f"configuration: {exc}{hint}")
+    docs = documents(config, env)
+    if args.json:
+        print(json.dumps(docs, indent=2))
+    else:
+        print(render(docs, env), end="")
+    return 0

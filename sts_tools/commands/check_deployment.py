@@ -24,18 +24,21 @@ What the profile should allow comes from config.yml (``--config``, default
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import json
+import logging
 import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
+from sts_core.utc_time import iso8601
 from sts_tools.commands.check_dot_segments import check_dot_segments
+from sts_tools.commands.command_line import fail
 from sts_tools.commands.cos_probe import CosOutcome, CosProbe, cos_client
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -248,7 +251,7 @@ class Checker:
         401 without a token, never handled as an event."""
         import json
 
-        from sts_tools.support.events import cos_event, cos_record
+        from sts_tools.support.trigger_events import cos_event, cos_record
 
         fake = cos_event(cos_record("cos:ObjectCreated:Put", "examplebucket-1250000000",
                                     "ap-guangzhou", "users/cos-sts-check/x"))  # fmt: skip
@@ -474,7 +477,7 @@ def shape_problems(data: Mapping[str, Any], now: float) -> list[str]:
             problems.append("expiredTime has passed")
         if start >= expired:
             problems.append("startTime is not before expiredTime")
-        iso = datetime.fromtimestamp(expired, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        iso = iso8601(expired)
         if data.get("expiration") != iso:
             problems.append(f"expiration {data.get('expiration')!r} is not {iso}")
     for field in ("requestId", "bucket", "region", "prefix", "profile"):
@@ -510,3 +513,64 @@ def render(url: str, rows: Sequence[Row]) -> str:
 
 def as_json(rows: Sequence[Row]) -> str:
     return json.dumps([asdict(r) for r in rows], indent=2)
+
+
+SUMMARY = "check what a deployed endpoint grants"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="the endpoint, e.g. https://<id>.<region>.tencentscf.com/sts")
+    parser.add_argument("--token", required=True, help="a valid token for a test user")
+    parser.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="an origin your config lists; must get a CORS grant (repeatable)",
+    )
+    parser.add_argument(
+        "--bad-origin",
+        default="https://cos-sts-check.invalid",
+        help="an origin that must get no CORS grant",
+    )
+    parser.add_argument(
+        "--profile", help="profile to test (default: one that may write, read and delete)"
+    )
+    parser.add_argument("--config", help="the config.yml you deployed (default: this project's)")
+    parser.add_argument("--other-key", help="another user's object key to try reading")
+    parser.add_argument(
+        "--cos-endpoint", help="send COS requests here instead, e.g. http://127.0.0.1:9001"
+    )
+    parser.add_argument("--skip-cos", action="store_true", help="only the HTTP checks")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check a deployed endpoint as an attacker and a user would: 401s, CORS, the
+    keys' shape, then (cos-python-sdk-v5) the keys against the bucket: the probe
+    object inside the prefix, and COS's own 403 outside it. Exit 1 on any failure."""
+    from sts_tools.support.config_view import config_path
+
+    if not 0 < args.timeout <= 300:  # also NaN: requests would raise a traceback
+        return fail(f"--timeout must be seconds above 0 and at most 300, not {args.timeout}")
+    # The SDK logs every refused request at ERROR; here refusals are expected results.
+    logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
+    config = args.config or config_path(os.environ)
+    try:
+        expectation = read_expectation(config, args.profile)
+    except CheckError as exc:
+        return fail(str(exc))
+    checker = Checker(
+        args.url,
+        args.token,
+        origins=args.origin,
+        bad_origin=args.bad_origin,
+        expectation=expectation,
+        cos_endpoint=args.cos_endpoint,
+        other_key=args.other_key,
+        timeout=args.timeout,
+        skip_cos=args.skip_cos,
+    )
+    rows = checker.run()
+    print(as_json(rows) if args.json else render(args.url, rows))
+    return 1 if any(r.status == "FAIL" for r in rows) else 0

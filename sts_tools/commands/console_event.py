@@ -9,14 +9,19 @@ a freshly minted, short-lived token signed with the *deployed* secret
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import sys
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from sts_tools.commands.command_line import fail
 from sts_tools.support import config_view
 from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
-from sts_tools.support.events import API_GATEWAY, credential_request
+from sts_tools.support.trigger_events import API_GATEWAY, credential_request
 
 DEFAULT_TTL = 900  # long enough to paste and press Test, short enough to leak little
 
@@ -112,3 +117,52 @@ def console_event(
         "(users/<uid>/ by default); the function's log shows one JSON line per request",
     ]
     return event, notes
+
+
+SUMMARY = "a test event for the SCF console, with a fresh token"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", default="alice", help="the token's user ID (default alice)")
+    parser.add_argument("--profile", help="the profile to ask for (default: the config's)")
+    parser.add_argument("--ttl", type=int, default=900, help="token lifetime, s (default 900)")
+    parser.add_argument("--token", help="use this token (e.g. from your identity provider)")
+    parser.add_argument(
+        "--function-url", action="store_true", help="a Function URL event instead of API Gateway"
+    )
+    parser.add_argument("--origin", help="add an Origin header (to see the CORS headers)")
+    parser.add_argument("--stage", help="also read .env.<stage>")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="allow the public development secret (for a local run, never a deployment)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print a trigger event for the SCF console's test box: a POST to the configured
+    path carrying a freshly minted, short-lived token signed with STS_JWT_SECRET (the
+    deployed secret), or the token given with --token."""
+    from sts_tools.commands.serverless_cli import dotenv_environment
+    from sts_tools.support.trigger_events import API_GATEWAY, FUNCTION_URL
+
+    # The deployed secret where make deploy and make cam-policy find it: .env too.
+    env = dotenv_environment(config_view.PROJECT_ROOT, os.environ, args.stage)
+
+    try:
+        event, notes = console_event(
+            env,
+            user=args.user,
+            profile=args.profile,
+            ttl=args.ttl,
+            kind=FUNCTION_URL if args.function_url else API_GATEWAY,
+            token=args.token,
+            allow_local=args.local,
+            origin=args.origin,
+        )
+    except ConsoleEventError as exc:
+        return fail(str(exc))
+    print(json.dumps(event, indent=2, ensure_ascii=False))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0

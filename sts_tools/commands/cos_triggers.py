@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sts_core.settings import Config
+from sts_core.config_model import Config, fixed_part_of
 from sts_core.uploads import declared_roots
-from sts_tools.commands.cam_policy import fixed_part
 
 EVENT_TYPES = ("cos:ObjectCreated:*", "cos:ObjectRemove:*")
 MAX_COS_TRIGGERS = 10  # per function
@@ -20,7 +19,7 @@ MAX_COS_TRIGGERS = 10  # per function
 def prefixes(config: Config) -> list[str]:
     """The fewest prefixes covering every declared root (``protected/`` covers
     ``protected/{uid}/``; a root starting with a placeholder needs the whole bucket)."""
-    fixed = sorted({fixed_part(root) for root in declared_roots(config)}, key=len)
+    fixed = sorted({fixed_part_of(root) for root in declared_roots(config)}, key=len)
     kept: list[str] = []
     for prefix in fixed:
         if not any(prefix.startswith(other) for other in kept):

@@ -12,6 +12,7 @@ must equal STS_JWT_ISSUER exactly, or every request would be a 503).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -95,7 +96,7 @@ def _check_stage(result: Preflight, view: CliView) -> None:
 
 
 def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -> None:
-    from sts_core.config import REGION_RE
+    from sts_core.config_validation import REGION_RE
 
     region = view.inputs.get("region")
     if region is None:
@@ -115,7 +116,7 @@ def _check_region(result: Preflight, view: CliView, cos_region: Optional[str]) -
 
 
 def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str, Any]) -> None:
-    from sts_core.config import BUCKET_RE, REGION_RE
+    from sts_core.config_validation import BUCKET_RE, REGION_RE
 
     bucket = config_view.effective(config, fn_env, "bucket")
     if not bucket:
@@ -134,7 +135,7 @@ def _check_cos(result: Preflight, fn_env: Mapping[str, str], config: Mapping[str
 
 
 def _check_keys(result: Preflight, view: CliView, fn_env: Mapping[str, str]) -> str:
-    from sts_core.config import role_arn_problem
+    from sts_core.config_validation import role_arn_problem
     from sts_tools.emulators.sts import DEV_ROLE_SECRET_ID, DEV_SECRET_ID
 
     role = view.inputs.get("role")
@@ -203,11 +204,13 @@ def _check_key_source(result: Preflight, url: Any, issuer: Any, read: Callable[[
     """The key set's URL, or the issuer it is discovered from."""
     from urllib.parse import urlsplit
 
+    from sts_core.url_rules import is_loopback
+
     if url:
         parts = urlsplit(str(url))
         if parts.scheme != "https" or not parts.hostname:
             result.refuse("STS_JWKS_URL", f"{url!r} is not an https URL")
-        elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        elif is_loopback(parts.hostname):
             result.refuse("STS_JWKS_URL", f"{url!r} is a local address")
     elif issuer and urlsplit(str(issuer)).scheme != "https":
         result.refuse("STS_JWT_ISSUER", f"{issuer!r}: discovery needs an https issuer")
@@ -222,7 +225,7 @@ def _check_auth(
     read: Callable[[str], Any] = read_discovery,
 ) -> str:
 
-    from sts_core.config import HS_ALGORITHMS
+    from sts_core.jwt_algorithms import HS_ALGORITHMS
 
     auth = config_view.section(config, "auth")
     result.key_set = config_view.uses_key_set(config, fn_env)
@@ -302,7 +305,8 @@ def preflight(
     """Everything `make deploy` checks before building anything. Reads files and,
     with discovery, `read`s the issuer's OpenID configuration; never runs a command
     (``check_cli`` only looks the ``scf`` CLI up on PATH)."""
-    from sts_core.config import ConfigError, parse_config
+    from sts_core.config_section import ConfigError
+    from sts_core.config_validation import parse_config
 
     root = root or PROJECT_ROOT
     stage = stage or env.get("STAGE") or None  # else serverless.yml's own
@@ -400,3 +404,23 @@ def run_deploy(env: Mapping[str, str], stage: Optional[str], dry_run: bool, out:
         if completed.returncode != 0:
             return completed.returncode
     return 0
+
+
+SUMMARY = "preflight, make package, scf deploy (make deploy)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stage", help="the stage to deploy (default: $STAGE, else serverless.yml's dev)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check and print the commands; run nothing"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check what the deployment needs (fails naming the variable), build the package
+    (make package, JWKS=1 when tokens come from a key set), then run
+    `scf deploy --stage STAGE --noValidation`. --dry-run stops after printing the
+    commands."""
+    return run_deploy(os.environ, args.stage, args.dry_run)

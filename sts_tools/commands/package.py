@@ -268,7 +268,7 @@ def compile_bytecode(folder: str, with_redis: bool = False) -> list[str]:
 
 
 def copy_sources(folder: str) -> None:
-    from sts_core.config_file import compile_config
+    from sts_core.config_loading import compile_config
 
     shutil.copy2(os.path.join(ROOT, "index.py"), folder)
     shutil.copy2(os.path.join(ROOT, "config.yml"), folder)
@@ -302,6 +302,9 @@ def build(out: str, with_jwks: bool = False, with_redis: bool = False) -> tuple[
     compile_bytecode(folder, with_redis)
     write_zip(folder, archive)
     return folder, archive
+
+
+SUMMARY = "build build/scf and build/cos-sts-scf.zip (make package)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,35 +1,20 @@
-"""``revoke`` (stop a user, log them out everywhere, undo) and ``wx-code`` (a code for
-the local jscode2session stand-in): the operator's side of sts_core/revocation.py
-and the developer's side of sign-in with WeChat. Registered on cli.py's parser."""
+"""``revoke``: stop a user, log them out everywhere, or undo it (the operator's side of
+sts_core/revocation.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from sts_core.cam_resources import Location
+from sts_tools.commands.command_line import fail
 from sts_tools.support import config_view
 
 PRINCIPAL_ANYONE = "qcs::cam::anyone:anyone"  # UNVERIFIED: docs/tencent/wechat-login.md §4
-
-
-def _fail(message: str, status: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return status
-
-
-def cmd_wx_code(args: argparse.Namespace) -> int:
-    """Print a one-time code the local jscode2session stand-in (make run) accepts for
-    OPENID, as wx.login would give a mini program; --errcode N makes the stand-in
-    answer with that WeChat errcode instead (40029, 45011, 40226, -1...)."""
-    from sts_tools.emulators.wechat import make_code
-
-    print(make_code(args.openid, args.unionid, args.errcode))
-    return 0
 
 
 def deny_statement(document: Mapping[str, Any], env: Mapping[str, str], user_id: str) -> dict:
@@ -37,14 +22,13 @@ def deny_statement(document: Mapping[str, Any], env: Mapping[str, str], user_id:
     issued before the revocation (they live at most their duration)."""
     bucket = str(config_view.effective(document, env, "bucket") or "<bucket-APPID>")
     region = str(config_view.effective(document, env, "region") or "<region>")
-    appid = bucket.rsplit("-", 1)[-1]
     template = str(config_view.section(document, "prefix").get("template") or "users/{uid}/")
     root = template.replace("{uid}", user_id)
     return {
         "effect": "deny",
         "principal": {"qcs": [PRINCIPAL_ANYONE]},
         "action": ["name/cos:*"],
-        "resource": [f"qcs::cos:{region}:uid/{appid}:{bucket}/{root}*"],
+        "resource": [Location(bucket, region).resource(root + "*")],
     }
 
 
@@ -60,7 +44,19 @@ def _cut_off(args: argparse.Namespace, now: int) -> tuple[int, str]:
     return REVOKED, "revoked: every request and sign-in is refused"
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
+SUMMARY = "stop a user now (Redis) or print the config change"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("user_id")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--logout", action="store_true", help="refuse tokens issued before now")
+    how.add_argument("--before", type=int, metavar="UNIX_TIME", help="refuse tokens issued before")
+    how.add_argument("--undo", action="store_true", help="un-revoke (older tokens stay refused)")
+    how.add_argument("--forget", action="store_true", help="remove the user's entry altogether")
+
+
+def run(args: argparse.Namespace) -> int:
     """Stop USER_ID getting keys or tickets: written to Redis (STS_REDIS_URL,
     STS_CACHE_KEY as the function has them), in force on every instance within
     revocation.refresh seconds (30 by default); without Redis, prints the config change
@@ -75,12 +71,12 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     url = env.get("STS_REDIS_URL")
     if url and len((env.get("STS_CACHE_KEY") or "").encode("utf-8")) < 32:
         # The entry is named with an HMAC under this key: another key names nobody.
-        return _fail("set STS_CACHE_KEY to the function's own (it names users in Redis)")
+        return fail("set STS_CACHE_KEY to the function's own (it names users in Redis)")
     if url:
         problem = _write(url, env.get("STS_CACHE_KEY") or "", document, args.user_id,
                          None if args.forget else when)  # fmt: skip
         if problem:
-            return _fail(problem)
+            return fail(problem)
         refresh = config_view.section(document, "revocation").get("refresh") or 30
         done = "entry removed" if args.forget else meaning
         print(f"{args.user_id}: {done} (Redis; in force within {refresh} s)")
@@ -127,25 +123,3 @@ def _write(url: str, secret: str, document: Mapping[str, Any], user_id: str,
     finally:
         link.close()
     return None
-
-
-def add_commands(commands: Any) -> None:
-    """Register the commands on cli.py's sub-parsers."""
-
-    def command(name: str, run: Any, summary: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=summary, description=run.__doc__)
-        sub.set_defaults(run=run)
-        return sub
-
-    wx = command("wx-code", cmd_wx_code, "a one-time code for the local WeChat sign-in stand-in")
-    wx.add_argument("openid")
-    wx.add_argument("--unionid", help="also send this unionid")
-    wx.add_argument("--errcode", type=int, help="answer with this WeChat errcode instead")
-
-    revoke = command("revoke", cmd_revoke, "stop a user now (Redis) or print the config change")
-    revoke.add_argument("user_id")
-    how = revoke.add_mutually_exclusive_group()
-    how.add_argument("--logout", action="store_true", help="refuse tokens issued before now")
-    how.add_argument("--before", type=int, metavar="UNIX_TIME", help="refuse tokens issued before")
-    how.add_argument("--undo", action="store_true", help="un-revoke (older tokens stay refused)")
-    how.add_argument("--forget", action="store_true", help="remove the user's entry altogether")

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from sts_tools.support.events import api_gateway_event
 from sts_tools.support.loopback import LoopbackServer
+from sts_tools.support.trigger_events import api_gateway_event
 
 Handler = Callable[[Any, Any], Any]
 MAX_EVENT_BODY = 6 * 1024 * 1024  # SCF's synchronous event limit

@@ -45,7 +45,7 @@ from sts_tools.support.dev_token import DEV_JWT_SECRET, mint_token
 from sts_tools.support.loopback import LoopbackServer
 
 if TYPE_CHECKING:
-    from sts_core.config import Config
+    from sts_core.config_model import Config
     from sts_tools.emulators.cos.server import CosEmulator
     from sts_tools.emulators.keyring import Keyring
 
@@ -166,7 +166,7 @@ class Playground:
 
     def dev_tokens(self) -> Optional[str]:
         """None when the page may mint tokens, else why not."""
-        from sts_core.settings import HMAC
+        from sts_core.config_model import HMAC
 
         if self.config is not None and self.config.auth.mode != HMAC:
             return "tokens come from an identity provider's key set: paste one of its tokens"

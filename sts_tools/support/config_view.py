@@ -1,6 +1,6 @@
 """The config file read leniently, for tooling that must look before validating.
 
-The function itself validates strictly (sts_core.config); the tooling sometimes
+The function itself validates strictly (sts_core.config_validation); the tooling sometimes
 needs a value while the environment is still incomplete (the deploy preflight,
 check-deployment's expectations, the local stack's defaults). This is the one
 place that reads the file that way, and `effective` applies the product's own

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import yaml
 
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_core.service import Service, service_for
 from sts_tools.emulators import sts as emu
 from sts_tools.support.dev_token import mint_token

@@ -8,13 +8,23 @@ import posixpath
 import unicodedata
 
 from sts_core.policy import Target
-from sts_core.prefix import render_root
+from sts_core.user_prefix import render_root
 
 BUCKET = "examplebucket-1250000000"
 
 
 def target_for(user_id, template="users/{uid}/"):
     return Target("ap-guangzhou", "1250000000", BUCKET, render_root(template, user_id), user_id)
+
+
+def root_resource(target: Target) -> str:
+    """The caller's root as a CAM resource."""
+    return target.resource(target.root)
+
+
+def resources_of(policy) -> list[str]:
+    """Every resource a policy's statements name."""
+    return [r for statement in policy.get("statement", ()) for r in statement.get("resource", ())]
 
 
 def escapes_root(resource: str, target: Target) -> bool:

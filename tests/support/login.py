@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_core.service import Service, service_for
 from sts_tools.emulators.wechat import DEV_QQ_APPID, DEV_QQ_SECRET, DEV_WX_APPID, DEV_WX_SECRET
 from tests.support import event, make_env, shipped_config

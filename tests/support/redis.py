@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import yaml
 
-from sts_core.config import parse_config
+from sts_core.config_validation import parse_config
 from sts_core.service import Service, service_for
 from tests.support import ROOT, make_env, run_python, shipped_config
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sts_core.config import ConfigError, parse_config
+from sts_core.config_validation import ConfigError, parse_config
 from tests.support import make_env
 
 

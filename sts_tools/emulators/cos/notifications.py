@@ -5,7 +5,7 @@ serves.
 The server calls one line per operation, after the object is stored or removed:
 ``self.notify.created("Put", request, key, stored)`` or
 ``self.notify.removed("Delete", request, key)``. The event (the shape of
-`sts_tools.support.events.cos_record`) is queued and delivered on a background
+`sts_tools.support.trigger_events.cos_record`) is queued and delivered on a background
 thread, so the COS answer never waits for it; a delivery that raises is retried
 (SCF retries an asynchronous invocation twice by default) and then dropped, as SCF
 drops an event when its retries and retention run out.
@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 
-from sts_tools.support.events import cos_event, cos_record
+from sts_tools.support.trigger_events import cos_event, cos_record
 
 RETRY_DELAYS = (0.5, 2.0)  # two retries, as SCF's default (its delays are longer)
 AK_SOURCES = ("header", "query", "form")

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
-from sts_core.signer import TC3Signer, utc_date
+from sts_core.tc3_signing import TC3Signer
+from sts_core.utc_time import utc_date
 from sts_tools.emulators.sts.backend import Call, EmulatorKey, StsBackend
 
 SIGNATURE_WINDOW = 300

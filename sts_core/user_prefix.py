@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from .claim_types import is_identifier
 from .errors import Forbidden
 
 HARD_MAX_LENGTH = 128
@@ -61,7 +62,7 @@ def claim_value(claims: Mapping[str, Any], name: str, pattern: re.Pattern, max_l
     value = claims.get(name)
     if value is None:
         raise Forbidden("claim_rejected", f"the token has no {name!r} claim, which the root needs")
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if not is_identifier(value):
         raise Forbidden("claim_rejected", f"{what} is not a string")
     return check_user_id(str(value), pattern, max_length, what)
 

@@ -1,5 +1,5 @@
 """The `login` and `revocation` sections (sign-in for mini programs, refused users),
-validated with the environment they need. Part of config.py's validation."""
+validated with the environment they need. Part of config_validation.py's work."""
 
 from __future__ import annotations
 
@@ -7,37 +7,32 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .config_reader import ConfigError, Section
-from .prefix import check_user_id
-from .rotation import previous_name, rotating_secrets
-from .settings import (
+from .config_model import (
     LOGIN_PROVIDERS,
     QQ,
     WECHAT,
     Bucket,
     LoginSettings,
     RevocationSettings,
+    defaults,
 )
+from .config_section import ConfigError, Section
+from .rotation import previous_name, rotating_secrets
+from .url_rules import https_or_loopback
+from .user_prefix import check_user_id
 
 MIN_SESSION_SECRET_BYTES = 32  # HS256 (RFC 7518 §3.2)
 # The variables holding each platform's AppID and AppSecret.
 APP_CREDENTIALS = {WECHAT: ("STS_WX_APPID", "STS_WX_SECRET"), QQ: ("STS_QQ_APPID", "STS_QQ_SECRET")}
 SESSION_SECRET = "STS_SESSION_SECRET"  # noqa: S105 - a variable name
 APPID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def _endpoint(section: Section, name: str, env: Mapping[str, str], default: str) -> str:
     from urllib.parse import urlsplit
 
     value = section.overridden(name, env) or default
-    parts = urlsplit(value)
-    local = parts.hostname in LOOPBACK_HOSTS
-    if (
-        not parts.hostname
-        or parts.query
-        or (parts.scheme != "https" and not (parts.scheme == "http" and local))
-    ):
+    if urlsplit(value).query or not https_or_loopback(value):
         raise ConfigError(section.key(name), "must be an https URL (http only for loopback)")
     return value
 
@@ -52,7 +47,7 @@ def _bucket(section: Section, default: Bucket) -> Bucket:
 
 
 def login_settings(section: Section, env: Mapping[str, str], template: str) -> LoginSettings:
-    d = LoginSettings()
+    d = defaults(LoginSettings)
     providers = section.strings("providers")
     for index, provider in enumerate(providers):
         if provider not in LOGIN_PROVIDERS:
@@ -108,7 +103,7 @@ def _check_login_env(
 def revocation_settings(
     section: Section, pattern: re.Pattern, max_length: int
 ) -> RevocationSettings:
-    d = RevocationSettings()
+    d = defaults(RevocationSettings)
     users = section.strings("users")
     for index, user in enumerate(users):
         _user(user, f"{section.key('users')}[{index}]", pattern, max_length)

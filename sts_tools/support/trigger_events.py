@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
+from sts_core.cam_resources import appid_of
+
 API_GATEWAY = "apigw"
 FUNCTION_URL = "function-url"
 Body = Union[bytes, str, Mapping[str, Any], list]
@@ -127,7 +129,8 @@ def cos_record(
     §1): the key URL-encoded under /<appid>/<short name>/, the region as its short code."""
     from urllib.parse import quote
 
-    short, appid = bucket.rsplit("-", 1)
+    appid = appid_of(bucket)
+    short = bucket[: -len(appid) - 1]
     meta: dict[str, str] = {"x-cos-request-id": request_id}
     if content_type:
         meta["Content-Type"] = content_type

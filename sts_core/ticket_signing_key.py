@@ -32,12 +32,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .config import SIGNER_MARGIN as MARGIN
-from .config import TICKET_ACTIONS
-from .cos_actions import CREATE_ACTIONS
+from .config_model import SIGNER_MARGIN as MARGIN
+from .config_model import Config
+from .cos_actions import CREATE_ACTIONS, TICKET_ACTIONS
+from .issued_credentials import IssuedCredentials
 from .policy import PIN, PRIVATE_ACLS, PolicyViolation, render
-from .settings import Config
-from .sts_client import IssuedCredentials
 
 if TYPE_CHECKING:
     from .issuer import Issuer
@@ -57,10 +56,6 @@ def kind_of(method: str) -> str:
     return "download" if method in KINDS["download"] else "upload"
 
 
-def _resource(bucket: str, region: str, key: str) -> str:
-    return f"qcs::cos:{region}:uid/{bucket.rsplit('-', 1)[1]}:{bucket}/{key}"
-
-
 def signer_policy(
     config: Config, address: Optional[str] = None, kind: str = "upload"
 ) -> dict[str, Any]:
@@ -73,10 +68,7 @@ def signer_policy(
         methods = [m for m in KINDS[kind] if profile.tickets and m in profile.tickets.methods]
         if not methods:
             continue
-        bucket = profile.bucket or config.bucket
-        region = profile.region or config.region
-        fixed = profile.grants[0].root.split("{", 1)[0]
-        resource = [_resource(bucket, region, fixed + "*")]
+        resource = [config.location(profile).resource(profile.grants[0].fixed_part + "*")]
         actions = [TICKET_ACTIONS[m] for m in methods]
         creates = [a for a in actions if a in CREATE_ACTIONS]
         if creates:
@@ -99,9 +91,7 @@ def check_signer_policy(policy: Mapping[str, Any], config: Config) -> None:
     allowed: set[str] = set()
     for profile in config.profiles.values():
         if profile.tickets is not None:
-            fixed = profile.grants[0].root.split("{", 1)[0]
-            bucket = profile.bucket or config.bucket
-            allowed.add(_resource(bucket, profile.region or config.region, fixed))
+            allowed.add(config.location(profile).resource(profile.grants[0].fixed_part))
     statements = policy.get("statement")
     if not isinstance(statements, list) or not statements:
         raise PolicyViolation("the signing key's policy has no statements")

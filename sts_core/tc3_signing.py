@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Optional
+
+from .utc_time import utc_date
 
 ALGORITHM = "TC3-HMAC-SHA256"
 TERMINATOR = "tc3_request"
@@ -38,11 +39,6 @@ def sha256_hex(data: bytes) -> str:
 
 def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
-
-
-def utc_date(timestamp: int) -> str:
-    """The credential-scope date: the *UTC* calendar date of the timestamp."""
-    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
 
 
 class TC3Signer:

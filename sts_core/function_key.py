@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .errors import Misconfigured
-from .signer import Credentials
 from .sts_client import ASSUME_ROLE, GET_FEDERATION_TOKEN
+from .tc3_signing import Credentials
 
 
 def signing_credentials(action: str, env: Mapping[str, str]) -> Credentials:

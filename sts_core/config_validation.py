@@ -12,23 +12,11 @@ from collections.abc import Mapping
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from .config_login import login_settings, revocation_settings
-from .config_reader import ConfigError, Section
-from .cos_actions import (
-    CI_ACTION_RE,
-    CREATE_ACTIONS,
-    LENGTH_ACTIONS,
-    action_problem,
-)
-from .keys import action_for
-from .roots import TemplateError, check_areas, check_template, collect_areas
-from .rotation import rotating_secrets
-from .settings import (
+from .config_model import (
     DEFAULT_USER_ID_PATTERN,
     HMAC,
     JWKS,
-    KEY_SET_ALGORITHMS,
-    KEY_TYPES,
+    SIGNER_MARGIN,
     AuthSettings,
     Bucket,
     Config,
@@ -39,16 +27,26 @@ from .settings import (
     RedisSettings,
     StsSettings,
     TicketSettings,
-    default_of,
+    defaults,
 )
+from .config_section import ConfigError, Section
+from .config_validation_login import login_settings, revocation_settings
+from .cos_actions import (
+    CI_ACTION_RE,
+    CREATE_ACTIONS,
+    LENGTH_ACTIONS,
+    TICKET_ACTIONS,
+    action_problem,
+)
+from .function_key import action_for
+from .jwt_algorithms import ASYMMETRIC_ALGORITHMS, HS_ALGORITHMS, KEY_SET_ALGORITHMS
+from .roots import TemplateError, check_areas, check_template, collect_areas
+from .rotation import rotating_secrets
 from .sts_client import MAX_DURATION, parse_endpoint
+from .url_rules import https_or_loopback
 
-__all__ = [  # the names callers use from here, wherever they are defined
-    "HMAC", "JWKS", "AuthSettings", "Bucket", "Config", "ConfigError", "Profile",
-    "RateLimitSettings", "parse_config",
-]  # fmt: skip
-
-DEFAULTS: dict = Config._field_defaults  # the top-level defaults: written once, in the model
+DEFAULTS = defaults(Config)  # the top-level defaults: written once, in the model
+PROFILE = defaults(Profile)
 
 BUCKET_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-(\d{5,12})$")
 REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
@@ -68,21 +66,11 @@ ROLE_ARN_RE = re.compile(
 # limits' keys carry their own Redis Cluster hash tag) and no spaces.
 KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_./-]{0,64}$")
 MIN_CACHE_KEY_BYTES = 32
-# RFC 7518 §3.2: an HMAC key at least as long as the hash output.
-HS_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
-# With a JWKS, only public-key algorithms (settings.KEY_TYPES): an HMAC "verified"
-# with a public key is the classic algorithm-confusion forgery.
-ASYMMETRIC_ALGORITHMS = tuple(KEY_TYPES)
 # COS storage classes (docs/tencent/cam-policy.md §2); uploads default to STANDARD.
 STORAGE_CLASSES = (
     "STANDARD", "MAZ_STANDARD", "STANDARD_IA", "MAZ_STANDARD_IA", "INTELLIGENT_TIERING",
     "MAZ_INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
 )  # fmt: skip
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-SIGNER_MARGIN = 60  # seconds the signing key must outlive the longest ticket it signs
-TICKET_ACTIONS = {
-    "post": "name/cos:PostObject", "put": "name/cos:PutObject", "get": "name/cos:GetObject",
-}  # fmt: skip
 EXTENSION_RE = re.compile(r"^[a-z0-9]{1,16}$")
 
 
@@ -157,7 +145,7 @@ def _profile(
         )
     content_types, storage_classes = _upload_pins(section, actions)
     max_duration = section.optional_integer("max_duration", *duration_bounds)
-    bind_ip = section.boolean("bind_ip", False)
+    bind_ip = section.boolean("bind_ip", PROFILE.bind_ip)
     bucket = section.string("bucket")
     if bucket is not None and not BUCKET_RE.match(bucket):
         raise ConfigError(section.key("bucket"), f"{bucket!r} is not a COS bucket (name-APPID)")
@@ -169,7 +157,7 @@ def _profile(
             section.key("region" if region is None else "bucket"),
             "a profile names its bucket and region together (or neither)",
         )
-    fresh_folder = section.boolean("fresh_folder", False)
+    fresh_folder = section.boolean("fresh_folder", PROFILE.fresh_folder)
     if fresh_folder and not grants[0].per_user:
         raise ConfigError(
             section.key("fresh_folder"), "needs the first grant to be on the user's root ({uid})"
@@ -184,15 +172,26 @@ def _profile(
         raise ConfigError(section.key("ci_actions"), "needs the first grant on the user's root")
     tickets = _tickets(section.section("tickets"), grants, max_length, content_types)
     # Tickets only: the function never hands this profile's keys out (a keys request is 403).
-    tickets_only = section.boolean("tickets_only", False)
+    tickets_only = section.boolean("tickets_only", PROFILE.tickets_only)
     if tickets_only and tickets is None:
         raise ConfigError(section.key("tickets_only"), "a ticket-only profile needs tickets")
     section.done()
     return Profile(
-        name, actions, max_length, content_types, max_duration, bind_ip, grants, bucket,
-        region, fresh_folder, tuple(dict.fromkeys(ci_actions)), storage_classes, tickets,
-        tickets_only,
-    )  # fmt: skip
+        name=name,
+        actions=actions,
+        max_content_length=max_length,
+        content_types=content_types,
+        max_duration=max_duration,
+        bind_ip=bind_ip,
+        grants=grants,
+        bucket=bucket,
+        region=region,
+        fresh_folder=fresh_folder,
+        ci_actions=tuple(dict.fromkeys(ci_actions)),
+        storage_classes=storage_classes,
+        tickets=tickets,
+        tickets_only=tickets_only,
+    )
 
 
 def _tickets(
@@ -204,7 +203,7 @@ def _tickets(
     """`profiles.<p>.tickets`: which tickets the profile hands out (sts_core/tickets.py)."""
     if not section.data:
         return None
-    d = TicketSettings(methods=())
+    d = defaults(TicketSettings)
     methods = section.strings("methods")
     if not methods:
         raise ConfigError(section.key("methods"), "must list post, put and/or get")
@@ -218,7 +217,7 @@ def _tickets(
                 f"{section.key('methods')}[{index}]",
                 f"{method} tickets need {action} granted on the user's root (the first grant)",
             )
-    if not first.root.split("{", 1)[0]:
+    if not first.fixed_part:
         # The function's signing key covers <fixed part>*: never the whole bucket.
         raise ConfigError(section.key("methods"), "tickets need a root with a fixed first segment")
     types = section.raw("types", {})
@@ -272,7 +271,7 @@ def _upload_pins(
     )  # fmt: skip
     if content_types and not set(actions) & set(CREATE_ACTIONS):
         raise ConfigError(section.key("content_types"), "no action in this profile uploads")
-    storage_classes = section.strings("storage_classes", ("STANDARD",))
+    storage_classes = section.strings("storage_classes", PROFILE.storage_classes)
     unknown = [c for c in storage_classes if c not in STORAGE_CLASSES]
     if not storage_classes or unknown:
         where = section.key("storage_classes")
@@ -284,22 +283,22 @@ def _upload_pins(
 
 def _prefix_settings(section: Section) -> tuple[str, re.Pattern, int]:
     template = _template(
-        section.string("template", DEFAULTS["prefix_template"]), section.key("template")
+        section.string("template", DEFAULTS.prefix_template), section.key("template")
     )
     pattern_text = section.string("user_id_pattern", DEFAULT_USER_ID_PATTERN)
     try:
         pattern = re.compile(pattern_text or "")
     except re.error as exc:
         raise ConfigError(section.key("user_id_pattern"), f"is not a valid regex ({exc})") from None
-    max_uid = section.integer("max_user_id_length", DEFAULTS["max_user_id_length"], 1, 128)
+    max_uid = section.integer("max_user_id_length", DEFAULTS.max_user_id_length, 1, 128)
     section.done()
     return template, pattern, max_uid
 
 
 def _durations(section: Section, sts_max: int) -> tuple[int, int, int]:
-    minimum = section.integer("min", DEFAULTS["min_duration"], 1, sts_max)
-    default = section.integer("default", DEFAULTS["default_duration"], 1, sts_max)
-    maximum = section.integer("max", DEFAULTS["max_duration"], 1, sts_max)
+    minimum = section.integer("min", DEFAULTS.min_duration, 1, sts_max)
+    default = section.integer("default", DEFAULTS.default_duration, 1, sts_max)
+    maximum = section.integer("max", DEFAULTS.max_duration, 1, sts_max)
     section.done()
     if not minimum <= default <= maximum:
         raise ConfigError("duration", "needs min <= default <= max")
@@ -346,7 +345,8 @@ def _shared_roots(top: Section) -> tuple[str, ...]:
     return roots
 
 
-def _origins(section: Section) -> tuple[str, ...]:
+def _cors_settings(section: Section) -> dict[str, Any]:
+    """`cors`: the browser origins allowed, and how long a preflight is cached."""
     origins = section.strings("allowed_origins")
     for index, origin in enumerate(origins):
         if origin != "*" and not ORIGIN_RE.match(origin):
@@ -354,25 +354,50 @@ def _origins(section: Section) -> tuple[str, ...]:
                 f"{section.key('allowed_origins')}[{index}]",
                 f"{origin!r} must be '*' or scheme://host[:port] without a path",
             )
-    return origins
+    max_age = section.integer("max_age", DEFAULTS.cors_max_age, 0, 86400)
+    section.done()
+    return {"cors_origins": origins, "cors_max_age": max_age}
 
 
-def parse_config(document: Any, env: Mapping[str, str]) -> Config:
-    """Validate a parsed YAML document together with the environment."""
-    top = Section(document, "")
+def _cache_settings(section: Section) -> dict[str, Any]:
+    """`cache`: reuse of issued keys within an instance (and across, with Redis)."""
+    settings = {
+        "cache_enabled": section.boolean("enabled", DEFAULTS.cache_enabled),
+        "cache_max_entries": section.integer("max_entries", DEFAULTS.cache_max_entries, 1, 100000),
+        # Never under 5 minutes: client SDKs refresh 60 s before expiry.
+        "cache_min_remaining": section.optional_integer("min_remaining", 300, 129600),
+        "cache_shared": section.boolean("shared", DEFAULTS.cache_shared),
+    }
+    section.done()
+    return settings
+
+
+def _bucket_and_region(top: Section, env: Mapping[str, str]) -> tuple[str, str]:
+    """The top-level `bucket` and `region` (or COS_BUCKET, COS_REGION)."""
     bucket = top.overridden("bucket", env)
     if not bucket:
         raise ConfigError("bucket", "must be set (here or with COS_BUCKET)")
-    bucket_match = BUCKET_RE.match(bucket)
-    if not bucket_match:
+    if not BUCKET_RE.match(bucket):
         raise ConfigError("bucket", f"{bucket!r} is not a COS bucket name (name-APPID)")
     region = top.overridden("region", env)
     if not region or not REGION_RE.match(region):
         raise ConfigError("region", "must be a COS region such as ap-guangzhou (or COS_REGION)")
-    path = top.string("path", DEFAULTS["path"]) or ""
+    return bucket, region
+
+
+def _path(top: Section) -> str:
+    path = top.string("path", DEFAULTS.path) or ""
     if path != "*" and not re.match(r"^/[A-Za-z0-9._~/-]*$", path):
         raise ConfigError("path", "must start with '/' (or be '*' to accept any path)")
+    return path
 
+
+def parse_config(document: Any, env: Mapping[str, str]) -> Config:
+    """Validate a parsed YAML document together with the environment: one reader per
+    section, in the order a later one needs an earlier one's result."""
+    top = Section(document, "")
+    bucket, region = _bucket_and_region(top, env)
+    path = _path(top)
     sts = _sts_settings(top.section("sts"), env)
     template, pattern, max_uid = _prefix_settings(top.section("prefix"))
     minimum, default, maximum = _durations(top.section("duration"), MAX_DURATION[sts.action])
@@ -382,29 +407,20 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     if default_profile not in profiles:
         raise ConfigError("default_profile", f"names no profile ({default_profile!r})")
     auth = _auth_settings(top.section("auth"), env)
-    cors = top.section("cors")
-    origins = _origins(cors)
-    cors_max_age = cors.integer("max_age", DEFAULTS["cors_max_age"], 0, 86400)
-    cors.done()
+    cors = _cors_settings(top.section("cors"))
     max_body, max_scopes, max_policy = _limits(top.section("limits"))
-    raw_user_id = _one_flag(top, "logging", "raw_user_id", DEFAULTS["log_raw_user_id"])
-    cache = top.section("cache")
-    cache_enabled = cache.boolean("enabled", DEFAULTS["cache_enabled"])
-    cache_max = cache.integer("max_entries", DEFAULTS["cache_max_entries"], 1, 100000)
-    # Never under 5 minutes: client SDKs refresh 60 s before expiry.
-    cache_min_remaining = cache.optional_integer("min_remaining", 300, 129600)
-    cache_shared = cache.boolean("shared", DEFAULTS["cache_shared"])
-    cache.done()
+    raw_user_id = _one_flag(top, "logging", "raw_user_id", DEFAULTS.log_raw_user_id)
+    cache = _cache_settings(top.section("cache"))
     redis = _redis_settings(top.section("redis"), env)
     rate_limit = _rate_limit_settings(top.section("rate_limit"))
-    listing_on_bucket = _one_flag(top, "listing", "bucket_resource", DEFAULTS["listing_on_bucket"])
+    listing_on_bucket = _one_flag(top, "listing", "bucket_resource", DEFAULTS.listing_on_bucket)
     deny_dot_segments = _one_flag(
-        top, "object_keys", "deny_dot_segments", DEFAULTS["deny_dot_segments"]
+        top, "object_keys", "deny_dot_segments", DEFAULTS.deny_dot_segments
     )
     cos_endpoint, signer_duration = _ticket_settings(top.section("tickets"), maximum)
     _check_ticket_ttls(profiles, signer_duration)
     trust_address = _one_flag(
-        top, "function_url", "trust_remote_addr", DEFAULTS["trust_function_url_address"]
+        top, "function_url", "trust_remote_addr", DEFAULTS.trust_function_url_address
     )
     login = login_settings(top.section("login"), env, template)
     revocation = revocation_settings(top.section("revocation"), pattern, max_uid)
@@ -414,7 +430,6 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
     return Config(
         bucket=bucket,
         region=region,
-        appid=bucket_match.group(1),
         path=path,
         prefix_template=template,
         user_id_pattern=pattern,
@@ -425,17 +440,13 @@ def parse_config(document: Any, env: Mapping[str, str]) -> Config:
         min_duration=minimum,
         max_duration=maximum,
         auth=auth,
-        cors_origins=origins,
-        cors_max_age=cors_max_age,
+        **cors,
         max_body_bytes=max_body,
         max_scope_entries=max_scopes,
         max_policy_chars=max_policy,
         sts=sts,
         log_raw_user_id=raw_user_id,
-        cache_enabled=cache_enabled,
-        cache_max_entries=cache_max,
-        cache_min_remaining=cache_min_remaining,
-        cache_shared=cache_shared,
+        **cache,
         redis=redis,
         rate_limit=rate_limit,
         shared_roots=shared_roots,
@@ -464,9 +475,7 @@ def _upload_settings(
     top: Section, redis: RedisSettings, env: Mapping[str, str]
 ) -> tuple[Optional[QuotaSettings], bool, bool]:
     """What COS events drive: the quota, the webhook, how event keys are read."""
-    events = top.section("events")
-    keys_encoded = events.boolean("decode_keys", DEFAULTS["event_keys_encoded"])
-    events.done()
+    keys_encoded = _one_flag(top, "events", "decode_keys", DEFAULTS.event_keys_encoded)
     return _quota_settings(top.section("quota"), redis), _webhook_settings(env), keys_encoded
 
 
@@ -498,12 +507,7 @@ def _webhook_settings(env: Mapping[str, str]) -> bool:
         raise ConfigError("STS_WEBHOOK_URL", "must be set with STS_WEBHOOK_SECRET")
     if not secret:
         raise ConfigError("STS_WEBHOOK_SECRET", "must be set with STS_WEBHOOK_URL (whsec_...)")
-    parts = urlsplit(url)
-    try:
-        local = parts.hostname in LOOPBACK_HOSTS
-    except ValueError:
-        local = False
-    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+    if not https_or_loopback(url):
         raise ConfigError("STS_WEBHOOK_URL", "must be an https URL (plain http only for loopback)")
     from .webhook import secret_bytes  # only when a webhook is configured
 
@@ -518,9 +522,9 @@ def _webhook_settings(env: Mapping[str, str]) -> bool:
 
 def _limits(section: Section) -> tuple[int, int, int]:
     limits = (
-        section.integer("max_body_bytes", DEFAULTS["max_body_bytes"], 64, 1 << 20),
-        section.integer("max_scope_entries", DEFAULTS["max_scope_entries"], 1, 100),
-        section.integer("max_policy_chars", DEFAULTS["max_policy_chars"], 256, 6144),
+        section.integer("max_body_bytes", DEFAULTS.max_body_bytes, 64, 1 << 20),
+        section.integer("max_scope_entries", DEFAULTS.max_scope_entries, 1, 100),
+        section.integer("max_policy_chars", DEFAULTS.max_policy_chars, 256, 6144),
     )
     section.done()
     return limits
@@ -528,9 +532,9 @@ def _limits(section: Section) -> tuple[int, int, int]:
 
 def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
     """`tickets`: where tickets send clients, and the signing key's lifetime."""
-    endpoint = section.string("cos_endpoint", DEFAULTS["cos_endpoint"]) or ""
-    parts = urlsplit(endpoint.replace("{bucket}", "b").replace("{region}", "r"))
-    local = parts.hostname in LOOPBACK_HOSTS or (parts.hostname or "").endswith(".localhost")
+    endpoint = section.string("cos_endpoint", DEFAULTS.cos_endpoint) or ""
+    example = endpoint.replace("{bucket}", "b").replace("{region}", "r")
+    parts = urlsplit(example)
     # Nothing but scheme and host: a path, query or fragment would change the signed
     # request, and userinfo (`...myqcloud.com@evil.example`) hides the real host.
     if (
@@ -542,9 +546,9 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
             section.key("cos_endpoint"),
             "must be scheme://host with {bucket} (and {region}): no user, path, query or #",
         )
-    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+    if not https_or_loopback(example):
         raise ConfigError(section.key("cos_endpoint"), "must be https (http only for loopback)")
-    duration = section.integer("signer_duration", DEFAULTS["ticket_signer_duration"], 900,
+    duration = section.integer("signer_duration", DEFAULTS.ticket_signer_duration, 900,
                                max(900, max_duration))  # fmt: skip
     section.done()
     return endpoint.rstrip("/"), duration
@@ -552,7 +556,7 @@ def _ticket_settings(section: Section, max_duration: int) -> tuple[str, int]:
 
 def _check_ticket_ttls(profiles: Mapping[str, Profile], signer_duration: int) -> None:
     """A ticket must fit in a fresh signing key with the margin to spare, or every
-    ticket would cost an STS call (ticket_signer.py reuses a key only while it can)."""
+    ticket would cost an STS call (ticket_signing_key.py reuses a key only while it can)."""
     for name, profile in profiles.items():
         if profile.tickets is not None and profile.tickets.ttl >= signer_duration - SIGNER_MARGIN:
             raise ConfigError(
@@ -586,11 +590,12 @@ def check_redis_url(url: str) -> None:
 
 
 def _redis_settings(section: Section, env: Mapping[str, str]) -> RedisSettings:
+    d = defaults(RedisSettings)
     settings = RedisSettings(
         enabled=bool(env.get("STS_REDIS_URL")),
-        timeout=section.number("timeout", default_of(RedisSettings, "timeout"), 0.005, 5),
-        cooldown=section.number("cooldown", default_of(RedisSettings, "cooldown"), 0, 300),
-        key_prefix=section.string("key_prefix", default_of(RedisSettings, "key_prefix")) or "",
+        timeout=section.number("timeout", d.timeout, 0.005, 5),
+        cooldown=section.number("cooldown", d.cooldown, 0, 300),
+        key_prefix=section.string("key_prefix", d.key_prefix) or "",
     )
     section.done()
     if not KEY_PREFIX_RE.match(settings.key_prefix):
@@ -621,24 +626,24 @@ def _bucket(section: Section, rate: float, burst: int) -> Bucket:
 
 
 def _rate_limit_settings(section: Section) -> RateLimitSettings:
-    defaults = RateLimitSettings()
+    d = defaults(RateLimitSettings)
     settings = RateLimitSettings(
-        enabled=section.boolean("enabled", defaults.enabled),
-        per_user=_bucket(section.section("per_user"), *defaults.per_user),
-        overall=_bucket(section.section("global"), *defaults.overall),
+        enabled=section.boolean("enabled", d.enabled),
+        per_user=_bucket(section.section("per_user"), *d.per_user),
+        overall=_bucket(section.section("global"), *d.overall),
     )
     section.done()
     return settings
 
 
 def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
-    d = StsSettings()
+    d = defaults(StsSettings)
     role_arn = env.get("STS_ROLE_ARN") or None
     problem = role_arn_problem(role_arn) if role_arn is not None else None
     if problem:
         raise ConfigError("STS_ROLE_ARN", problem)
     endpoint = section.overridden("endpoint", env)
-    region = section.string("region", default_of(StsSettings, "region"))
+    region = section.string("region", d.region)
     if not region or not REGION_RE.match(region):
         raise ConfigError(section.key("region"), "must be an STS region such as ap-guangzhou")
     external_id = env.get("STS_EXTERNAL_ID") or None
@@ -669,8 +674,7 @@ def _sts_settings(section: Section, env: Mapping[str, str]) -> StsSettings:
         parse_endpoint(settings.endpoint)
     except ValueError as exc:
         raise ConfigError(where, str(exc)) from None
-    parts = urlsplit(settings.endpoint.strip())
-    if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+    if not https_or_loopback(settings.endpoint.strip()):
         # Plain HTTP would carry the signed request and the issued keys in clear text.
         raise ConfigError(where, "must be an https URL (plain http only for a loopback host)")
     return settings
@@ -692,17 +696,14 @@ def role_arn_problem(value: str) -> Optional[str]:
     )
 
 
-def check_https_url(value: str, key: str) -> str:
+def _check_https_url(value: str, key: str) -> None:
     """https only (plain http just for a local test IdP)."""
-    parts = urlsplit(value)
-    local = parts.hostname in LOOPBACK_HOSTS
-    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+    if not https_or_loopback(value):
         raise ConfigError(key, f"must be an https URL, got {value!r}")
-    return value
 
 
 def _auth_settings(section: Section, env: Mapping[str, str]) -> AuthSettings:
-    d = AuthSettings()
+    d = defaults(AuthSettings)
     jwks_url = section.overridden("jwks_url", env)
     discovery = section.boolean("discovery", d.discovery)
     mode = JWKS if jwks_url or discovery else HMAC
@@ -792,9 +793,9 @@ def _check_jwks(
     if jwks_url and discovery:
         raise ConfigError(section.key("discovery"), "use either jwks_url or discovery, not both")
     if jwks_url:
-        check_https_url(jwks_url, section.key("jwks_url"))
+        _check_https_url(jwks_url, section.key("jwks_url"))
     else:
-        check_https_url(issuer, section.key("issuer"))  # discovery is fetched from the issuer
+        _check_https_url(issuer, section.key("issuer"))  # discovery is fetched from the issuer
     # Key-set deployments load cryptography at cold start anyway: check that PyJWT can
     # really use it (its compiled parts must match this Python), or fail closed now.
     from jwt.algorithms import has_crypto

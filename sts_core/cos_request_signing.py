@@ -16,14 +16,10 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import NamedTuple
-from urllib.parse import quote
+
+from .url_encoding import url_encode  # COS's UrlEncode (§2)
 
 ALGORITHM = "sha1"
-
-
-def url_encode(text: str) -> str:
-    """COS's UrlEncode (§2): UTF-8, every byte but ``A-Z a-z 0-9 - _ . ~`` as %XX."""
-    return quote(text, safe="-_.~")
 
 
 def key_time(start: int, end: int) -> str:

@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .config import parse_config
-from .config_reader import ConfigError
-from .settings import Config
+from .config_model import Config
+from .config_section import ConfigError
+from .config_validation import parse_config
 
 
 def _parse_yaml(raw: bytes, path: str) -> Any:

@@ -1,8 +1,8 @@
 """The validated configuration as typed values, each default written once, here.
 
-`config.py` builds these from the YAML document and the environment; nothing
+`config_validation.py` builds these from the YAML document and the environment; nothing
 else constructs them (tests aside). The parsers read their defaults from these
-classes (`default_of(AuthSettings, "leeway")`), so a default cannot drift between
+classes (`defaults(AuthSettings).leeway`), so a default cannot drift between
 the model and the validator.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any, NamedTuple, Optional
 
+from .cam_resources import Location, appid_of
 from .sts_client import DEFAULT_ENDPOINT, DEFAULT_REGION, GET_FEDERATION_TOKEN
 
 HMAC = "hmac"
@@ -19,9 +21,10 @@ JWKS = "jwks"
 DEFAULT_USER_ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"
 
 
-def default_of(model: type, field: str) -> Any:
-    """The default of `field` in a settings class."""
-    return model._field_defaults[field]  # type: ignore[attr-defined]
+def defaults(model: type) -> Any:
+    """A settings class's defaults as attributes (`defaults(Config).path`): the one way
+    the validator reads a default, even for classes with required fields."""
+    return SimpleNamespace(**model._field_defaults)  # type: ignore[attr-defined]
 
 
 class GrantTemplate(NamedTuple):
@@ -33,6 +36,19 @@ class GrantTemplate(NamedTuple):
     @property
     def per_user(self) -> bool:
         return "{uid}" in self.root
+
+    @property
+    def fixed_part(self) -> str:
+        return fixed_part_of(self.root)
+
+
+def fixed_part_of(root: str) -> str:
+    """The literal start of a root template, before any placeholder: what every
+    rendered root begins with (``users/{uid}/`` -> ``users/``)."""
+    return root.split("{", 1)[0]
+
+
+SIGNER_MARGIN = 60  # seconds the tickets' signing key must outlive the longest ticket
 
 
 class TicketSettings(NamedTuple):
@@ -83,18 +99,6 @@ class AuthSettings(NamedTuple):
     jwks_ttl: int = 600
     jwks_refetch_interval: int = 10
     jwks_timeout: float = 2.0
-
-
-KEY_SET_ALGORITHMS = ("RS256", "ES256")
-# Every algorithm a key set may verify, with the key type (and curve) each needs:
-# public-key algorithms only (an HMAC checked against a public key is a forgery).
-# EdDSA is Ed25519 only (JWK kty OKP), as OIDC providers publish it.
-KEY_TYPES = {
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
-    "EdDSA": ("OKP", "Ed25519"),
-}  # fmt: skip
 
 
 class RedisSettings(NamedTuple):
@@ -176,7 +180,6 @@ class StsSettings(NamedTuple):
 class Config(NamedTuple):
     bucket: str
     region: str
-    appid: str
     profiles: Mapping[str, Profile]
     default_profile: str
     auth: AuthSettings
@@ -214,3 +217,12 @@ class Config(NamedTuple):
     # COS events carry object keys percent-encoded (decoded once); a switch because the
     # encoding is unverified (docs/uploads.md).
     event_keys_encoded: bool = True
+
+    @property
+    def appid(self) -> str:
+        """The APPID of the config's bucket."""
+        return appid_of(self.bucket)
+
+    def location(self, profile: Profile) -> Location:
+        """Where `profile`'s grants land: its own bucket and region, else the config's."""
+        return Location(profile.bucket or self.bucket, profile.region or self.region)
