@@ -23,7 +23,7 @@ import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 QUIET_ERRORS = (ConnectionError, ssl.SSLError, TimeoutError)
 CONTENT_LENGTH_RE = re.compile(r"[0-9]{1,18}")  # RFC 9112 §6.2: 1*DIGIT (and a sane size)
@@ -166,3 +166,26 @@ def wait_for_interrupt(ready: Optional[str] = None) -> None:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
+
+
+_Running = TypeVar("_Running", bound="Serving")
+
+
+class Serving:
+    """start/stop and the context manager of a stand-in that serves through the
+    `LoopbackServer` it keeps as `_server`."""
+
+    _server: LoopbackServer
+
+    def start(self: _Running) -> _Running:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self: _Running) -> _Running:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from sts_tools.emulators.keyring import Keyring
 from sts_tools.emulators.sts.backend import Call, EmulatorKey, Fault, StsBackend
 from sts_tools.emulators.sts.protocol import Scheme, answer, error_document
-from sts_tools.support.loopback import LoopbackServer
+from sts_tools.support.loopback import LoopbackServer, Serving
 
 MAX_BODY = 1 << 20
 # STS does not document its inline-policy limit; CAM's stored-policy limit is a
@@ -21,7 +21,7 @@ MAX_BODY = 1 << 20
 MAX_POLICY_CHARS = 6144
 
 
-class StsEmulator:
+class StsEmulator(Serving):
     """Start with `start()` or as a context manager; `endpoint` is its base URL.
     Tests script failures with `script(Fault...)`; each request consumes the next."""
 
@@ -83,21 +83,6 @@ class StsEmulator:
     def handle(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Answer one POST without a socket: the JSON document STS would send."""
         return answer(self.backend, headers, body, self.schemes)
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> StsEmulator:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> StsEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -11,12 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sts_tools.emulators.wechat.backend import WxBackend, WxFault
 from sts_tools.emulators.wechat.protocol import answer, error_document
-from sts_tools.support.loopback import LoopbackServer
+from sts_tools.support.loopback import LoopbackServer, Serving
 
 PATH = "/sns/jscode2session"
 
 
-class WxEmulator:
+class WxEmulator(Serving):
     """Start with `start()` or as a context manager; `endpoint` is the full
     jscode2session URL (what STS_WX_ENDPOINT / STS_QQ_ENDPOINT take)."""
 
@@ -36,19 +36,6 @@ class WxEmulator:
 
     def script(self, *faults: WxFault) -> None:
         self.backend.script(*faults)
-
-    def start(self) -> WxEmulator:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> WxEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):
