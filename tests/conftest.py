@@ -36,6 +36,15 @@ def emulator(sts_emulator):
     return sts_emulator
 
 
+@pytest.fixture
+def service(emulator):
+    """The function on the shipped config, its STS calls to the reset emulator (a test
+    file that needs another config defines its own `service`)."""
+    from tests.support import make_env, make_service
+
+    return make_service(make_env(emulator.endpoint))
+
+
 @pytest.fixture(scope="session")
 def local_cos_server(sts_emulator):
     """One local COS for the whole run, sharing the STS emulator's issued keys."""

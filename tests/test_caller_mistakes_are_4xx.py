@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +22,6 @@ from tests.support import (
 )
 from tests.support.cos import client, mint
 from tests.support.examples import examples
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def test_deeply_nested_bodies_are_400(service, emulator):

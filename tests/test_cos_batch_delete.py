@@ -4,19 +4,13 @@ as a DeleteObject of its own (docs/tencent/cam-policy.md §1), refused keys come
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import BUCKET, make_env, make_service
+from tests.support import BUCKET
 from tests.support.cos import client, last_record, mint, refused
 
 OWN = "users/alice/"
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def delete(cos, keys, quiet="false"):

@@ -10,15 +10,10 @@ import pytest
 
 from sts_tools.emulators.cos.errors import CosError
 from sts_tools.emulators.cos.request import copy_range
-from tests.support import BUCKET, REGION, make_env, make_service, shipped_config
+from tests.support import BUCKET, REGION, shipped_config
 from tests.support.cos import client, last_record, mint, refused, sign
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def source(key):

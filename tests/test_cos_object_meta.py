@@ -12,7 +12,7 @@ import os
 import pytest
 
 from sts_tools.emulators.cos.object_meta import DEFAULT_TYPE, TYPES, content_type
-from tests.support import BUCKET, make_env, make_service
+from tests.support import BUCKET
 from tests.support.cos import client, form_upload, last_record, mint, refused
 
 MIB = 1024 * 1024
@@ -20,11 +20,6 @@ STORED = {
     "Cache-Control": "max-age=600", "Content-Disposition": 'attachment; filename="r.pdf"',
     "Content-Encoding": "gzip", "Expires": "Wed, 21 Oct 2037 07:28:00 GMT",
 }  # fmt: skip
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def test_stored_headers_come_back_on_get_and_head(service, local_cos):

@@ -6,13 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sts_tools.emulators.cos.routes import ROUTES, Route, check_routes
-from tests.support import make_env, make_service
 from tests.support.cos import last_record, mint, sign
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def test_a_row_without_a_handler_or_served_twice_is_refused():

@@ -19,11 +19,6 @@ from tests.support.cos import MODES, client, last_record, mint, refused
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
-
-
 def service_with(emulator, **profile_changes):
     """The shipped config with changes to one profile: {profile: {key: value}}."""
     document = shipped_config()

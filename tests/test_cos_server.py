@@ -18,11 +18,6 @@ from tests.support.cos import client, form_upload, last_record, mint, refused, s
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
-
-
 def test_form_upload_into_the_users_root(service, local_cos):
     keys = mint(service, body={"profile": "upload"})
     response = form_upload(local_cos, keys, "users/alice/form.txt", b"from a form")

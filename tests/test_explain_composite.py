@@ -6,13 +6,8 @@ from __future__ import annotations
 import pytest
 
 from sts_tools.explain import explain
-from tests.support import BUCKET, REGION, make_env, make_service
+from tests.support import BUCKET, REGION
 from tests.support.cos import mint, sign
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 @pytest.mark.parametrize(

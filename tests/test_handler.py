@@ -31,11 +31,6 @@ from tests.support.examples import examples
 UPLOAD_ACTIONS = set(shipped_config()["profiles"]["upload"]["actions"])
 
 
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
-
-
 def call(service, evt, ctx=None):
     return index.handle(service, evt, context() if ctx is None else ctx)
 

@@ -23,18 +23,13 @@ from sts_tools.support.trigger_events import (
     api_gateway_event,
     function_url_event,
 )
-from tests.support import ROOT, body_of, context, make_env, make_service, token
+from tests.support import ROOT, body_of, context, token
 
 with open(
     os.path.join(ROOT, "tests", "fixtures", "mobile", "contract.json"), encoding="utf-8"
 ) as f:
     CONTRACT = json.load(f)
 REQUESTS = {r["id"]: r for r in CONTRACT["requests"]}
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def replay(service: Any, recorded: dict[str, Any], kind: str, login: str) -> dict[str, Any]:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import index
 from tests.support import (
     context,
     event,
-    make_env,
-    make_service,
     token,
 )
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def test_scf_context_id_wins_and_header_ids_are_bounded(service, capsys):

@@ -21,11 +21,6 @@ from tests.support import (
 )
 
 
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
-
-
 @pytest.mark.parametrize("exp", [time.time() + 10 * 365 * 86400, 1e308, 10**40])
 def test_far_future_tokens_are_refused(service, emulator, exp):
     response = index.handle(service, event(token(exp=exp)), context())

@@ -4,8 +4,6 @@ against the local COS."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support import (
     BUCKET,
     make_env,
@@ -14,11 +12,6 @@ from tests.support import (
 )
 from tests.support.cos import client, form_upload, last_record, mint, refused
 from tests.support.refusals import refused_config
-
-
-@pytest.fixture
-def service(emulator):
-    return make_service(make_env(emulator.endpoint))
 
 
 def test_upload_keys_cannot_publish_or_archive(service, local_cos):
