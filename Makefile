@@ -67,9 +67,9 @@ test: lint system-deps node-deps
 
 # The quick loop: lint, then every test but the slow ones (package builds,
 # benchmarks, Node and Chromium), property tests on a quarter of their examples
-# (tests/conftest.py); installs no system or npm packages.
+# (tests/conftest.py), on two workers; installs no system or npm packages.
 test-fast: lint
-	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast
+	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast -n 2
 
 # The local endpoint: HTTP -> API Gateway event -> index.main_handler, on the
 # built-in STS emulator and a local COS unless Tencent keys are in the environment.

@@ -43,10 +43,13 @@ def url(request, gateway, local_cos, sts_emulator):
             "sts-emulator": sts_emulator.endpoint + "/"}[request.param]  # fmt: skip
 
 
-def send(url: str, lengths: list[str], body: bytes = b"") -> bytes:
-    """One raw request; everything the server answers until it closes (or 5 s pass)."""
+def send(url: str, lengths: list[str], body: bytes = b"", close: bool = False) -> bytes:
+    """One raw request; everything the server answers until it closes (or 5 s pass).
+    `close`: ask for the connection to close after the answer (else a well-formed
+    request's keep-alive connection stays open until the timeout)."""
     parts = urlsplit(url)
     head = f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+    head += "Connection: close\r\n" if close else ""
     head += "".join(f"Content-Length: {value}\r\n" for value in lengths)
     with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
         sock.sendall(head.encode() + b"\r\n" + body)
@@ -69,6 +72,6 @@ def test_a_malformed_content_length_is_400_and_the_connection_closes(url, length
 def test_a_wellformed_length_reaches_the_handler(url):
     """The twin: the same request with a true length is answered by the stand-in
     itself (its own status, not the base's 400)."""
-    answer = send(url, ["5"], b"hello")
+    answer = send(url, ["5"], b"hello", close=True)
     assert answer.startswith(b"HTTP/1.1 "), answer[:200]
     assert not answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:300]

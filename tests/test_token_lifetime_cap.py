@@ -21,7 +21,9 @@ from tests.support import (
 )
 
 
-@pytest.mark.parametrize("exp", [time.time() + 10 * 365 * 86400, 1e308, 10**40])
+@pytest.mark.parametrize(
+    "exp", [time.time() + 10 * 365 * 86400, 1e308, 10**40], ids=["ten-years", "1e308", "10**40"]
+)
 def test_far_future_tokens_are_refused(service, emulator, exp):
     response = index.handle(service, event(token(exp=exp)), context())
     assert response["statusCode"] == 401
