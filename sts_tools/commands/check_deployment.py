@@ -80,6 +80,7 @@ class Expectation:
     ticket_extension: str = ""
     ticket_put: bool = False  # ... and put tickets
     ticket_get: bool = False  # ... and get tickets
+    login_providers: tuple[str, ...] = ()  # sign-in routes config.yml turns on (wechat, qq)
 
 
 class CheckError(Exception):
@@ -107,6 +108,7 @@ def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expe
     prefix = config_view.section(document, "prefix")
     auth = config_view.section(document, "auth")
     ticket_profile, ticket_extension, ticket_put, ticket_get = _ticket_profile(profiles)
+    providers = config_view.section(document, "login").get("providers") or []
     return Expectation(
         profile=profile,
         actions=actions,
@@ -117,6 +119,7 @@ def read_expectation(config_path: Optional[str], profile: Optional[str]) -> Expe
         ticket_extension=ticket_extension,
         ticket_put=ticket_put,
         ticket_get=ticket_get,
+        login_providers=tuple(str(p) for p in providers if isinstance(p, str)),
     )
 
 
@@ -209,6 +212,7 @@ class Checker:
             self.check_event_injection()
             self.check_cors()
             self.check_keys()
+            self.check_sign_in()
         except requests.RequestException as exc:
             self.add("endpoint reachable", False, f"{type(exc).__name__}: {exc}")
             return self.rows
@@ -257,6 +261,35 @@ class Checker:
                                     "ap-guangzhou", "users/cos-sts-check/x"))  # fmt: skip
         response = self.post({"Content-Type": "application/json"}, json.dumps(fake).encode())
         self.add(EVENT_INJECTION, response.status_code == 401, f"{response.status_code}")
+
+    def check_sign_in(self) -> None:
+        """Each sign-in route config.yml turns on, with a made-up code: WeChat (or QQ)
+        should call it invalid (401 wx_code_invalid), which shows the function reaches
+        jscode2session with its AppID. Whether WeChat checks the AppSecret before the
+        code is unverified: only a real wx.login code proves the secret (502 wx_error
+        with the errcode in the function's log is the usual sign of a wrong one)."""
+        import json
+        import secrets
+
+        for provider in self.expect.login_providers:
+            code = "cos-sts-check-" + secrets.token_hex(8)
+            response = self.http.post(
+                f"{self.url}/login/{provider}", data=json.dumps({"code": code}),
+                headers={"Content-Type": "application/json"}, timeout=self.timeout,
+            )  # fmt: skip
+            error = _error_code(response)
+            hint = {
+                "wx_error": "the platform refused the function itself: check STS_WX_APPID and "
+                "STS_WX_SECRET (the errcode is in the function's log)",
+                "wx_unavailable": "the function could not reach jscode2session",
+                "not_found": "config.yml turns sign-in on, the deployment does not",
+            }.get(error, "")
+            self.add(
+                f"sign-in with {provider}: a made-up code -> 401 wx_code_invalid",
+                response.status_code == 401 and error == "wx_code_invalid",
+                f"{response.status_code} {error or '(no error code)'}"
+                + (f" - {hint}" if hint else " (the platform refused the code, as it should)"),
+            )
 
     def _preflight(self, origin: str) -> Any:
         return self.http.options(
@@ -457,6 +490,15 @@ class Checker:
         parent = prefix.rstrip("/").rsplit("/", 1)
         base = parent[0] + "/" if len(parent) == 2 else ""
         return f"{base}{parent[-1]}-cos-sts-check/"
+
+
+def _error_code(response: Any) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def shape_problems(data: Mapping[str, Any], now: float) -> list[str]:
