@@ -79,6 +79,9 @@ def login_code(body: bytes) -> str:
     code = document.get("code") if isinstance(document, dict) else None
     if not isinstance(code, str) or not CODE_RE.match(code):
         raise BadRequest("invalid_code", 'send {"code": "<the code login() gave>"}')
+    unknown = sorted(str(k) for k in document if k != "code")
+    if unknown:  # as /sts does: a field the function ignores would be a silent surprise
+        raise BadRequest("invalid_field", f"unknown field {unknown[0][:64]!r} (expected code)")
     return code
 
 

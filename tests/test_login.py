@@ -105,6 +105,14 @@ def test_a_missing_or_malformed_code_is_400_and_wechat_is_not_asked(service, wx,
     assert wx.backend.requests_seen == 0
 
 
+def test_an_unknown_field_beside_the_code_is_400_as_for_sts(service, wx):
+    body = json.dumps({"code": make_code("oOpen1"), "openid": "oSomeoneElse"})
+    response = call(service, event(None, body, path="/sts/login/wechat"))
+    error(response, 400, "invalid_field")
+    assert "'openid'" in body_of(response)["error"]["message"]
+    assert wx.backend.requests_seen == 0
+
+
 def test_preflight_and_methods_as_for_sts(emulator, wx):
     document = login_document()
     document["cors"] = {"allowed_origins": ["https://app.example.com"]}
