@@ -92,27 +92,3 @@ def test_a_quota_needs_redis():
 def test_loopback_http_is_allowed_for_local_runs():
     env = make_env(STS_WEBHOOK_URL="http://127.0.0.1:8080/hook", STS_WEBHOOK_SECRET=SECRET)
     assert parse_config(shipped_config(), env).webhook is True
-
-
-def test_the_documented_python_receiver_verifies_and_deduplicates(monkeypatch):
-    """docs/uploads.md's Python receiver, run as written, against our signed deliveries."""
-    import os
-    import re
-
-    from tests.support import ROOT
-
-    with open(os.path.join(ROOT, "docs", "uploads.md"), encoding="utf-8") as handle:
-        (snippet,) = re.findall(r"```python\n(.*?)\n```", handle.read(), re.S)
-    monkeypatch.setenv("STS_WEBHOOK_SECRET", SECRET)
-    handled: list[tuple[str, dict]] = []
-    namespace = {"handle_upload": lambda kind, data: handled.append((kind, data))}
-    exec(compile(snippet, "docs/uploads.md", "exec"), namespace)  # noqa: S102 - our own docs
-    receive = namespace["receive"]
-    payload = {"type": "object.created", "timestamp": "2026-12-04T00:00:00Z",
-               "data": {"key": "users/alice/a.jpg", "userId": "alice"}}  # fmt: skip
-    body, headers = signed_request(KEY, message_id("event-1"), int(time.time()), payload)
-    assert receive(body, headers) == 204
-    assert receive(body, headers) == 204  # a retry: the same webhook-id, handled once
-    assert handled == [("object.created", payload["data"])]
-    assert receive(body.replace(b"alice", b"mallory"), headers) == 400
-    assert len(handled) == 1
