@@ -68,11 +68,14 @@ def test_vendored_sdk_is_the_pinned_release():
 
 def test_browser_packages_are_pinned_exactly_in_the_lockfile():
     manifest = json.loads(read(os.path.join(BROWSER_PACKAGES, "package.json")))
-    assert manifest["dependencies"] == {"cos-js-sdk-v5": "1.10.1", "cos-nodejs-sdk-v5": "3.0.0"}
+    assert manifest["dependencies"] == {
+        "cos-js-sdk-v5": "1.10.1", "cos-nodejs-sdk-v5": "3.0.0", "standardwebhooks": "1.3.0",
+    }  # fmt: skip
     lock = json.loads(read(os.path.join(BROWSER_PACKAGES, "package-lock.json")))
     packages = lock["packages"]
     assert packages["node_modules/cos-js-sdk-v5"]["version"] == SDK_VERSION
     assert packages["node_modules/cos-nodejs-sdk-v5"]["version"] == "3.0.0"
+    assert packages["node_modules/standardwebhooks"]["version"] == "1.3.0"
     assert all(entry.get("integrity") for name, entry in packages.items() if name)
     # Tarballs come from the registry npm is configured with, never from elsewhere.
     hosts = {
