@@ -44,15 +44,16 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"webhook-listen: {error}", file=sys.stderr)
         return 2
-    print(f"listening on {receiver.url}; give the function:", flush=True)
-    print(f"  STS_WEBHOOK_URL={receiver.url}", flush=True)
+    lines = [f"listening on {receiver.url}; give the function:",
+             f"  STS_WEBHOOK_URL={receiver.url}"]  # fmt: skip
     if made:
-        print(f"  STS_WEBHOOK_SECRET={secret}   (made for this run)", flush=True)
+        lines.append(f"  STS_WEBHOOK_SECRET={secret}   (made for this run)")
 
     from sts_tools.support.loopback import wait_for_interrupt
 
     try:
-        wait_for_interrupt()
+        # The handlers first, then the banner (as serve): Ctrl-C works once it shows.
+        wait_for_interrupt(ready="\n".join(lines))
     finally:
         receiver.stop()
     return 0
